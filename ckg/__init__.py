@@ -1,0 +1,1 @@
+"""The ``ckg`` command line: one entry point for building, checking, exporting and serving."""

@@ -1,0 +1,125 @@
+"""``ckg``: build, check, export and serve the competency knowledge graph.
+
+Every failure a user can cause ends in a readable message and a non-zero exit status:
+1 for problems in the catalogue, 2 for wrong usage, 3 for anything unexpected.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from ontology.compile import compile_catalogue
+from ontology.problems import CatalogueError
+
+from .settings import default_base, default_catalog
+
+catalog_argument = click.argument("catalog_dir", required=False, type=click.Path(file_okay=False, path_type=str))
+base_option = click.option("--base", default=default_base, metavar="IRI",
+                           help="Base IRI for the catalogue's IRIs (default: the catalogue's 'base', or $CKG_BASE).")
+jobs_option = click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+                           help="Worker processes for large catalogues (default: one per core).")
+
+
+def _compile(catalog_dir: str | None, base: str | None, jobs: int | None):
+    try:
+        return compile_catalogue(catalog_dir or default_catalog(), base=base, jobs=jobs)
+    except CatalogueError as error:
+        for problem in error.problems:
+            click.echo(str(problem), err=True)
+        count = len(error.problems)
+        click.echo(f"{count} problem{'s' if count != 1 else ''} found; nothing was built.", err=True)
+        sys.exit(1)
+
+
+def _summary(catalogue, graph) -> str:
+    criteria = sum(len(level.criteria) for c in catalogue.competencies for level in c.levels)
+    return (f"{len(catalogue.competencies)} competencies, {len(catalogue.levels)} levels, "
+            f"{sum(len(c.levels) for c in catalogue.competencies)} competency levels, {criteria} criteria, "
+            f"{len(graph)} triples")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="competency-kg")
+def cli() -> None:
+    """Competency knowledge graph: YAML catalogue in, Linked Data out."""
+
+
+@cli.command()
+@catalog_argument
+@base_option
+@jobs_option
+def validate(catalog_dir: str | None, base: str | None, jobs: int | None) -> None:
+    """Check CATALOG_DIR (default: the bundled catalogue) and report every problem at once."""
+    catalogue, graph = _compile(catalog_dir, base, jobs)
+    click.echo(f"{catalog_dir or default_catalog()}: OK — {_summary(catalogue, graph)}; conforms to the SHACL shapes.")
+
+
+@cli.command()
+@catalog_argument
+@base_option
+@jobs_option
+@click.option("--format", "-f", "fmt", type=click.Choice(["ttl", "nt", "rdf", "jsonld"]), default="ttl", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: standard output).")
+def build(catalog_dir: str | None, base: str | None, jobs: int | None, fmt: str, output: Path | None) -> None:
+    """Check and build the graph, and write it in one RDF format."""
+    from exports import jsonld
+    from exports.rdf import write_rdf
+
+    _, graph = _compile(catalog_dir, base, jobs)
+    target = output.open("wb") if output else sys.stdout.buffer
+    try:
+        if fmt == "jsonld":
+            import io
+            text = io.TextIOWrapper(target, encoding="utf-8", write_through=True)
+            jsonld.write_dataset([graph.sorted_shared, *graph.parts], text)
+            text.detach()
+        else:
+            write_rdf(graph, target, fmt)
+    finally:
+        if output:
+            target.close()
+
+
+@cli.command()
+@catalog_argument
+@base_option
+@jobs_option
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("dist"), show_default=True,
+              help="Folder to write the release into; replaced as a whole, only on success.")
+def export(catalog_dir: str | None, base: str | None, jobs: int | None, out: Path) -> None:
+    """Write the release: Turtle, N-Triples, RDF/XML, JSON-LD, CSV and a manifest."""
+    from exports.release import ExportError, write_release
+
+    started = time.perf_counter()
+    catalogue, graph = _compile(catalog_dir, base, jobs)
+    metadata = {"title": catalogue.title, "version": catalogue.version, "base": catalogue.base,
+                "modified": catalogue.modified}
+    try:
+        files = write_release(graph, out, metadata=metadata)
+    except (ExportError, OSError) as error:
+        raise click.ClickException(f"export failed, {out} left as it was: {error}") from None
+    for file in files:
+        count = f"{file.triples} triples" if file.triples is not None else f"{file.rows} rows" if file.rows is not None else ""
+        click.echo(f"  {out / file.name}  {file.bytes:>12,} bytes  {count}")
+    click.echo(f"{out}: {_summary(catalogue, graph)} in {time.perf_counter() - started:.1f} s")
+
+
+def main() -> None:
+    """Entry point: a bug surfaces as a short message and exit 3, never as a raw traceback."""
+    try:
+        cli(standalone_mode=True)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as error:  # noqa: BLE001 - the last line of defence for the user
+        click.echo(f"ckg: internal error: {type(error).__name__}: {error}. Please report it with the command you ran.", err=True)
+        sys.exit(3)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""Turn the checked catalogue model into RDF triples, following the model of DESIGN.md.
+
+Triples are made as Oxigraph terms, which are cheap to create and to sort; the graph wrapper in
+``graph.py`` offers them to rdflib where its API serves. No blank nodes are minted: every node
+has an IRI, so every export is deterministic and isomorphism is plain set equality.
+"""
+from __future__ import annotations
+
+from functools import cache
+
+from pyoxigraph import Literal, NamedNode, Triple
+
+from .graph import CatalogueGraph
+from .iris import VOCAB, Iris
+from .model import Catalogue, Competency, Source, Text
+from .namespaces import CKG, DCAT, DCT, FOAF, OWL, RDF, SCHEMA, SKOS, VCARD, VOID, XSD
+
+@cache
+def _term(iri: str) -> NamedNode:
+    """A vocabulary term (predicate or class): few of them, each reused for every triple."""
+    return NamedNode(iri)
+
+
+_n = NamedNode
+
+
+A = _term(RDF + "type")
+_INTEGER = _term(XSD + "integer")
+_DATE = _term(XSD + "date")
+_OFFER_CLASSES = {"workshop": "Workshop", "coaching": "Coaching", "training": "Training", "course": "Course"}
+
+
+class _Triples:
+    """Collects the triples about one part of the catalogue."""
+
+    def __init__(self) -> None:
+        self.triples: list[Triple] = []
+
+    def add(self, subject: NamedNode, predicate: str, obj: NamedNode | Literal) -> None:
+        self.triples.append(Triple(subject, _term(predicate), obj))
+
+    def types(self, subject: NamedNode, *classes: str) -> None:
+        for cls in classes:
+            self.triples.append(Triple(subject, A, _term(cls)))
+
+    def link(self, subject: NamedNode, predicate: str, iri: str) -> None:
+        self.add(subject, predicate, _n(iri))
+
+    def text(self, subject: NamedNode, predicate: str, text: Text | None) -> None:
+        for language, value in (text or {}).items():
+            self.triples.append(Triple(subject, _term(predicate), Literal(value, language=language)))
+
+    def plain(self, subject: NamedNode, predicate: str, value: str) -> None:
+        self.triples.append(Triple(subject, _term(predicate), Literal(value)))
+
+    def integer(self, subject: NamedNode, predicate: str, value: int) -> None:
+        self.triples.append(Triple(subject, _term(predicate), Literal(str(value), datatype=_INTEGER)))
+
+    def date(self, subject: NamedNode, predicate: str, value: str) -> None:
+        self.triples.append(Triple(subject, _term(predicate), Literal(value, datatype=_DATE)))
+
+
+def build_graph(catalogue: Catalogue) -> CatalogueGraph:
+    """The catalogue's graph: shared nodes (dataset, schemes, levels, clusters) and one part per competency."""
+    iris = Iris(catalogue.base)
+    sources: dict[str, Source] = {}
+    shared = _shared_triples(catalogue, iris, sources)
+    parts = [_competency_triples(c, catalogue, iris, sources) for c in catalogue.competencies]
+    return CatalogueGraph(iris=iris, shared=shared, parts=parts, sources=sources)
+
+
+def _shared_triples(catalogue: Catalogue, iris: Iris, sources: dict[str, Source]) -> list[Triple]:
+    t = _Triples()
+    dataset, scheme, level_scheme = _n(iris.dataset), _n(iris.scheme), _n(iris.level_scheme)
+    publisher = catalogue.publisher
+    organisation, contact = _n(iris.organisation(publisher.slug)), _n(iris.contact(publisher.slug))
+
+    t.types(dataset, DCAT + "Dataset", VOID + "Dataset")
+    t.text(dataset, DCT + "title", catalogue.title)
+    t.text(dataset, DCT + "description", catalogue.description)
+    t.add(dataset, DCT + "publisher", organisation)
+    t.add(dataset, DCAT + "contactPoint", contact)
+    t.link(dataset, DCT + "license", catalogue.license)
+    t.link(dataset, DCT + "source", catalogue.source_page)
+    t.plain(dataset, DCAT + "version", catalogue.version)
+    t.date(dataset, DCT + "issued", catalogue.issued)
+    t.date(dataset, DCT + "modified", catalogue.modified)
+    t.add(dataset, VOID + "rootResource", scheme)
+    t.add(dataset, VOID + "rootResource", level_scheme)
+    t.link(dataset, VOID + "sparqlEndpoint", iris.sparql)
+    t.plain(dataset, VOID + "uriSpace", iris.base)
+    for namespace in (SKOS, VOCAB):
+        t.link(dataset, VOID + "vocabulary", namespace)
+
+    t.types(organisation, FOAF + "Organization", SCHEMA + "Organization")
+    t.plain(organisation, FOAF + "name", publisher.name)
+    t.link(organisation, FOAF + "homepage", publisher.homepage)
+    t.text(organisation, SCHEMA + "slogan", publisher.tagline)
+    t.types(contact, VCARD + "Organization")
+    t.plain(contact, VCARD + "fn", publisher.name)
+    t.link(contact, VCARD + "hasEmail", f"mailto:{publisher.email}")
+    t.link(contact, VCARD + "hasTelephone", "tel:" + publisher.telephone.replace(" ", "").replace("-", ""))
+
+    t.types(scheme, SKOS + "ConceptScheme")
+    t.text(scheme, SKOS + "prefLabel", catalogue.title)
+    t.text(scheme, DCT + "description", catalogue.description)
+    t.text(scheme, SKOS + "scopeNote", catalogue.criteria_note)
+    t.add(scheme, DCT + "publisher", organisation)
+    t.link(scheme, DCT + "license", catalogue.license)
+    t.link(scheme, DCT + "source", catalogue.source_page)
+
+    t.types(level_scheme, SKOS + "ConceptScheme")
+    t.text(level_scheme, SKOS + "prefLabel", catalogue.levels_name)
+    t.text(level_scheme, DCT + "description", catalogue.levels_description)
+    t.add(level_scheme, DCT + "publisher", organisation)
+
+    for cluster in catalogue.clusters:
+        node = _n(iris.cluster(cluster.slug))
+        sources[node.value] = cluster.source
+        t.types(node, CKG + "Cluster", SKOS + "Concept")
+        t.text(node, SKOS + "prefLabel", cluster.name)
+        t.text(node, SKOS + "definition", cluster.description)
+        t.add(node, SKOS + "inScheme", scheme)
+        t.add(node, SKOS + "topConceptOf", scheme)
+        t.add(scheme, SKOS + "hasTopConcept", node)
+
+    for level in catalogue.levels:
+        node = _n(iris.level(level.rank))
+        sources[node.value] = level.source
+        t.types(node, CKG + "ProficiencyLevel", SKOS + "Concept")
+        t.text(node, SKOS + "prefLabel", level.name)
+        t.text(node, SKOS + "definition", level.description)
+        t.plain(node, SKOS + "notation", str(level.rank))
+        t.integer(node, CKG + "rank", level.rank)
+        t.add(node, SKOS + "inScheme", level_scheme)
+        t.add(node, SKOS + "topConceptOf", level_scheme)
+        t.add(level_scheme, SKOS + "hasTopConcept", node)
+    return t.triples
+
+
+def _level_label(competency: Competency, name: Text, rank: int) -> Text:
+    word = {"nl": "niveau", "en": "level"}
+    return {lang: f"{competency.name[lang]}, {word.get(lang, 'level')} {rank}: {name[lang]}"
+            for lang in competency.name if lang in name}
+
+
+def _competency_triples(competency: Competency, catalogue: Catalogue, iris: Iris, sources: dict[str, Source]) -> list[Triple]:
+    t = _Triples()
+    node = _n(iris.competency(competency.slug))
+    sources[node.value] = competency.source
+    scheme = _n(iris.scheme)
+    t.types(node, CKG + "Competency", SKOS + "Concept")
+    t.text(node, SKOS + "prefLabel", competency.name)
+    t.text(node, SKOS + "definition", competency.definition)
+    t.add(node, SKOS + "inScheme", scheme)
+    t.link(node, SKOS + "broader", iris.cluster(competency.cluster))
+    level_names = {level.rank: level.name for level in catalogue.levels}
+    for level in competency.levels:
+        level_node = _n(iris.competency_level(competency.slug, level.rank))
+        sources[level_node.value] = level.source
+        t.add(node, CKG + "hasLevel", level_node)
+        t.types(level_node, CKG + "CompetencyLevel", SKOS + "Concept")
+        t.text(level_node, SKOS + "prefLabel", _level_label(competency, level_names[level.rank], level.rank))
+        t.add(level_node, SKOS + "inScheme", scheme)
+        t.add(level_node, SKOS + "broader", node)
+        t.link(level_node, CKG + "level", iris.level(level.rank))
+        t.integer(level_node, CKG + "rank", level.rank)
+        for criterion in level.criteria:
+            criterion_node = _n(iris.criterion(competency.slug, level.rank, criterion.position))
+            sources[criterion_node.value] = criterion.source
+            t.add(level_node, CKG + "hasCriterion", criterion_node)
+            t.types(criterion_node, CKG + "BehaviouralCriterion")
+            t.integer(criterion_node, CKG + "position", criterion.position)
+            t.text(criterion_node, CKG + "statement", criterion.statement)
+    for offer in competency.development:
+        offer_node = _n(iris.offer(offer.slug))
+        sources[offer_node.value] = offer.source
+        t.add(node, CKG + "developmentOffer", offer_node)
+        t.types(offer_node, CKG + "DevelopmentOffer", CKG + _OFFER_CLASSES[offer.kind])
+        t.text(offer_node, SCHEMA + "name", offer.name)
+    return t.triples

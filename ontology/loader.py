@@ -1,0 +1,192 @@
+"""Read a catalogue folder, check it completely, and return the model or every problem at once.
+
+Checks run in two passes: each file on its own (syntax, schema), then the files against each
+other (duplicate slugs, unknown clusters, levels that levels.yaml does not define). Competency
+files are independent, so large catalogues read them in parallel worker processes.
+"""
+from __future__ import annotations
+
+import os
+import re
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any, Iterable
+
+from .iris import Iris
+from .model import (Catalogue, Cluster, Competency, CompetencyLevel, Criterion, DevelopmentOffer, Level,
+                    Publisher, Source)
+from .problems import CatalogueError, Problem
+from .schema_check import check_document, shared_definition
+from .yamldoc import YamlDocument, read_yaml
+
+CATALOG_FILE = "catalog.yaml"
+LEVELS_FILE = "levels.yaml"
+COMPETENCY_DIR = "competencies"
+PARALLEL_FROM = 400
+"""Below this many competency files, starting worker processes costs more than it saves."""
+
+
+def load_catalogue(directory: Path | str, *, base: str | None = None, jobs: int | None = None) -> Catalogue:
+    """The checked catalogue in ``directory``; raises :class:`CatalogueError` listing all problems."""
+    folder = Path(directory)
+    shown = str(directory).rstrip("/") or "."
+    if not folder.is_dir():
+        raise CatalogueError([Problem(shown, 1, 1, "no catalogue folder here", f"a folder with {CATALOG_FILE}, {LEVELS_FILE} and {COMPETENCY_DIR}/")])
+    problems: list[Problem] = []
+    meta_doc = _read_checked(folder / CATALOG_FILE, f"{shown}/{CATALOG_FILE}", "catalog", problems)
+    levels_doc = _read_checked(folder / LEVELS_FILE, f"{shown}/{LEVELS_FILE}", "levels", problems)
+    files = sorted((folder / COMPETENCY_DIR).glob("*.yaml")) if (folder / COMPETENCY_DIR).is_dir() else []
+    if not files:
+        problems.append(Problem(f"{shown}/{COMPETENCY_DIR}", 1, 1, "no competency files found",
+                                f"at least one {COMPETENCY_DIR}/<slug>.yaml"))
+    shown_files = [f"{shown}/{COMPETENCY_DIR}/{file.name}" for file in files]
+    competencies: list[Competency] = []
+    for competency, file_problems in _read_competencies(list(zip(files, shown_files)), jobs):
+        problems.extend(file_problems)
+        if competency is not None:
+            competencies.append(competency)
+
+    catalogue = None
+    if meta_doc is not None and levels_doc is not None:
+        catalogue = _catalogue(meta_doc, levels_doc, base)
+        problems.extend(_check_levels(levels_doc, catalogue.levels))
+        problems.extend(_check_base(base))
+        problems.extend(_check_clusters(catalogue.clusters))
+        problems.extend(_check_competencies(competencies, catalogue))
+    if problems or catalogue is None:
+        raise CatalogueError(problems)
+    catalogue.competencies = sorted(competencies, key=lambda c: c.slug)
+    return catalogue
+
+
+def _read_checked(path: Path, shown: str, kind: str, problems: list[Problem]) -> YamlDocument | None:
+    if not path.is_file():
+        problems.append(Problem(shown, 1, 1, "file is missing", f"a {path.name} as described in catalog/schema/{kind}.schema.json"))
+        return None
+    doc, syntax = read_yaml(path, shown)
+    problems.extend(syntax)
+    if doc is None:
+        return None
+    schema_problems = check_document(doc, kind)
+    problems.extend(schema_problems)
+    return None if (syntax or schema_problems) else doc
+
+
+def _read_one_competency(item: tuple[Path, str]) -> tuple[Competency | None, list[Problem]]:
+    problems: list[Problem] = []
+    doc = _read_checked(item[0], item[1], "competency", problems)
+    return (_competency(doc) if doc is not None else None), problems
+
+
+def _read_competencies(items: list[tuple[Path, str]], jobs: int | None) -> Iterable[tuple[Competency | None, list[Problem]]]:
+    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    if workers <= 1 or len(items) < PARALLEL_FROM:
+        return map(_read_one_competency, items)
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(_read_one_competency, items, chunksize=max(1, len(items) // (workers * 8))))
+
+
+def _text(value: Any) -> dict[str, str] | None:
+    return dict(value) if value is not None else None
+
+
+def _source(doc: YamlDocument, at: tuple) -> Source:
+    return Source(doc.path, doc.position(at)[0])
+
+
+def _competency(doc: YamlDocument) -> Competency:
+    data = doc.data
+    levels = [
+        CompetencyLevel(
+            rank=entry["level"],
+            criteria=[Criterion(position, dict(text), _source(doc, ("levels", li, "criteria", ci)))
+                      for ci, (position, text) in enumerate(enumerate(entry["criteria"], start=1))],
+            source=_source(doc, ("levels", li)),
+        )
+        for li, entry in enumerate(data["levels"])
+    ]
+    offers = [DevelopmentOffer(o["slug"], o["kind"], dict(o["name"]), _source(doc, ("development", oi)))
+              for oi, o in enumerate(data.get("development", []))]
+    return Competency(data["slug"], data["cluster"], dict(data["name"]), _text(data.get("definition")),
+                      sorted(levels, key=lambda level: level.rank), offers, Source(doc.path, 1),
+                      {key: doc.key_position((key,))[0] for key in data})
+
+
+def _catalogue(meta: YamlDocument, levels: YamlDocument, base: str | None) -> Catalogue:
+    m, lv = meta.data, levels.data
+    p = m["publisher"]
+    return Catalogue(
+        base=base or m["base"], title=dict(m["title"]), description=dict(m["description"]),
+        criteria_note=_text(m.get("criteria_note")), version=m["version"], issued=m["issued"],
+        modified=m["modified"], license=m["license"], source_page=m["source"],
+        publisher=Publisher(p["slug"], p["name"], _text(p.get("tagline")), p["homepage"], p["telephone"], p["email"]),
+        clusters=[Cluster(c["slug"], dict(c["name"]), _text(c.get("description")), _source(meta, ("clusters", i)))
+                  for i, c in enumerate(m["clusters"])],
+        levels_name=dict(lv["name"]), levels_description=_text(lv.get("description")),
+        levels=sorted((Level(e["rank"], dict(e["name"]), dict(e["description"]), _source(levels, ("levels", i)))
+                       for i, e in enumerate(lv["levels"])), key=lambda level: level.rank),
+    )
+
+
+def _check_base(override: str | None) -> list[Problem]:
+    if override is None:
+        return []
+    rule = shared_definition("baseIri")  # the schema's own rule, applied to a base given on the command line
+    if re.fullmatch(rule["pattern"], override):
+        return []
+    return [Problem("--base", 1, 1, f"malformed base IRI {override!r}", rule["x-expected"])]
+
+
+def _duplicates(items: Iterable[tuple[str, Source]], what: str) -> list[Problem]:
+    seen: dict[str, list[Source]] = defaultdict(list)
+    for key, source in items:
+        seen[key].append(source)
+    problems = []
+    for key, sources in seen.items():
+        for later in sources[1:]:
+            problems.append(Problem(later.path, later.line, 1, f"duplicate {what} '{key}'",
+                                    f"a {what} used once; it is already used at {sources[0]}"))
+    return problems
+
+
+def _check_levels(doc: YamlDocument, levels: list[Level]) -> list[Problem]:
+    problems = _duplicates(((str(level.rank), level.source) for level in levels), "level rank")
+    ranks = sorted({level.rank for level in levels})
+    wanted = list(range(1, len(ranks) + 1))
+    if ranks != wanted:
+        missing = sorted(set(range(1, max(ranks) + 1)) - set(ranks))
+        problems.append(doc.problem(("levels",), f"level {', '.join(map(str, missing))} missing from the levels",
+                                    "levels numbered 1, 2, 3, … without gaps"))
+    return problems
+
+
+def _check_clusters(clusters: list[Cluster]) -> list[Problem]:
+    return _duplicates(((c.slug, c.source) for c in clusters), "cluster slug")
+
+
+def _check_competencies(competencies: list[Competency], catalogue: Catalogue) -> list[Problem]:
+    problems = _duplicates(((c.slug, c.source) for c in competencies), "competency slug")
+    problems += _duplicates(((o.slug, o.source) for c in competencies for o in c.development), "development offer slug")
+    clusters = sorted(c.slug for c in catalogue.clusters)
+    ranks = [level.rank for level in catalogue.levels]
+    for competency in competencies:
+        if competency.cluster not in clusters:
+            problems.append(Problem(competency.source.path, competency.field_lines.get("cluster", 1), 1,
+                                    f"unknown cluster '{competency.cluster}'",
+                                    f"one of the clusters in {CATALOG_FILE}: {', '.join(clusters)}"))
+        problems += _duplicates(((str(level.rank), level.source) for level in competency.levels), "level")
+        for level in competency.levels:
+            if level.rank not in ranks:
+                problems.append(Problem(level.source.path, level.source.line, 1, f"level {level.rank} is out of range",
+                                        f"a level defined in {LEVELS_FILE}: {', '.join(map(str, ranks))}"))
+        present = {level.rank for level in competency.levels}
+        missing = [rank for rank in ranks if rank not in present]
+        if missing:
+            problems.append(Problem(competency.source.path, competency.field_lines.get("levels", 1), 1,
+                                    f"missing level {', '.join(map(str, missing))} in competency '{competency.slug}'",
+                                    f"criteria for every level in {LEVELS_FILE}: {', '.join(map(str, ranks))}"))
+    return problems
+
+
+__all__ = ["load_catalogue", "CatalogueError", "Iris"]

@@ -1,0 +1,147 @@
+"""Check YAML documents against the published JSON Schemas and word each failure for an editor.
+
+The JSON Schemas in ``catalog/schema/`` are the single definition of the catalogue format: editors
+get completion from them, and this module turns jsonschema's findings into
+``path:line:column: what is wrong — what was expected`` lines.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+from functools import cache
+from typing import Any
+
+import jsonschema
+from referencing import Registry, Resource
+
+from catalog import CATALOG_DIR
+
+from .problems import Problem
+from .yamldoc import YamlDocument
+
+SCHEMA_DIR = CATALOG_DIR / "schema"
+_TYPE_NAMES = {"object": "a mapping of fields", "array": "a list", "string": "a text", "integer": "a whole number",
+               "number": "a number", "boolean": "true or false", "null": "nothing"}
+
+
+@cache
+def _validator(kind: str) -> jsonschema.protocols.Validator:
+    registry: Registry = Registry()
+    schemas = {}
+    for file in SCHEMA_DIR.glob("*.schema.json"):
+        schema = json.loads(file.read_text(encoding="utf-8"))
+        schemas[file.name] = schema
+        resource = Resource.from_contents(schema)
+        registry = registry.with_resources([(schema["$id"], resource), (file.name, resource)])
+    schema = schemas[f"{kind}.schema.json"]
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema, registry=registry)
+
+
+def check_document(doc: YamlDocument, kind: str) -> list[Problem]:
+    """All schema violations of ``doc`` (kind: catalog, levels or competency), most specific first."""
+    if not isinstance(doc.data, dict):
+        return [doc.problem((), f"the file holds {_describe(doc.data)}", _TYPE_NAMES["object"] + f" as described in catalog/schema/{kind}.schema.json")]
+    problems = []
+    for error in _validator(kind).iter_errors(doc.data):
+        problems.extend(_explain(doc, error))
+    return problems
+
+
+def _leaf_errors(error: jsonschema.ValidationError) -> list[jsonschema.ValidationError]:
+    """For a wrapper error whose cause is nested (e.g. through $ref), keep the innermost ones."""
+    if error.context:
+        return [leaf for sub in error.context for leaf in _leaf_errors(sub)]
+    return [error]
+
+
+def _field_name(at: tuple) -> str:
+    parts = [f"[{p + 1}]" if isinstance(p, int) else (("." if i else "") + p) for i, p in enumerate(at)]
+    return "".join(parts) or "the document"
+
+
+def _explain(doc: YamlDocument, error: jsonschema.ValidationError) -> list[Problem]:
+    at = tuple(error.absolute_path)
+    expected = error.schema.get("x-expected", "") if isinstance(error.schema, dict) else ""
+    name = _field_name(at)
+    kind = error.validator
+    if kind == "required":
+        missing = [field for field in error.validator_value if field not in error.instance]
+        return [doc.problem(at, f"missing required field '{field}' in {name}",
+                            _expected_for(error, field) or f"a '{field}' field") for field in missing]
+    if kind == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        problems = []
+        for field in error.instance:
+            if field in allowed:
+                continue
+            if not allowed:  # an open map (a text) whose values are wrong, not an unknown key
+                value_schema = error.schema.get("additionalProperties", {})
+                problems.append(doc.problem(at + (field,), f"{_field_name(at + (field,))} is {_describe(error.instance[field])}",
+                                            value_schema.get("x-expected", "")))
+                continue
+            guess = difflib.get_close_matches(field, allowed, n=1)
+            hint = f"did you mean '{guess[0]}'? " if guess else ""
+            problems.append(doc.problem(at + (field,), f"unknown field '{field}' in {name}",
+                                        f"{hint}allowed fields: {', '.join(allowed)}", on_key=True))
+        return problems
+    if kind == "propertyNames":
+        key = error.instance if isinstance(error.instance, str) else str(error.instance)
+        parent = at
+        return [doc.problem(parent + (key,), f"malformed language tag '{key}' in {name}",
+                            expected or "a language tag such as nl or en", on_key=True)]
+    if kind == "type":
+        wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        return [doc.problem(at, f"{name} is {_describe(error.instance)}",
+                            expected or " or ".join(_TYPE_NAMES.get(t, t) for t in wanted))]
+    if kind == "pattern":
+        what = "text" if len(at) and at[-1] in ("nl", "en") else "value"
+        return [doc.problem(at, f"{name}: {what} {error.instance!r} is not valid", expected or f"text matching {error.validator_value}")]
+    if kind in ("minimum", "maximum"):
+        return [doc.problem(at, f"{name}: {error.instance!r} is out of range", expected)]
+    if kind == "minItems":
+        return [doc.problem(at, f"{name} is empty" if not error.instance else f"{name} has too few entries", expected)]
+    if kind == "minLength":
+        return [doc.problem(at, f"{name} is empty", expected or "a non-empty text")]
+    if kind == "enum":
+        return [doc.problem(at, f"{name}: {error.instance!r} is not allowed", expected or f"one of {error.validator_value}")]
+    if error.context:
+        return [p for leaf in _leaf_errors(error) for p in _explain(doc, leaf)]
+    return [doc.problem(at, f"{name}: {error.message}", expected)]
+
+
+@cache
+def _shared_defs() -> dict[str, Any]:
+    return json.loads((SCHEMA_DIR / "defs.schema.json").read_text(encoding="utf-8"))["$defs"]
+
+
+def shared_definition(name: str) -> dict[str, Any]:
+    """One of the shared definitions of defs.schema.json (slug, iri, baseIri, …)."""
+    return _shared_defs()[name]
+
+
+def _expected_for(error: jsonschema.ValidationError, field: str) -> str:
+    """The schema's human wording of what ``field`` should hold, following a shared $ref."""
+    sub = error.schema.get("properties", {}).get(field, {})
+    ref = sub.get("$ref", "")
+    if ref.startswith("defs.schema.json#/$defs/"):
+        sub = _shared_defs()[ref.rsplit("/", 1)[1]]
+    return sub.get("x-expected", "")
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, int):
+        return f"a whole number ({value})"
+    if isinstance(value, float):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        return f"a text ({value!r})"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
