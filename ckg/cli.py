@@ -13,6 +13,7 @@ import click
 
 from ontology.compile import compile_catalogue
 from ontology.problems import CatalogueError
+from ontology.shacl import validate_graph
 
 from .settings import default_base, default_catalog
 
@@ -23,15 +24,20 @@ jobs_option = click.option("--jobs", "-j", type=click.IntRange(min=1), default=N
                            help="Worker processes for large catalogues (default: one per core).")
 
 
-def _compile(catalog_dir: str | None, base: str | None, jobs: int | None):
+def _report(error: CatalogueError) -> None:
+    for problem in error.problems:
+        click.echo(str(problem), err=True)
+    count = len(error.problems)
+    click.echo(f"{count} problem{'s' if count != 1 else ''} found; nothing was built.", err=True)
+    sys.exit(1)
+
+
+def _compile(catalog_dir: str | None, base: str | None, jobs: int | None, timings: dict[str, float] | None = None,
+             shacl: bool = True):
     try:
-        return compile_catalogue(catalog_dir or default_catalog(), base=base, jobs=jobs)
+        return compile_catalogue(catalog_dir or default_catalog(), base=base, jobs=jobs, timings=timings, shacl=shacl)
     except CatalogueError as error:
-        for problem in error.problems:
-            click.echo(str(problem), err=True)
-        count = len(error.problems)
-        click.echo(f"{count} problem{'s' if count != 1 else ''} found; nothing was built.", err=True)
-        sys.exit(1)
+        _report(error)
 
 
 def _summary(catalogue, graph) -> str:
@@ -72,10 +78,7 @@ def build(catalog_dir: str | None, base: str | None, jobs: int | None, fmt: str,
     target = output.open("wb") if output else sys.stdout.buffer
     try:
         if fmt == "jsonld":
-            import io
-            text = io.TextIOWrapper(target, encoding="utf-8", write_through=True)
-            jsonld.write_dataset([graph.sorted_shared, *graph.parts], text)
-            text.detach()
+            jsonld.write_dataset(jsonld.root_nodes(graph.ordered_groups), target)
         else:
             write_rdf(graph, target, fmt)
     finally:
@@ -89,22 +92,37 @@ def build(catalog_dir: str | None, base: str | None, jobs: int | None, fmt: str,
 @jobs_option
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("dist"), show_default=True,
               help="Folder to write the release into; replaced as a whole, only on success.")
-def export(catalog_dir: str | None, base: str | None, jobs: int | None, out: Path) -> None:
+@click.option("--verify", is_flag=True, help="Parse every RDF dump back and check its triple count before publishing.")
+@click.option("--timings", is_flag=True, help="Print the seconds spent in each phase to standard error.")
+def export(catalog_dir: str | None, base: str | None, jobs: int | None, out: Path, verify: bool, timings: bool) -> None:
     """Write the release: Turtle, N-Triples, RDF/XML, JSON-LD, CSV and a manifest."""
     from exports.release import ExportError, write_release
 
     started = time.perf_counter()
-    catalogue, graph = _compile(catalog_dir, base, jobs)
+    phases: dict[str, float] = {}
+    catalogue, graph = _compile(catalog_dir, base, jobs, phases, shacl=False)
     metadata = {"title": catalogue.title, "version": catalogue.version, "base": catalogue.base,
                 "modified": catalogue.modified}
-    try:
-        files = write_release(graph, out, metadata=metadata)
+    write_started = time.perf_counter()
+    try:  # the SHACL check runs while the files are written; failing it publishes nothing
+        files = write_release(graph, out, metadata=metadata, verify=verify, check=lambda: validate_graph(graph))
+    except CatalogueError as error:
+        _report(error)
     except (ExportError, OSError) as error:
         raise click.ClickException(f"export failed, {out} left as it was: {error}") from None
+    phases["shacl+write"] = time.perf_counter() - write_started
+    if timings:
+        click.echo("timings: " + " ".join(f"{phase}={seconds:.2f}s" for phase, seconds in phases.items()), err=True)
     for file in files:
         count = f"{file.triples} triples" if file.triples is not None else f"{file.rows} rows" if file.rows is not None else ""
         click.echo(f"  {out / file.name}  {file.bytes:>12,} bytes  {count}")
     click.echo(f"{out}: {_summary(catalogue, graph)} in {time.perf_counter() - started:.1f} s")
+
+
+from .serve_commands import query, serve  # noqa: E402 - the service commands live in their own module
+
+cli.add_command(serve)
+cli.add_command(query)
 
 
 def main() -> None:
@@ -119,6 +137,12 @@ def main() -> None:
     except Exception as error:  # noqa: BLE001 - the last line of defence for the user
         click.echo(f"ckg: internal error: {type(error).__name__}: {error}. Please report it with the command you ran.", err=True)
         sys.exit(3)
+
+
+from .link_commands import esco, link  # noqa: E402 - the ESCO and linking commands live in their own module
+
+cli.add_command(esco)
+cli.add_command(link)
 
 
 if __name__ == "__main__":

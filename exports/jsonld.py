@@ -8,13 +8,17 @@ is written in expanded form under its full IRI rather than dropped, so nothing i
 from __future__ import annotations
 
 import json
+
+import orjson
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
-from typing import Any, Iterable, Iterator
+from typing import Any, BinaryIO, Iterable, Iterator
 
-from pyoxigraph import BlankNode, Literal, NamedNode, Triple
+from pyoxigraph import BlankNode, Literal, NamedNode
+
+from ontology.graph import Statement
 
 from ontology.namespaces import CKG, RDF, XSD
 
@@ -112,7 +116,7 @@ def _native(literal: Literal) -> Any:
 class NodeWriter:
     """Writes the nodes of one group of triples as nested JSON-LD objects."""
 
-    def __init__(self, triples: Iterable[Triple]):
+    def __init__(self, triples: Iterable[Statement]):
         self.by_subject: dict[str, list[Triple]] = defaultdict(list)
         for triple in triples:
             self.by_subject[_key(triple.subject)].append(triple)
@@ -193,7 +197,7 @@ def _node_order(node: dict[str, Any]) -> tuple:
     return (order if isinstance(order, int) else 0, node["id"])
 
 
-def document(triples: Iterable[Triple], context_ref: Any = None) -> dict[str, Any]:
+def document(triples: Iterable[Statement], context_ref: Any = None) -> dict[str, Any]:
     """One JSON-LD document for ``triples``; a single root becomes the top object itself."""
     writer = NodeWriter(triples)
     nodes = [writer.node(root) for root in writer.roots()]
@@ -203,33 +207,34 @@ def document(triples: Iterable[Triple], context_ref: Any = None) -> dict[str, An
     return {"@context": ctx, "@graph": nodes}
 
 
-def write_dataset(groups: Iterable[Iterable[Triple]], out) -> None:
-    """Stream a whole dataset as one ``@graph``, group by group, with the context inlined.
-
-    Groups are written one after another so memory holds one competency at a time, not the
-    whole graph; embedding only happens inside a group.
-    """
-    out.write('{\n  "@context": ')
-    out.write(_indent(json.dumps(context()["@context"], ensure_ascii=False, indent=2), 2))
-    out.write(',\n  "@graph": [')
-    first = True
+def root_nodes(groups: Iterable[Iterable[Statement]]) -> Iterator[dict[str, Any]]:
+    """The top-level nested nodes of each group in turn (a group: the shared nodes, or one competency)."""
     for group in groups:
         writer = NodeWriter(group)
         for root in writer.roots():
-            out.write("\n    " if first else ",\n    ")
-            out.write(_indent(json.dumps(writer.node(root), ensure_ascii=False, indent=2), 4))
-            first = False
-    out.write("\n  ]\n}\n")
+            yield writer.node(root)
 
 
-def _indent(text: str, spaces: int) -> str:
-    return text.replace("\n", "\n" + " " * spaces)
+def write_dataset(nodes: Iterable[dict[str, Any]], out: BinaryIO) -> None:
+    """Stream a whole dataset as one ``@graph`` with the context inlined, so no reader needs the network.
+
+    Nodes are written one after another, so memory holds one competency at a time, not the graph.
+    """
+    out.write(b'{\n  "@context": ')
+    out.write(_indent(orjson.dumps(context()["@context"], option=orjson.OPT_INDENT_2), 2))
+    out.write(b',\n  "@graph": [')
+    separator = b"\n    "
+    for node in nodes:
+        out.write(separator)
+        out.write(_indent(orjson.dumps(node, option=orjson.OPT_INDENT_2), 4))
+        separator = b",\n    "
+    out.write(b"\n  ]\n}\n")
 
 
-def dumps(doc: dict[str, Any]) -> str:
-    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+def _indent(text: bytes, spaces: int) -> bytes:
+    return text.replace(b"\n", b"\n" + b" " * spaces)
 
 
-def iter_nodes(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """The top-level node objects of a document written by this module."""
-    yield from doc.get("@graph", [doc])
+def dumps(doc: dict[str, Any]) -> bytes:
+    """A document as indented UTF-8 JSON (key order as built: stable output)."""
+    return orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n"

@@ -1,26 +1,37 @@
 """Write every export of a built graph into a folder, all or nothing.
 
-Files are written into a temporary sibling folder, each RDF file is parsed back and counted, a
-manifest records sizes, checksums and counts, and only then is the folder swapped into place. If
-anything fails, the previous release stays exactly as it was.
+Files are written into a temporary sibling folder; a manifest records sizes, checksums and
+counts; only then is the folder swapped into place. If anything fails, the previous release stays
+exactly as it was. On large graphs the RDF dumps, the nested dumps (JSON-LD, CSV) and the check
+(SHACL) run in three processes at once: the last two are forked, so they share the built graph
+without copying it.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
 import tempfile
+import traceback
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from ontology.graph import CatalogueGraph
+from ontology.problems import CatalogueError
 
-from . import jsonld, table
+from . import jsonld, sssom
 from .rdf import count_triples, write_rdf
+from .table import TableWriter, languages_of
 
 BASENAME = "catalogue"
+PARALLEL_FROM = 100_000
+"""Triples from which forking a second writer pays for itself."""
+MEDIA_TYPES = {"ttl": "text/turtle", "nt": "application/n-triples", "rdf": "application/rdf+xml",
+               "jsonld": "application/ld+json", "csv": "text/csv",
+               sssom.TSV_SUFFIX: "text/tab-separated-values", sssom.JSON_SUFFIX: "application/json"}
 
 
 @dataclass(frozen=True)
@@ -45,48 +56,115 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _rdf_writer(extension: str) -> Callable[[CatalogueGraph, Path], dict]:
-    def write(graph: CatalogueGraph, path: Path) -> dict:
-        with path.open("wb") as out:
+def _write_rdf_files(graph: CatalogueGraph, folder: Path) -> dict[str, int]:
+    for extension in ("ttl", "nt", "rdf"):
+        with (folder / f"{BASENAME}.{extension}").open("wb") as out:
             write_rdf(graph, out, extension)
-        return {"triples": count_triples(str(path), extension)}
-    return write
-
-
-def _write_jsonld(graph: CatalogueGraph, path: Path) -> dict:
-    with path.open("w", encoding="utf-8") as out:
-        jsonld.write_dataset([graph.sorted_shared, *graph.parts], out)
     return {}
 
 
-def _write_csv(graph: CatalogueGraph, path: Path) -> dict:
-    with path.open("w", encoding="utf-8", newline="") as out:
-        return {"rows": table.write_table(graph, out)}
+def _write_nested_files(graph: CatalogueGraph, folder: Path) -> dict[str, int]:
+    """JSON-LD and CSV in one pass over the nested nodes, which both are made of."""
+    groups = graph.ordered_groups
+    shared_nodes = list(jsonld.root_nodes([groups[0]]))
+    level_names = {n["id"]: n.get("prefLabel", {}) for n in shared_nodes if "ProficiencyLevel" in n.get("type", ())}
+    with (folder / f"{BASENAME}.jsonld").open("wb") as json_out, \
+            (folder / f"{BASENAME}.csv").open("w", encoding="utf-8", newline="") as csv_out:
+        table = TableWriter(csv_out, languages_of(level_names.values()), level_names)
+
+        def nodes():
+            yield from shared_nodes
+            for node in jsonld.root_nodes(groups[1:]):
+                table.add(node)
+                yield node
+
+        jsonld.write_dataset(nodes(), json_out)
+    return {"rows": table.rows}
 
 
-EXPORTS: list[tuple[str, str, Callable[[CatalogueGraph, Path], dict]]] = [
-    ("ttl", "text/turtle", _rdf_writer("ttl")),
-    ("nt", "application/n-triples", _rdf_writer("nt")),
-    ("rdf", "application/rdf+xml", _rdf_writer("rdf")),
-    ("jsonld", "application/ld+json", _write_jsonld),
-    ("csv", "text/csv", _write_csv),
-]
+class _Forked:
+    """A function running in a forked child; the child shares the parent's graph without copying it."""
+
+    def __init__(self, function: Callable[[], Any]):
+        context = multiprocessing.get_context("fork")
+        self._receiver, sender = context.Pipe(duplex=False)
+        self._process = context.Process(target=self._run, args=(sender, function), daemon=True)
+        self._process.start()
+        sender.close()
+
+    @staticmethod
+    def _run(sender, function: Callable[[], Any]) -> None:
+        try:
+            sender.send(("ok", function()))
+        except BaseException as error:  # reported to the parent, which fails the export
+            sender.send(("error", f"{type(error).__name__}: {error}\n{traceback.format_exc()}"))
+        finally:
+            sender.close()
+
+    def result(self) -> Any:
+        try:
+            status, payload = self._receiver.recv()
+        except EOFError:
+            raise ExportError("a writer process died") from None
+        finally:
+            self._process.join()
+        if status != "ok":
+            raise ExportError(payload)
+        return payload
 
 
-def write_release(graph: CatalogueGraph, out_dir: Path, *, metadata: dict | None = None) -> list[ExportFile]:
-    """Write all exports and a ``manifest.json`` to ``out_dir``, replacing it only on success."""
+class _Inline:
+    """The same interface as _Forked, for small graphs where forking costs more than it saves."""
+
+    def __init__(self, function: Callable[[], Any]):
+        self._value = function()
+
+    def result(self) -> Any:
+        return self._value
+
+
+def _write_all(graph: CatalogueGraph, folder: Path, check: Callable[[], list] | None) -> tuple[dict[str, int], list]:
+    """Write every file into ``folder`` and run ``check``; on large graphs all three at once."""
+    parallel = len(graph) >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods()
+    run = _Forked if parallel else _Inline
+    graph.ordered_groups  # sort once, before any fork, so every process shares the result
+    checking = run(check) if check is not None else None
+    nested = run(lambda: _write_nested_files(graph, folder))
+    counts = _write_rdf_files(graph, folder)
+    problems = checking.result() if checking is not None else []
+    return {**counts, **nested.result()}, problems
+
+
+def write_release(graph: CatalogueGraph, out_dir: Path, *, metadata: dict | None = None,
+                  verify: bool = False, check: Callable[[], list] | None = None) -> list[ExportFile]:
+    """Write all exports and a ``manifest.json`` to ``out_dir``, replacing it only on success.
+
+    ``check`` (e.g. the SHACL validation) runs while the files are written; if it returns
+    problems, nothing is published and :class:`CatalogueError` carries them. With ``verify``,
+    every RDF dump is parsed back and must hold exactly the graph's triple count.
+    """
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
     try:
-        written = []
+        counts, problems = _write_all(graph, staging, check)
+        if problems:
+            raise CatalogueError(problems)
+        counts.update(sssom.write_files(graph, staging, BASENAME))
         expected = len(graph)
-        for extension, media_type, writer in EXPORTS:
+        written = []
+        for extension, media_type in MEDIA_TYPES.items():
             path = staging / f"{BASENAME}.{extension}"
-            counts = writer(graph, path)
-            if counts.get("triples", expected) != expected:
-                raise ExportError(f"{path.name} parsed back to {counts['triples']} triples, expected {expected}")
-            written.append(ExportFile(path.name, media_type, path.stat().st_size, _sha256(path), **counts))
+            extra: dict[str, int] = {}
+            if extension in ("ttl", "nt", "rdf"):
+                extra["triples"] = count_triples(str(path), extension) if verify else expected
+                if extra["triples"] != expected:
+                    raise ExportError(f"{path.name} parsed back to {extra['triples']} triples, expected {expected}")
+            elif extension == "csv":
+                extra["rows"] = counts["rows"]
+            elif extension in (sssom.TSV_SUFFIX, sssom.JSON_SUFFIX):
+                extra["rows"] = counts["mappings"]
+            written.append(ExportFile(path.name, media_type, path.stat().st_size, _sha256(path), **extra))
         manifest = {"metadata": metadata or {}, "triples": expected, "files": [asdict(f) for f in written]}
         (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         _swap_into_place(staging, out_dir)

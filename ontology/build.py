@@ -1,16 +1,17 @@
 """Turn the checked catalogue model into RDF triples, following the model of DESIGN.md.
 
-Triples are made as Oxigraph terms, which are cheap to create and to sort; the graph wrapper in
-``graph.py`` offers them to rdflib where its API serves. No blank nodes are minted: every node
+Statements are tuples of Oxigraph terms: cheap to create, to index and to share (a subject's
+term object is reused by all its statements); ``graph.py`` turns them into Oxigraph triples for
+writing and into rdflib terms where rdflib's API serves. No blank nodes are minted: every node
 has an IRI, so every export is deterministic and isomorphism is plain set equality.
 """
 from __future__ import annotations
 
 from functools import cache
 
-from pyoxigraph import Literal, NamedNode, Triple
+from pyoxigraph import Literal, NamedNode
 
-from .graph import CatalogueGraph
+from .graph import CatalogueGraph, Statement
 from .iris import VOCAB, Iris
 from .model import Catalogue, Competency, Source, Text
 from .namespaces import CKG, DCAT, DCT, FOAF, OWL, RDF, SCHEMA, SKOS, VCARD, VOID, XSD
@@ -34,30 +35,30 @@ class _Triples:
     """Collects the triples about one part of the catalogue."""
 
     def __init__(self) -> None:
-        self.triples: list[Triple] = []
+        self.triples: list[Statement] = []
 
     def add(self, subject: NamedNode, predicate: str, obj: NamedNode | Literal) -> None:
-        self.triples.append(Triple(subject, _term(predicate), obj))
+        self.triples.append(Statement(subject, _term(predicate), obj))
 
     def types(self, subject: NamedNode, *classes: str) -> None:
         for cls in classes:
-            self.triples.append(Triple(subject, A, _term(cls)))
+            self.triples.append(Statement(subject, A, _term(cls)))
 
     def link(self, subject: NamedNode, predicate: str, iri: str) -> None:
         self.add(subject, predicate, _n(iri))
 
     def text(self, subject: NamedNode, predicate: str, text: Text | None) -> None:
         for language, value in (text or {}).items():
-            self.triples.append(Triple(subject, _term(predicate), Literal(value, language=language)))
+            self.triples.append(Statement(subject, _term(predicate), Literal(value, language=language)))
 
     def plain(self, subject: NamedNode, predicate: str, value: str) -> None:
-        self.triples.append(Triple(subject, _term(predicate), Literal(value)))
+        self.triples.append(Statement(subject, _term(predicate), Literal(value)))
 
     def integer(self, subject: NamedNode, predicate: str, value: int) -> None:
-        self.triples.append(Triple(subject, _term(predicate), Literal(str(value), datatype=_INTEGER)))
+        self.triples.append(Statement(subject, _term(predicate), Literal(str(value), datatype=_INTEGER)))
 
     def date(self, subject: NamedNode, predicate: str, value: str) -> None:
-        self.triples.append(Triple(subject, _term(predicate), Literal(value, datatype=_DATE)))
+        self.triples.append(Statement(subject, _term(predicate), Literal(value, datatype=_DATE)))
 
 
 def build_graph(catalogue: Catalogue) -> CatalogueGraph:
@@ -69,7 +70,7 @@ def build_graph(catalogue: Catalogue) -> CatalogueGraph:
     return CatalogueGraph(iris=iris, shared=shared, parts=parts, sources=sources)
 
 
-def _shared_triples(catalogue: Catalogue, iris: Iris, sources: dict[str, Source]) -> list[Triple]:
+def _shared_triples(catalogue: Catalogue, iris: Iris, sources: dict[str, Source]) -> list[Statement]:
     t = _Triples()
     dataset, scheme, level_scheme = _n(iris.dataset), _n(iris.scheme), _n(iris.level_scheme)
     publisher = catalogue.publisher
@@ -144,7 +145,7 @@ def _level_label(competency: Competency, name: Text, rank: int) -> Text:
             for lang in competency.name if lang in name}
 
 
-def _competency_triples(competency: Competency, catalogue: Catalogue, iris: Iris, sources: dict[str, Source]) -> list[Triple]:
+def _competency_triples(competency: Competency, catalogue: Catalogue, iris: Iris, sources: dict[str, Source]) -> list[Statement]:
     t = _Triples()
     node = _n(iris.competency(competency.slug))
     sources[node.value] = competency.source

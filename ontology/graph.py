@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import chain
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 import rdflib
 from oxrdflib import OxigraphStore
@@ -20,9 +20,18 @@ from .model import Source
 from .namespaces import RDF
 
 _TYPE = RDF + "type"
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 
-def _order(triple: Triple) -> tuple[str, bool, str, str]:
+class Statement(NamedTuple):
+    """One triple as a plain tuple of Oxigraph terms; reading its parts costs no conversion."""
+
+    subject: NamedNode | BlankNode
+    predicate: NamedNode
+    object: NamedNode | BlankNode | Literal
+
+
+def _order(triple: Statement) -> tuple[str, bool, str, str]:
     """Subject, then rdf:type before other predicates, then predicate and object as written."""
     predicate = triple.predicate.value
     return triple.subject.value, predicate != _TYPE, predicate, str(triple.object)
@@ -33,25 +42,30 @@ class CatalogueGraph:
     """The immutable result of a build; every export and the service read only this."""
 
     iris: Iris
-    shared: list[Triple]
-    parts: list[list[Triple]]
+    shared: list[Statement]
+    parts: list[list[Statement]]
     sources: dict[str, Source] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.shared) + sum(len(part) for part in self.parts)
 
+    def statements(self) -> Iterator[Statement]:
+        """Every statement, in no particular order (the cheapest way to visit them all)."""
+        return chain(self.shared, *self.parts)
+
     def triples(self) -> Iterator[Triple]:
         """Every triple, in the canonical order that exports write."""
-        return chain(self.sorted_shared, *(sorted(part, key=_order) for part in self.parts))
+        return (Triple(*s) for group in self.ordered_groups for s in group)
 
     @cached_property
-    def sorted_shared(self) -> list[Triple]:
-        return sorted(self.shared, key=_order)
+    def ordered_groups(self) -> list[list[Statement]]:
+        """The shared statements, then each competency's, each group sorted; computed once per graph."""
+        return [sorted(group, key=_order) for group in (self.shared, *self.parts)]
 
     def store(self) -> Store:
         """A fresh in-memory Oxigraph store holding the graph in its default graph (for SPARQL)."""
         store = Store()
-        store.bulk_extend(Quad(t.subject, t.predicate, t.object) for t in chain(self.shared, *self.parts))
+        store.bulk_extend(Quad(*s) for s in self.statements())
         return store
 
     def rdflib(self) -> rdflib.Graph:
@@ -74,10 +88,12 @@ def to_rdflib_term(term: NamedNode | BlankNode | Literal) -> rdflib.term.Identif
         return rdflib.BNode(term.value)
     if term.language:
         return rdflib.Literal(term.value, lang=term.language)
+    if term.datatype.value == _XSD_STRING:  # RDF 1.1: a plain literal *is* an xsd:string; rdflib keeps them apart
+        return rdflib.Literal(term.value)
     return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype.value))
 
 
-def to_rdflib_memory(triples: Iterator[Triple] | list[Triple]) -> rdflib.Graph:
+def to_rdflib_memory(triples: Iterator[Statement | Triple]) -> rdflib.Graph:
     """A plain in-memory rdflib graph of ``triples``, the kind of graph pyshacl works best on."""
     graph = rdflib.Graph()
     for t in triples:

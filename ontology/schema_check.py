@@ -3,6 +3,11 @@
 The JSON Schemas in ``catalog/schema/`` are the single definition of the catalogue format: editors
 get completion from them, and this module turns jsonschema's findings into
 ``path:line:column: what is wrong — what was expected`` lines.
+
+Two engines read the same schemas: fastjsonschema compiles them to Python code that says in
+~0.1 ms whether a document is valid (the common case, 20,000 times in a large catalogue), and
+only a document it rejects goes through jsonschema, which is ~50x slower but reports every error
+with its location.
 """
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import json
 from functools import cache
 from typing import Any
 
+import fastjsonschema
 import jsonschema
 from referencing import Registry, Resource
 
@@ -38,8 +44,33 @@ def _validator(kind: str) -> jsonschema.protocols.Validator:
     return cls(schema, registry=registry)
 
 
+def _inline_refs(schema: Any) -> Any:
+    """The schema with every reference to defs.schema.json replaced by the definition itself."""
+    if isinstance(schema, dict):
+        ref = schema.get("$ref", "")
+        if ref.startswith("defs.schema.json#/$defs/"):
+            return _inline_refs(shared_definition(ref.rsplit("/", 1)[1]))
+        return {k: _inline_refs(v) for k, v in schema.items() if k not in ("$schema", "$id")}
+    if isinstance(schema, list):
+        return [_inline_refs(item) for item in schema]
+    return schema
+
+
+@cache
+def _fast_validator(kind: str) -> Any:
+    """The schema compiled to Python; it uses only keywords that mean the same in draft 7 and 2020-12."""
+    schema = _inline_refs(json.loads((SCHEMA_DIR / f"{kind}.schema.json").read_text(encoding="utf-8")))
+    schema["$schema"] = "http://json-schema.org/draft-07/schema#"
+    return fastjsonschema.compile(schema)
+
+
 def check_document(doc: YamlDocument, kind: str) -> list[Problem]:
     """All schema violations of ``doc`` (kind: catalog, levels or competency), most specific first."""
+    try:
+        _fast_validator(kind)(doc.data)
+        return []
+    except fastjsonschema.JsonSchemaException:
+        pass  # invalid: let jsonschema find and locate every error
     if not isinstance(doc.data, dict):
         return [doc.problem((), f"the file holds {_describe(doc.data)}", _TYPE_NAMES["object"] + f" as described in catalog/schema/{kind}.schema.json")]
     problems = []
@@ -67,6 +98,9 @@ def _explain(doc: YamlDocument, error: jsonschema.ValidationError) -> list[Probl
     kind = error.validator
     if kind == "required":
         missing = [field for field in error.validator_value if field not in error.instance]
+        if missing == ["nl"] and "propertyNames" in error.schema:  # a text without its source language
+            return [doc.problem(at, f"{name} has no Dutch (nl) text",
+                                "an 'nl' version: Dutch is the source language of every text")]
         return [doc.problem(at, f"missing required field '{field}' in {name}",
                             _expected_for(error, field) or f"a '{field}' field") for field in missing]
     if kind == "additionalProperties":
@@ -85,15 +119,16 @@ def _explain(doc: YamlDocument, error: jsonschema.ValidationError) -> list[Probl
             problems.append(doc.problem(at + (field,), f"unknown field '{field}' in {name}",
                                         f"{hint}allowed fields: {', '.join(allowed)}", on_key=True))
         return problems
-    if kind == "propertyNames":
-        key = error.instance if isinstance(error.instance, str) else str(error.instance)
-        parent = at
-        return [doc.problem(parent + (key,), f"malformed language tag '{key}' in {name}",
-                            expected or "a language tag such as nl or en", on_key=True)]
     if kind == "type":
         wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
         return [doc.problem(at, f"{name} is {_describe(error.instance)}",
                             expected or " or ".join(_TYPE_NAMES.get(t, t) for t in wanted))]
+    if "propertyNames" in error.relative_schema_path:
+        key = str(error.instance)
+        return [doc.problem(at + (key,), f"malformed language tag '{key}' in {name}",
+                            expected or "a language tag such as nl or en", on_key=True)]
+    if kind == "pattern" and isinstance(error.instance, str) and not error.instance.strip():
+        return [doc.problem(at, f"{name} is empty", expected or "a non-empty text")]
     if kind == "pattern":
         what = "text" if len(at) and at[-1] in ("nl", "en") else "value"
         return [doc.problem(at, f"{name}: {what} {error.instance!r} is not valid", expected or f"text matching {error.validator_value}")]

@@ -88,6 +88,7 @@ def _convert(node: yaml.Node, at: JsonPath, doc: YamlDocument, problems: list[Pr
     return _scalar(node)
 
 
+_AS_TEXT = frozenset({"tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp"})
 _constructor = yaml.SafeLoader("")  # only used to resolve scalars by their implicit tags
 
 
@@ -95,6 +96,6 @@ def _scalar(node: yaml.Node) -> Any:
     """A scalar as the safe loader would construct it, except dates, which stay text."""
     if not isinstance(node, yaml.ScalarNode):
         return str(node.start_mark)
-    if node.tag == "tag:yaml.org,2002:timestamp":
+    if node.tag in _AS_TEXT:  # most scalars: skip the constructor machinery
         return node.value
     return _constructor.construct_object(node, deep=True)

@@ -1,0 +1,355 @@
+"""What the service says about each IRI: self-contained descriptions as lists of triples.
+
+A description holds the resource's own triples, those of the nodes it owns (a competency's levels
+and their criteria, its development offers: the links ``exports.jsonld.EMBEDDED`` nests), and the
+labels and types of every other node it links to, so a client never needs a second request to show
+what a link points at. The index behind it (subject -> triples) is built once per graph: the graph
+is immutable while served, so nothing here is ever recomputed for a request.
+
+Documents that are not catalogue data (the dataset's VoID/DCAT statistics, the listings) are also
+made here, as triples, so every renderer (JSON-LD, Turtle, HTML...) shows the same graph.
+"""
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import defaultdict
+from dataclasses import dataclass, field
+from difflib import get_close_matches
+from functools import cached_property
+from importlib.resources import files
+from math import ceil
+from os.path import commonprefix
+from typing import Iterable
+
+from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple, parse
+
+from exports.jsonld import EMBEDDED
+from exports.release import BASENAME, MEDIA_TYPES
+from ontology.graph import CatalogueGraph
+from ontology.iris import VOCAB_DOCUMENT
+from ontology.namespaces import CKG, DCAT, DCT, FOAF, RDF, RDFS, SCHEMA, SKOS, VCARD, VOID, XSD
+
+HYDRA = "http://www.w3.org/ns/hydra/core#"
+LABELS = (SKOS + "prefLabel", SCHEMA + "name", FOAF + "name", DCT + "title", RDFS + "label", VCARD + "fn")
+"""Predicates that name a node, in the order a page looks for a name."""
+_TYPE = RDF + "type"
+_INTEGER = NamedNode(XSD + "integer")
+_A = NamedNode(_TYPE)
+_KINDS = {
+    CKG + "Competency": "competency", CKG + "CompetencyLevel": "competency-level",
+    CKG + "BehaviouralCriterion": "criterion", CKG + "ProficiencyLevel": "level", CKG + "Cluster": "cluster",
+    CKG + "DevelopmentOffer": "offer", SKOS + "ConceptScheme": "scheme", DCAT + "Dataset": "dataset",
+    FOAF + "Organization": "organisation", VCARD + "Organization": "contact",
+}
+RDF_DUMPS = ("ttl", "nt", "rdf", "jsonld")
+"""Release files that are the whole graph in an RDF syntax: the dataset's void:dataDump links."""
+LISTINGS = {"competency": CKG + "Competency", "level": CKG + "ProficiencyLevel", "cluster": CKG + "Cluster"}
+"""Listing path segment -> class of its members: ``{base}competency/`` lists every competency."""
+
+
+@dataclass(frozen=True)
+class Description:
+    """A document about ``iri``: the triples to write, and how to read them back as a page."""
+
+    iri: str
+    """The node the document is about: the top object of its JSON-LD."""
+    kind: str
+    triples: list[Triple]
+    page: "Page | None" = None
+    turtle: bytes | None = None
+    """The hand-written Turtle source, served as is (with its comments) for the vocabulary and shapes."""
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a paged list: which members, and the IRIs of its neighbours (None at the ends)."""
+
+    number: int
+    count: int
+    total: int
+    members: list[str]
+    first: str
+    last: str
+    previous: str | None
+    next: str | None
+
+
+def integer(value: int) -> Literal:
+    return Literal(str(value), datatype=_INTEGER)
+
+
+def label_of(triples: Iterable[Triple]) -> dict[str, str]:
+    """The first naming predicate's texts, per language ('' for an untagged name)."""
+    found: dict[str, dict[str, str]] = defaultdict(dict)
+    for t in triples:
+        if t.predicate.value in LABELS and isinstance(t.object, Literal):
+            found[t.predicate.value].setdefault(t.object.language or "", t.object.value)
+    for predicate in LABELS:
+        if predicate in found:
+            return found[predicate]
+    return {}
+
+
+@dataclass
+class Descriptions:
+    """Every description the site serves for one graph, computed from an index built once."""
+
+    graph: CatalogueGraph
+    page_size: int = 100
+    by_subject: dict[str, list[Triple]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        index: dict[str, list[Triple]] = defaultdict(list)
+        for triple in self.graph.triples():
+            index[triple.subject.value].append(triple)
+        self.by_subject = dict(index)
+
+    @property
+    def base(self) -> str:
+        return self.graph.iris.base
+
+    # ---- what is where ----------------------------------------------------------------------
+
+    def types(self, iri: str) -> list[str]:
+        return [t.object.value for t in self.by_subject.get(iri, ()) if t.predicate.value == _TYPE]
+
+    def kind(self, iri: str) -> str | None:
+        """What sort of resource ``iri`` is ('competency', 'level', ...), None when not in the graph."""
+        for type_ in self.types(iri):
+            if type_ in _KINDS:
+                return _KINDS[type_]
+        return "resource" if iri in self.by_subject else None
+
+    def label(self, iri: str) -> dict[str, str]:
+        return label_of(self.by_subject.get(iri, ()))
+
+    def objects(self, iri: str, predicate: str) -> list[NamedNode | BlankNode | Literal]:
+        return [t.object for t in self.by_subject.get(iri, ()) if t.predicate.value == predicate]
+
+    def value(self, iri: str, predicate: str) -> str | None:
+        found = self.objects(iri, predicate)
+        return found[0].value if found else None
+
+    @cached_property
+    def members_of_class(self) -> dict[str, list[str]]:
+        """Class IRI -> its instances, in the order listings show them (rank, else IRI)."""
+        members: dict[str, list[str]] = defaultdict(list)
+        for subject, triples in self.by_subject.items():
+            for t in triples:
+                if t.predicate.value == _TYPE:
+                    members[t.object.value].append(subject)
+        for cls, iris in members.items():
+            iris.sort(key=self._sort_key)
+        return dict(members)
+
+    def _sort_key(self, iri: str) -> tuple:
+        rank = self.value(iri, CKG + "rank") or self.value(iri, CKG + "position")
+        return (int(rank) if rank and rank.lstrip("-").isdigit() else 0, iri)
+
+    def instances(self, cls: str) -> list[str]:
+        return self.members_of_class.get(cls, [])
+
+    @cached_property
+    def competencies_by_cluster(self) -> dict[str, list[str]]:
+        """Cluster IRI -> the competencies under it (skos:broader), in IRI (slug) order."""
+        found: dict[str, list[str]] = defaultdict(list)
+        for competency in self.instances(CKG + "Competency"):
+            for cluster in self.objects(competency, SKOS + "broader"):
+                found[cluster.value].append(competency)
+        return dict(found)
+
+    @cached_property
+    def parents(self) -> dict[str, str]:
+        """Owned node -> its owner (criterion -> competency level -> competency; offer -> competency)."""
+        return {t.object.value: subject for subject, triples in self.by_subject.items() for t in triples
+                if t.predicate.value in EMBEDDED and isinstance(t.object, NamedNode)}
+
+    @cached_property
+    def by_level(self) -> dict[str, list[str]]:
+        """Generic level IRI -> the competency levels described at it, in competency order."""
+        found: dict[str, list[str]] = defaultdict(list)
+        for competency_level in self.instances(CKG + "CompetencyLevel"):
+            for level in self.objects(competency_level, CKG + "level"):
+                found[level.value].append(competency_level)
+        for members in found.values():
+            members.sort()
+        return dict(found)
+
+    @cached_property
+    def siblings(self) -> dict[str, list[str]]:
+        """Parent path -> sorted last segments of the IRIs below the base there ('competency' -> slugs)."""
+        found: dict[str, list[str]] = defaultdict(list)
+        for iri in self.by_subject:
+            if iri.startswith(self.base):
+                parent, _, last = iri[len(self.base):].rpartition("/")
+                found[parent].append(last)
+        return {parent: sorted(names) for parent, names in found.items()}
+
+    def near(self, path: str, limit: int = 3) -> list[str]:
+        """Existing paths that look like ``path`` (for a 404), found in logarithmic time.
+
+        Only siblings (same parent) are considered: the slugs sharing the longest prefix, found by
+        bisection, and for small sibling sets also close spellings, so a typo costs no full scan.
+        """
+        parent, _, last = path.rpartition("/")
+        names = self.siblings.get(parent, [])
+        if not names or not last:
+            return []
+        at = bisect_left(names, last)
+        window = names[max(0, at - limit):at + limit]
+        shared = lambda name: len(commonprefix([name, last]))
+        picked = sorted((n for n in window if shared(n) >= min(3, len(last))), key=lambda n: -shared(n))[:limit]
+        if len(names) <= 500:
+            picked += [n for n in get_close_matches(last, names, n=limit, cutoff=0.6) if n not in picked]
+        return [f"{parent}/{name}" if parent else name for name in picked[:limit]]
+
+    # ---- descriptions -------------------------------------------------------------------------
+
+    def owned(self, iri: str) -> list[Triple]:
+        """The triples of ``iri`` and, recursively, of the nodes it owns (EMBEDDED links)."""
+        out: list[Triple] = []
+        pending, seen = [iri], set()
+        while pending:
+            subject = pending.pop(0)
+            if subject in seen:
+                continue
+            seen.add(subject)
+            for t in self.by_subject.get(subject, ()):
+                out.append(t)
+                if t.predicate.value in EMBEDDED and isinstance(t.object, NamedNode):
+                    pending.append(t.object.value)
+        return out
+
+    def with_link_labels(self, triples: list[Triple]) -> list[Triple]:
+        """``triples`` plus the types and names of every node they link to but do not describe."""
+        described = {t.subject.value for t in triples}
+        linked = sorted({t.object.value for t in triples if isinstance(t.object, NamedNode)
+                         and t.predicate.value != _TYPE and t.object.value not in described
+                         and t.object.value in self.by_subject})
+        extra = [t for iri in linked for t in self.by_subject[iri]
+                 if t.predicate.value == _TYPE or t.predicate.value in LABELS]
+        return triples + extra
+
+    def resource(self, iri: str) -> Description | None:
+        """The self-contained description of a catalogue IRI, or None if the graph has no such node."""
+        if iri not in self.by_subject:
+            return None
+        kind = self.kind(iri) or "resource"
+        if kind == "dataset":
+            return self.dataset()
+        triples = self.owned(iri)
+        if kind == "cluster":
+            # Who belongs to the cluster is said by the members (skos:broader): bring those triples along.
+            for competency in self.competencies_by_cluster.get(iri, []):
+                triples += [t for t in self.by_subject[competency]
+                            if t.predicate.value in (SKOS + "broader", SKOS + "prefLabel", _TYPE)]
+        return Description(iri, kind, self.with_link_labels(triples))
+
+    @cached_property
+    def _dataset(self) -> Description:
+        base = self.base
+        dataset = NamedNode(base)
+        extra: list[Triple] = [
+            Triple(dataset, NamedNode(VOID + "triples"), integer(len(self.graph))),
+            Triple(dataset, NamedNode(VOID + "entities"), integer(sum(1 for s in self.by_subject if not s.startswith("_:")))),
+            Triple(dataset, NamedNode(VOID + "distinctSubjects"), integer(len(self.by_subject))),
+        ]
+        for cls, members in sorted(self.members_of_class.items()):
+            local = cls.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+            partition = NamedNode(f"{base}#class-{local}")
+            extra += [
+                Triple(dataset, NamedNode(VOID + "classPartition"), partition),
+                Triple(partition, NamedNode(VOID + "class"), NamedNode(cls)),
+                Triple(partition, NamedNode(VOID + "entities"), integer(len(members))),
+            ]
+        for extension, media_type in MEDIA_TYPES.items():
+            download = NamedNode(self.graph.iris.download(f"{BASENAME}.{extension}"))
+            if extension in RDF_DUMPS:
+                extra.append(Triple(dataset, NamedNode(VOID + "dataDump"), download))
+            extra += [
+                Triple(dataset, NamedNode(DCAT + "distribution"), download),
+                Triple(download, _A, NamedNode(DCAT + "Distribution")),
+                Triple(download, NamedNode(DCAT + "downloadURL"), download),
+                Triple(download, NamedNode(DCAT + "mediaType"), NamedNode(f"https://www.iana.org/assignments/media-types/{media_type}")),
+            ]
+        extra.append(Triple(dataset, NamedNode(DCAT + "landingPage"), dataset))
+        return Description(base, "dataset", self.with_link_labels(self.owned(base) + extra))
+
+    def dataset(self) -> Description:
+        """The dataset's own triples plus VoID statistics, class partitions and its downloads (DCAT)."""
+        return self._dataset
+
+    def listing(self, segment: str, number: int) -> Description | None:
+        """Page ``number`` of ``{base}{segment}/`` as a hydra:Collection; None if there is no such page."""
+        members = self.instances(LISTINGS[segment])
+        iri = f"{self.base}{segment}/"
+        page = self.paginate(iri, members, number)
+        if page is None:
+            return None
+        collection, view = NamedNode(iri), NamedNode(_page_iri(iri, number))
+        triples = [
+            Triple(collection, _A, NamedNode(HYDRA + "Collection")),
+            Triple(collection, NamedNode(HYDRA + "totalItems"), integer(len(members))),
+            Triple(collection, NamedNode(HYDRA + "view"), view),
+            Triple(view, _A, NamedNode(HYDRA + "PartialCollectionView")),
+            Triple(view, NamedNode(HYDRA + "first"), NamedNode(page.first)),
+            Triple(view, NamedNode(HYDRA + "last"), NamedNode(page.last)),
+        ]
+        if page.previous:
+            triples.append(Triple(view, NamedNode(HYDRA + "previous"), NamedNode(page.previous)))
+        if page.next:
+            triples.append(Triple(view, NamedNode(HYDRA + "next"), NamedNode(page.next)))
+        for member in page.members:
+            triples.append(Triple(collection, NamedNode(HYDRA + "member"), NamedNode(member)))
+            triples += [t for t in self.by_subject[member]
+                        if t.predicate.value in (_TYPE, SKOS + "prefLabel", SKOS + "broader", CKG + "rank", SKOS + "notation")]
+        return Description(iri, "listing", self.with_link_labels(triples), page)
+
+    def paginate(self, iri: str, members: list[str], number: int) -> Page | None:
+        """Page ``number`` (from 1) of ``members``; page 1 always exists, even for an empty list."""
+        count = max(1, ceil(len(members) / self.page_size))
+        if not 1 <= number <= count:
+            return None
+        start = (number - 1) * self.page_size
+        return Page(
+            number=number, count=count, total=len(members), members=members[start:start + self.page_size],
+            first=_page_iri(iri, 1), last=_page_iri(iri, count),
+            previous=_page_iri(iri, number - 1) if number > 1 else None,
+            next=_page_iri(iri, number + 1) if number < count else None,
+        )
+
+
+def _page_iri(iri: str, number: int) -> str:
+    return f"{iri}?page={number}"
+
+
+def _file_triples(data: bytes) -> list[Triple]:
+    """The triples of a Turtle file, blank nodes renamed b0, b1... in reading order.
+
+    Oxigraph names blank nodes at random; fixed names make every worker write the same bytes,
+    hence the same ETag.
+    """
+    names: dict[str, BlankNode] = {}
+
+    def fixed(term):
+        if isinstance(term, BlankNode):
+            return names.setdefault(term.value, BlankNode(f"b{len(names)}"))
+        return term
+
+    return [Triple(fixed(q.subject), q.predicate, fixed(q.object))
+            for q in parse(data, RdfFormat.TURTLE, base_iri=VOCAB_DOCUMENT)]
+
+
+def _file_description(name: str, iri: str, kind: str) -> Description:
+    data = (files("ontology") / name).read_bytes()
+    return Description(iri, kind, _file_triples(data), turtle=data)
+
+
+def vocabulary() -> Description:
+    """The vocabulary (ontology/vocab.ttl): one document describes all its terms ``def#X``."""
+    return _file_description("vocab.ttl", VOCAB_DOCUMENT, "vocabulary")
+
+
+def shapes(base: str) -> Description:
+    """The SHACL shapes every published catalogue conforms to (ontology/shapes.ttl)."""
+    return _file_description("shapes.ttl", f"{base}shapes", "shapes")

@@ -1,0 +1,78 @@
+"""Serve the app with gunicorn, the production WSGI server, started from Python (``ckg serve``).
+
+The app is built in gunicorn's master process before any worker exists (``preload_app``): the
+catalogue is compiled and the Oxigraph store filled once, and every worker — and every SPARQL query
+process a worker forks — shares that memory copy-on-write instead of rebuilding it.
+
+Workers: with one thread per worker the plain ``sync`` worker is used (the fastest for short
+requests); with more, gunicorn's ``gthread`` worker, so a slow SPARQL query holds one thread, not a
+whole process. Each worker forks its SPARQL query processes (one per thread) right after it starts,
+before it serves anything.
+"""
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+from .config import ServiceConfig
+from .sparql import query_pool
+
+
+def _start_query_processes(worker: Any) -> None:
+    """gunicorn ``post_worker_init`` hook: fork this worker's query processes while it is single-threaded."""
+    app: Flask = worker.wsgi
+    query_pool(app.extensions["ckg"])
+
+
+class Server(BaseApplication):
+    """gunicorn, configured from a :class:`ServiceConfig` and serving an already-built Flask app."""
+
+    def __init__(self, app: Flask, config: ServiceConfig, *, access_log: bool = False) -> None:
+        self.application = app
+        self.config = config
+        self.access_log = access_log
+        super().__init__()
+
+    def load_config(self) -> None:
+        threads = max(1, self.config.threads)
+        settings = {
+            "bind": f"{self.config.host}:{self.config.port}" if ":" not in self.config.host
+            else f"[{self.config.host}]:{self.config.port}",
+            "workers": max(1, self.config.workers),
+            "worker_class": "gthread" if threads > 1 else "sync",
+            "threads": threads,
+            "preload_app": True,
+            # A worker waiting on a SPARQL query is busy, not hung: give it the query limit and then some.
+            "timeout": max(30, int(self.config.query_timeout * 2) + 10),
+            "graceful_timeout": 5,
+            "keepalive": 5,
+            "post_worker_init": _start_query_processes,
+            "when_ready": self._announce,
+            "proc_name": "ckg-serve",
+            "accesslog": "-" if self.access_log else None,
+            "errorlog": "-",
+            "loglevel": "warning",
+        }
+        for key, value in settings.items():
+            self.cfg.set(key, value)
+
+    def _announce(self, arbiter: Any) -> None:
+        site = self.application.extensions["ckg"]
+        host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
+        root = f"http://{host}:{self.config.port}/"
+        print(f"Serving {len(site.graph):,} triples (base IRI {site.base}) at {root}\n"
+              f"  SPARQL endpoint: {root}sparql  (query time limit {self.config.query_timeout:g} s, "
+              f"at most {self.config.max_results:,} results)\n"
+              f"  {self.config.workers} worker(s) x {max(1, self.config.threads)} thread(s); Ctrl-C to stop.",
+              file=sys.stderr, flush=True)
+
+    def load(self) -> Flask:
+        return self.application
+
+
+def serve(app: Flask, config: ServiceConfig, *, access_log: bool = False) -> None:
+    """Run gunicorn in this process until it is stopped (SIGINT/SIGTERM)."""
+    Server(app, config, access_log=access_log).run()

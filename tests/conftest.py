@@ -1,0 +1,110 @@
+"""Shared fixtures: the real server (``ckg serve`` under gunicorn) on a free 127.0.0.1 port.
+
+``live_server`` is started once per test session with the bundled catalogue and a short SPARQL
+time limit (2 s) so the safety tests stay quick; it yields the server's root URL, e.g.
+``"http://127.0.0.1:41234/"``. ``start_server(*args, env=…)`` starts another one with its own
+options (a context manager yielding its root URL), for tests that need other settings.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+LIVE_QUERY_TIMEOUT = 2.0
+"""The SPARQL time limit of ``live_server``, in seconds (tests of the limit wait about this long)."""
+LIVE_MAX_RESULTS = 10_000
+"""The result-size limit of ``live_server`` (the documented default, stated explicitly)."""
+STARTUP_LIMIT = 90.0
+
+
+class ServerURL(str):
+    """A running server's root URL (use it as a string); ``.pid`` is the gunicorn master's process id."""
+
+    pid: int
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _server_env(extra: dict[str, str] | None) -> dict[str, str]:
+    """The test process's environment without CKG_* settings (so a developer's shell cannot change tests)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CKG_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra or {})
+    return env
+
+
+def _wait_until_up(process: subprocess.Popen, url: str, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_LIMIT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"ckg serve exited with {process.returncode} before answering:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(url + "sparql", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.1)
+    raise RuntimeError(f"ckg serve did not answer within {STARTUP_LIMIT:g} s:\n{log.read_text()}")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+@contextmanager
+def start_server(*args: str, env: dict[str, str] | None = None) -> Iterator[ServerURL]:
+    """Run ``ckg serve --port <free> *args`` until the block ends; yields ``http://127.0.0.1:<port>/``.
+
+    The server's output goes to a temporary log file, shown if it fails to start.
+    """
+    port = free_port()
+    url = ServerURL(f"http://127.0.0.1:{port}/")
+    with tempfile.NamedTemporaryFile("w+", prefix="ckg-serve-", suffix=".log", delete=False) as log_file:
+        log = Path(log_file.name)
+        process = subprocess.Popen([sys.executable, "-m", "ckg.cli", "serve", "--host", "127.0.0.1",
+                                    "--port", str(port), *args],
+                                   cwd=ROOT, env=_server_env(env), stdout=log_file, stderr=subprocess.STDOUT)
+    url.pid = process.pid
+    try:
+        _wait_until_up(process, url, log)
+        yield url
+    finally:
+        _stop(process)
+        log.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[ServerURL]:
+    """The real server with the bundled catalogue (2 workers, 2 s query limit); its root URL."""
+    with start_server("--workers", "2", "--query-timeout", str(LIVE_QUERY_TIMEOUT),
+                      "--max-results", str(LIVE_MAX_RESULTS)) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def sparql_endpoint(live_server: str) -> str:
+    """``live_server``'s SPARQL endpoint URL."""
+    return live_server + "sparql"

@@ -1,0 +1,37 @@
+"""Where the tests find the official ESCO downloads, and how they skip when those are absent."""
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+ESCO_DIR = Path(__file__).resolve().parents[2] / "shared" / "esco"
+CLASSIFICATION_ZIP = ESCO_DIR / "esco-v1.1.1-classification-en-csv.zip"
+RELATIONS_ZIP = ESCO_DIR / "esco-v1.1.1-relations-csv.zip"
+
+needs_esco = pytest.mark.skipif(
+    not (CLASSIFICATION_ZIP.is_file() and RELATIONS_ZIP.is_file()),
+    reason=f"the official ESCO v1.1.1 CSV downloads are not in {ESCO_DIR} (they are in CI)")
+
+
+@cache
+def esco_skills() -> dict[str, dict[str, str]]:
+    """skills_en.csv rows by concept URI, read straight from the official zip."""
+    with zipfile.ZipFile(CLASSIFICATION_ZIP) as archive:
+        with archive.open("skills_en.csv") as raw:
+            return {row["conceptUri"]: row for row in csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8"))}
+
+
+@pytest.fixture(scope="session")
+def full_esco(tmp_path_factory):
+    """The whole English ESCO imported once per test session (about 10 s), as an N-Quads file."""
+    if not (CLASSIFICATION_ZIP.is_file() and RELATIONS_ZIP.is_file()):
+        pytest.skip(f"the official ESCO v1.1.1 CSV downloads are not in {ESCO_DIR} (they are in CI)")
+    from ontology.esco import import_esco
+    out = tmp_path_factory.mktemp("esco") / "esco.nq"
+    stats = import_esco([CLASSIFICATION_ZIP, RELATIONS_ZIP], out)
+    return out, stats

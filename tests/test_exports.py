@@ -1,0 +1,163 @@
+"""`ckg export`: every format, the same graph in each, byte-stable, all or nothing."""
+from __future__ import annotations
+
+import csv
+import json
+import socket
+from pathlib import Path
+
+import pytest
+import rdflib
+from click.testing import CliRunner
+from pyoxigraph import RdfFormat, parse
+from rdflib.compare import isomorphic
+
+from catalog import CATALOG_DIR
+from catalogue_fixtures import BROKEN, assemble
+from ckg.cli import cli
+from exports import release
+from ontology.compile import compile_catalogue
+from ontology.graph import to_rdflib_memory
+
+FILES = ["catalogue.csv", "catalogue.jsonld", "catalogue.nt", "catalogue.rdf", "catalogue.ttl", "manifest.json"]
+RDFLIB_FORMATS = {"ttl": "turtle", "nt": "nt", "rdf": "xml", "jsonld": "json-ld"}
+OX_FORMATS = {"ttl": RdfFormat.TURTLE, "nt": RdfFormat.N_TRIPLES, "rdf": RdfFormat.RDF_XML, "jsonld": RdfFormat.JSON_LD}
+
+
+def export(out: Path, *args: str):
+    result = CliRunner().invoke(cli, ["export", "--out", str(out), *args])
+    return result
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("release") / "dist"
+    result = export(out, "--verify")
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def built_graph() -> rdflib.Graph:
+    _, graph = compile_catalogue(CATALOG_DIR)
+    return to_rdflib_memory(graph.statements())
+
+
+def test_all_files_and_a_manifest_are_written(exported, built_graph):
+    assert set(FILES) <= {p.name for p in exported.iterdir()}
+    manifest = json.loads((exported / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["triples"] == len(built_graph)
+    import hashlib
+    for entry in manifest["files"]:
+        data = (exported / entry["name"]).read_bytes()
+        assert entry["bytes"] == len(data)
+        assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+    counts = {e["name"]: e.get("triples") or e.get("rows") for e in manifest["files"]}
+    assert counts["catalogue.ttl"] == counts["catalogue.nt"] == counts["catalogue.rdf"] == len(built_graph)
+    assert counts["catalogue.csv"] == 15
+
+
+@pytest.mark.parametrize("extension", sorted(RDFLIB_FORMATS))
+def test_each_rdf_export_parses_back_isomorphic_with_rdflib(exported, built_graph, extension):
+    parsed = rdflib.Graph().parse(exported / f"catalogue.{extension}", format=RDFLIB_FORMATS[extension])
+    assert len(parsed) == len(built_graph)
+    assert isomorphic(parsed, built_graph)
+
+
+@pytest.mark.parametrize("extension", sorted(OX_FORMATS))
+def test_each_rdf_export_parses_back_identical_with_oxigraph(exported, extension):
+    _, graph = compile_catalogue(CATALOG_DIR)
+    expected = {tuple(s) for s in graph.statements()}
+    parsed = {(q.subject, q.predicate, q.object)
+              for q in parse(path=str(exported / f"catalogue.{extension}"), format=OX_FORMATS[extension])}
+    # no blank nodes anywhere, so isomorphism is plain equality of the triple sets
+    assert parsed == expected
+
+
+def test_jsonld_is_read_without_the_network(exported, built_graph, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the JSON-LD export tried to open a network connection")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    parsed = rdflib.Graph().parse(exported / "catalogue.jsonld", format="json-ld")
+    assert isomorphic(parsed, built_graph)
+
+
+def test_jsonld_has_the_nested_predictable_shape(exported):
+    document = json.loads((exported / "catalogue.jsonld").read_text(encoding="utf-8"))
+    assert isinstance(document["@context"], dict)
+    competency = next(n for n in document["@graph"] if "Competency" in n["type"])
+    assert competency["id"] == "https://w3id.org/competency-kg/competency/klantgerichtheid"
+    assert competency["prefLabel"] == {"en": "Customer orientation", "nl": "Klantgerichtheid"}
+    assert [level["rank"] for level in competency["levels"]] == [1, 2, 3, 4, 5]
+    for level in competency["levels"]:
+        assert [c["position"] for c in level["criteria"]] == [1, 2, 3]
+        assert all(set(c["statement"]) == {"nl", "en"} for c in level["criteria"])
+        assert level["level"] == f"https://w3id.org/competency-kg/level/{level['rank']}"
+    assert competency["levels"][0]["criteria"][0]["statement"]["nl"] == "Toont begrip voor de wensen en belangen van een klant."
+    assert sorted(o["id"].rsplit("/", 1)[1] for o in competency["developmentOffers"]) == [
+        "coachen-op-klantgerichtheid", "competentieworkshop-klantgerichtheid"]
+    # every node's "type" is a list, so plain JSON code never branches on it
+    def walk(node):
+        assert isinstance(node.get("type", []), list)
+        for child in node.get("levels", []) + node.get("criteria", []) + node.get("developmentOffers", []):
+            walk(child)
+    for node in document["@graph"]:
+        walk(node)
+
+
+def test_csv_has_one_row_per_criterion_in_order(exported):
+    with (exported / "catalogue.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 15
+    assert [(r["level_rank"], r["criterion_position"]) for r in rows][:4] == [("1", "1"), ("1", "2"), ("1", "3"), ("2", "1")]
+    assert rows[0]["competency_nl"] == "Klantgerichtheid" and rows[0]["level_en"] == "Basic/Starter"
+    assert rows[3]["criterion_nl"].endswith("beschouwt zijn collega’s ook als (interne) afnemers.")
+
+
+def test_exports_are_byte_for_byte_deterministic(tmp_path, exported):
+    again = tmp_path / "again"
+    assert export(again).exit_code == 0
+    assert sorted(p.name for p in again.iterdir()) == sorted(p.name for p in exported.iterdir())
+    for name in sorted(p.name for p in exported.iterdir()):
+        assert (again / name).read_bytes() == (exported / name).read_bytes(), name
+
+
+def test_turtle_is_sorted_by_subject(exported):
+    subjects = [line.split(" ", 1)[0].strip("<>") for line in (exported / "catalogue.nt").read_text(encoding="utf-8").splitlines()]
+    competency_block = [s for s in subjects if "/competency/" in s or "/offer/" in s]
+    assert competency_block == sorted(competency_block)
+
+
+def test_a_broken_catalogue_leaves_the_previous_release_untouched(tmp_path, exported):
+    out = tmp_path / "dist"
+    assert export(out).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    broken = assemble(tmp_path / "broken", BROKEN / "many-problems")
+    result = CliRunner().invoke(cli, ["export", "--out", str(out), str(broken)])
+    assert result.exit_code == 1
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".dist.")], "a staging folder was left behind"
+
+
+def test_a_failing_writer_leaves_the_previous_release_untouched(tmp_path, monkeypatch):
+    out = tmp_path / "dist"
+    assert export(out).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def fail(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(release, "_write_nested_files", fail)
+    result = export(out)
+    assert result.exit_code == 1
+    assert "export failed" in result.output and "No space left on device" in result.output
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".dist.")]
+
+
+def test_build_writes_one_format_to_stdout(built_graph):
+    result = CliRunner().invoke(cli, ["build", "-f", "nt"])
+    assert result.exit_code == 0
+    assert len(result.stdout_bytes.decode("utf-8").splitlines()) == len(built_graph)

@@ -1,0 +1,104 @@
+"""The SHACL shapes hold for the bundled catalogue, and both engines find the same violations."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+import rdflib
+from pyoxigraph import Literal, NamedNode
+
+from catalog import CATALOG_DIR
+from ontology import shacl, shacl_compiled
+from ontology.build import build_graph
+from ontology.graph import Statement
+from ontology.loader import load_catalogue
+from ontology.namespaces import CKG, RDF, SKOS, XSD
+
+BASE = "https://w3id.org/competency-kg/"
+COMPETENCY = NamedNode(BASE + "competency/klantgerichtheid")
+LEVEL_2 = NamedNode(BASE + "competency/klantgerichtheid/level/2")
+CRITERION = NamedNode(BASE + "competency/klantgerichtheid/level/2/criterion/3")
+
+
+def fresh_graph():
+    return build_graph(load_catalogue(CATALOG_DIR))
+
+
+def drop(graph, subject, predicate, language=None):
+    part = graph.parts[0]
+    part[:] = [s for s in part if not (s.subject == subject and s.predicate.value == predicate
+                                       and (language is None or getattr(s.object, "language", None) == language))]
+
+
+def add(graph, *statement):
+    graph.parts[0].append(Statement(*statement))
+
+
+MUTATIONS = {
+    "criterion without nl text": lambda g: drop(g, CRITERION, CKG + "statement", "nl"),
+    "criterion without any text": lambda g: drop(g, CRITERION, CKG + "statement"),
+    "two English names": lambda g: add(g, COMPETENCY, NamedNode(SKOS + "prefLabel"), Literal("Client focus", language="en")),
+    "rank zero": lambda g: (drop(g, LEVEL_2, CKG + "rank"),
+                            add(g, LEVEL_2, NamedNode(CKG + "rank"), Literal("0", datatype=NamedNode(XSD + "integer")))),
+    "rank as text": lambda g: (drop(g, LEVEL_2, CKG + "rank"), add(g, LEVEL_2, NamedNode(CKG + "rank"), Literal("two"))),
+    "level without criteria": lambda g: drop(g, LEVEL_2, CKG + "hasCriterion"),
+    "broader is not a cluster": lambda g: (drop(g, COMPETENCY, SKOS + "broader"),
+                                           add(g, COMPETENCY, NamedNode(SKOS + "broader"), NamedNode(BASE + "nowhere"))),
+    "two clusters": lambda g: add(g, COMPETENCY, NamedNode(SKOS + "broader"), NamedNode(BASE + "level/1")),
+    "orphan criterion": lambda g: add(g, NamedNode(BASE + "stray"), NamedNode(RDF + "type"), NamedNode(CKG + "BehaviouralCriterion")),
+    "competency without levels": lambda g: drop(g, COMPETENCY, CKG + "hasLevel"),
+}
+
+
+def test_bundled_catalogue_conforms_with_both_engines():
+    graph = fresh_graph()
+    assert shacl.pyshacl_findings(graph) == []
+    assert shacl.compiled_findings(graph) == []
+
+
+@pytest.mark.parametrize("name", sorted(MUTATIONS))
+def test_both_engines_report_the_same_violations(name):
+    graph = fresh_graph()
+    MUTATIONS[name](graph)
+    reference = {(focus, path, component) for focus, path, _, component in shacl.pyshacl_findings(graph)}
+    compiled = {(focus, path, component) for focus, path, _, component in shacl.compiled_findings(graph)}
+    assert reference, f"the mutation '{name}' should break a shape"
+    assert compiled == reference
+
+
+def test_violations_point_back_into_the_yaml():
+    graph = fresh_graph()
+    MUTATIONS["criterion without nl text"](graph)
+    problems = shacl.validate_graph(graph, engine="compiled")
+    assert len(problems) == 1
+    problem = problems[0]
+    assert problem.path.endswith("competencies/klantgerichtheid.yaml")
+    text = (CATALOG_DIR / "competencies" / "klantgerichtheid.yaml").read_text(encoding="utf-8").splitlines()
+    assert "Vraagt naar de wensen van de klant." in text[problem.line - 1]
+    assert "a criterion needs its Dutch (nl) text" in problem.message
+
+
+def test_auto_engine_uses_pyshacl_for_small_graphs_and_compiled_for_large():
+    graph = fresh_graph()
+    assert shacl.choose_engine(graph) == "pyshacl"
+    big = copy.copy(graph)
+    big.parts = graph.parts * (shacl.PYSHACL_MAX_TRIPLES // len(graph.parts[0]) + 1)
+    assert shacl.choose_engine(big) == "compiled"
+
+
+def test_compiled_engine_refuses_what_it_does_not_implement():
+    shapes = rdflib.Graph().parse(format="turtle", data="""
+        @prefix sh: <http://www.w3.org/ns/shacl#> .
+        <urn:s> a sh:NodeShape ; sh:targetClass <urn:C> ;
+            sh:sparql [ sh:select "SELECT $this WHERE { }" ] .""")
+    with pytest.raises(shacl_compiled.UnsupportedShapes, match="sparql"):
+        shacl_compiled.compile_shapes(shapes)
+
+
+def test_compiled_engine_refuses_complex_paths():
+    shapes = rdflib.Graph().parse(format="turtle", data="""
+        @prefix sh: <http://www.w3.org/ns/shacl#> .
+        <urn:s> a sh:NodeShape ; sh:targetClass <urn:C> ;
+            sh:property [ sh:path ( <urn:p> <urn:q> ) ; sh:minCount 1 ] .""")
+    with pytest.raises(shacl_compiled.UnsupportedShapes, match="property path"):
+        shacl_compiled.compile_shapes(shapes)

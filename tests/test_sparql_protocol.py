@@ -1,0 +1,354 @@
+"""The SPARQL 1.1 Protocol rules, driven with plain HTTP against the real server (gunicorn)."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import xml.etree.ElementTree as ET
+from urllib.parse import quote
+
+import pyoxigraph
+import pytest
+import rdflib
+import requests
+
+# rdflib 7.6 warns about its own ConjunctiveGraph/default_context while parsing; not ours to fix.
+pytestmark = [pytest.mark.filterwarnings("ignore:.*ConjunctiveGraph.*:DeprecationWarning"),
+              pytest.mark.filterwarnings("ignore:.*default_context.*:DeprecationWarning")]
+
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+CKG = "https://w3id.org/competency-kg/def#"
+BASE = "https://w3id.org/competency-kg/"
+LABELS = f"""PREFIX skos: <{SKOS}> PREFIX ckg: <{CKG}>
+SELECT ?c ?label WHERE {{ ?c a ckg:Competency ; skos:prefLabel ?label }} ORDER BY ?label"""
+COMPETENCY = f"{BASE}competency/klantgerichtheid"
+SRJ = "application/sparql-results+json"
+
+
+def labels(answer: requests.Response) -> list[str]:
+    assert answer.status_code == 200, answer.text
+    return [row["label"]["value"] for row in answer.json()["results"]["bindings"]]
+
+
+# ---- the three ways to send a query ----
+
+def test_get(sparql_endpoint):
+    answer = requests.get(sparql_endpoint, params={"query": LABELS})
+    assert answer.headers["Content-Type"].startswith(SRJ)
+    assert labels(answer) == ["Customer orientation", "Klantgerichtheid"]
+
+
+def test_post_form(sparql_endpoint):
+    answer = requests.post(sparql_endpoint, data={"query": LABELS})
+    assert labels(answer) == ["Customer orientation", "Klantgerichtheid"]
+
+
+@pytest.mark.parametrize("content_type", ["application/sparql-query", "application/sparql-query; charset=utf-8",
+                                          "Application/SPARQL-Query;charset=UTF-8"])
+def test_post_direct(sparql_endpoint, content_type):
+    answer = requests.post(sparql_endpoint, data=LABELS.encode("utf-8"), headers={"Content-Type": content_type})
+    assert labels(answer) == ["Customer orientation", "Klantgerichtheid"]
+
+
+def test_post_direct_in_another_declared_charset(sparql_endpoint):
+    query = f'PREFIX skos: <{SKOS}> ASK {{ ?c skos:prefLabel "Klantgerichtheid, niveau 1: Basis"@nl }}'
+    answer = requests.post(sparql_endpoint, data=query.encode("latin-1"),
+                           headers={"Content-Type": "application/sparql-query; charset=iso-8859-1"})
+    assert answer.status_code == 200, answer.text
+
+
+def test_non_ascii_query_round_trips(sparql_endpoint):
+    query = 'SELECT ?x WHERE { BIND("Zoë — ✓ 😀" AS ?x) }'
+    for answer in (requests.get(sparql_endpoint, params={"query": query}),
+                   requests.post(sparql_endpoint, data={"query": query}),
+                   requests.post(sparql_endpoint, data=query.encode(), headers={"Content-Type": "application/sparql-query"})):
+        assert answer.json()["results"]["bindings"][0]["x"]["value"] == "Zoë — ✓ 😀"
+
+
+def test_default_graph_uri_overrides_from(sparql_endpoint):
+    query = "SELECT (COUNT(*) AS ?n) FROM <http://example.org/nothing> WHERE { ?s ?p ?o }"
+    count = lambda answer: int(answer.json()["results"]["bindings"][0]["n"]["value"])  # noqa: E731
+    assert count(requests.get(sparql_endpoint, params={"query": query})) == 0
+    # The data lives in the store's default graph; naming a graph that holds nothing gives nothing,
+    # and the dataset from the parameters replaces the query's FROM.
+    everything = count(requests.get(sparql_endpoint, params={"query": "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"}))
+    assert everything > 100
+    answer = requests.get(sparql_endpoint, params={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }",
+                                                   "default-graph-uri": "http://example.org/nothing"})
+    assert count(answer) == 0
+
+
+def test_named_graph_uri_sets_the_named_graphs(sparql_endpoint):
+    query = "SELECT ?g WHERE { GRAPH ?g { } }"
+    answer = requests.post(sparql_endpoint + "?named-graph-uri=" + quote("http://example.org/g1", safe=""),
+                           data=query, headers={"Content-Type": "application/sparql-query"})
+    assert answer.status_code == 200
+    answer = requests.get(sparql_endpoint, params={"query": "SELECT * WHERE { GRAPH ?g { ?s ?p ?o } } LIMIT 1",
+                                                   "named-graph-uri": "http://example.org/g1"})
+    assert answer.json()["results"]["bindings"] == []
+
+
+def test_relative_iris_resolve_against_the_base(sparql_endpoint):
+    answer = requests.get(sparql_endpoint, params={"query": "ASK { <competency/klantgerichtheid> ?p ?o }"})
+    assert answer.json()["boolean"] is True
+
+
+# ---- one query per request ----
+
+def test_two_query_parameters_are_refused(sparql_endpoint):
+    answer = requests.get(sparql_endpoint, params=[("query", "ASK {}"), ("query", "ASK {}")])
+    assert answer.status_code == 400 and "exactly one" in answer.text
+
+
+def test_query_in_both_url_and_body_is_refused(sparql_endpoint):
+    answer = requests.post(sparql_endpoint + "?query=ASK%7B%7D", data="ASK {}",
+                           headers={"Content-Type": "application/sparql-query"})
+    assert answer.status_code == 400 and "exactly one" in answer.text
+
+
+def test_form_without_query_is_refused(sparql_endpoint):
+    answer = requests.post(sparql_endpoint, data={"default-graph-uri": "http://example.org/g"})
+    assert answer.status_code == 400 and "'query'" in answer.text
+
+
+def test_empty_query_is_refused(sparql_endpoint):
+    assert requests.get(sparql_endpoint, params={"query": "  "}).status_code == 400
+
+
+# ---- errors ----
+
+def test_malformed_query_gives_the_parser_message_and_position(sparql_endpoint):
+    answer = requests.get(sparql_endpoint, params={"query": "SELECT * WHERE {\n  ?s ?p \n}"})
+    assert answer.status_code == 400
+    assert answer.headers["Content-Type"].startswith("text/plain")
+    assert "not valid SPARQL" in answer.text and "line 3, column" in answer.text and "expected" in answer.text
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/json", "application/sparql-query-typo"])
+def test_wrong_media_type_is_415(sparql_endpoint, content_type):
+    answer = requests.post(sparql_endpoint, data=b"ASK {}", headers={"Content-Type": content_type})
+    assert answer.status_code == 415
+    assert "application/sparql-query" in answer.text and "application/x-www-form-urlencoded" in answer.text
+
+
+def test_missing_media_type_is_415(sparql_endpoint):
+    request = requests.Request("POST", sparql_endpoint, data=b"ASK {}").prepare()
+    request.headers.pop("Content-Type", None)
+    answer = requests.Session().send(request)
+    assert answer.status_code == 415 and "no Content-Type" in answer.text
+
+
+def test_unknown_charset_is_415(sparql_endpoint):
+    answer = requests.post(sparql_endpoint, data=b"ASK {}",
+                           headers={"Content-Type": "application/sparql-query; charset=klingon"})
+    assert answer.status_code == 415
+
+
+@pytest.mark.parametrize("how", ["get", "form", "direct"])
+def test_non_utf8_is_400(sparql_endpoint, how):
+    latin1 = quote("ASK { ?s ?p 'caf\xe9' }".encode("latin-1"))
+    if how == "get":
+        answer = requests.get(sparql_endpoint + "?query=" + latin1)
+    elif how == "form":
+        answer = requests.post(sparql_endpoint, data="query=" + latin1,
+                               headers={"Content-Type": "application/x-www-form-urlencoded"})
+    else:
+        answer = requests.post(sparql_endpoint, data="ASK { ?s ?p 'caf\xe9' }".encode("latin-1"),
+                               headers={"Content-Type": "application/sparql-query"})
+    assert answer.status_code == 400 and "UTF-8" in answer.text
+
+
+def test_put_is_not_allowed(sparql_endpoint):
+    assert requests.put(sparql_endpoint, data="ASK {}").status_code == 405
+
+
+# ---- updates are refused and change nothing ----
+
+def _count(endpoint: str) -> int:
+    answer = requests.get(endpoint, params={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"})
+    return int(answer.json()["results"]["bindings"][0]["n"]["value"])
+
+
+@pytest.mark.parametrize("send", ["get", "form", "direct", "update-form", "update-direct"])
+def test_insert_data_is_refused_and_the_data_unchanged(sparql_endpoint, send):
+    before = _count(sparql_endpoint)
+    update = f'INSERT DATA {{ <{COMPETENCY}> <http://example.org/p> "injected" }}'
+    if send == "get":
+        answer = requests.get(sparql_endpoint, params={"query": update})
+    elif send == "form":
+        answer = requests.post(sparql_endpoint, data={"query": update})
+    elif send == "direct":
+        answer = requests.post(sparql_endpoint, data=update, headers={"Content-Type": "application/sparql-query"})
+    elif send == "update-form":
+        answer = requests.post(sparql_endpoint, data={"update": update})
+    else:
+        answer = requests.post(sparql_endpoint, data=update, headers={"Content-Type": "application/sparql-update"})
+    assert 400 <= answer.status_code < 500
+    assert "read-only" in answer.text
+    assert _count(sparql_endpoint) == before
+    ask = requests.get(sparql_endpoint, params={"query": 'ASK { ?s ?p "injected" }'})
+    assert ask.json()["boolean"] is False
+
+
+@pytest.mark.parametrize("update", ["DELETE WHERE { ?s ?p ?o }", "CLEAR DEFAULT", "DROP ALL",
+                                    "LOAD <http://127.0.0.1:9/x.ttl>", "CREATE GRAPH <http://example.org/g>"])
+def test_other_updates_are_refused(sparql_endpoint, update):
+    before = _count(sparql_endpoint)
+    answer = requests.post(sparql_endpoint, data={"query": update})
+    assert answer.status_code == 400 and "read-only" in answer.text
+    assert _count(sparql_endpoint) == before
+
+
+# ---- negotiation of result formats ----
+
+SELECT_TYPES = {
+    "application/sparql-results+json": lambda body: json.loads(body)["results"]["bindings"],
+    "application/sparql-results+xml": lambda body: ET.fromstring(body).findall(
+        ".//{http://www.w3.org/2005/sparql-results#}result"),
+    "text/csv": lambda body: list(csv.reader(io.StringIO(body.decode())))[1:],
+    "text/tab-separated-values": lambda body: body.decode().splitlines()[1:],
+}
+
+
+@pytest.mark.parametrize("media_type", SELECT_TYPES)
+def test_select_in_each_format_by_accept(sparql_endpoint, media_type):
+    answer = requests.get(sparql_endpoint, params={"query": LABELS}, headers={"Accept": media_type})
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"].split(";")[0] == media_type
+    assert len(SELECT_TYPES[media_type](answer.content)) == 2
+    assert "Accept" in answer.headers["Vary"]
+
+
+@pytest.mark.parametrize("name, media_type", [("json", "application/sparql-results+json"),
+                                              ("xml", "application/sparql-results+xml"),
+                                              ("csv", "text/csv"), ("tsv", "text/tab-separated-values"),
+                                              ("text/csv", "text/csv")])
+def test_format_parameter_wins_over_accept(sparql_endpoint, name, media_type):
+    answer = requests.get(sparql_endpoint, params={"query": LABELS, "format": name},
+                          headers={"Accept": "application/sparql-results+xml;q=0.1"})
+    assert answer.headers["Content-Type"].split(";")[0] == media_type
+
+
+GRAPH_TYPES = {"text/turtle": "turtle", "application/n-triples": "nt", "application/ld+json": "json-ld",
+               "application/rdf+xml": "xml", "application/n-quads": "nquads", "application/trig": "trig"}
+
+
+@pytest.mark.parametrize("media_type", GRAPH_TYPES)
+@pytest.mark.parametrize("query", [f"CONSTRUCT WHERE {{ <{COMPETENCY}> ?p ?o }}", f"DESCRIBE <{COMPETENCY}>"])
+def test_graph_results_in_each_format_are_the_same_graph(sparql_endpoint, media_type, query):
+    reference = rdflib.Graph().parse(data=requests.get(sparql_endpoint, params={"query": query},
+                                                       headers={"Accept": "application/n-triples"}).text, format="nt")
+    assert len(reference) > 5
+    answer = requests.get(sparql_endpoint, params={"query": query}, headers={"Accept": media_type})
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"].split(";")[0] == media_type
+    if GRAPH_TYPES[media_type] in ("nquads", "trig"):  # quads of the default graph: compare as N-Triples lines
+        quads = pyoxigraph.parse(answer.content, format=pyoxigraph.RdfFormat.from_media_type(media_type))
+        lines = "".join(f"{q.subject} {q.predicate} {q.object} .\n" for q in quads)
+        triples = set(rdflib.Graph().parse(data=lines, format="nt"))
+    else:
+        triples = set(rdflib.Graph().parse(data=answer.content, format=GRAPH_TYPES[media_type]))
+    assert triples == set(reference)
+
+
+def test_no_accept_gives_json_for_select_and_turtle_for_graphs(sparql_endpoint):
+    session = requests.Session()
+    session.headers.pop("Accept", None)
+    request = requests.Request("GET", sparql_endpoint, params={"query": "ASK {}"}).prepare()
+    request.headers.pop("Accept", None)
+    assert session.send(request).headers["Content-Type"].startswith(SRJ)
+    request = requests.Request("GET", sparql_endpoint, params={"query": "CONSTRUCT WHERE { ?s ?p ?o } LIMIT 1"}).prepare()
+    request.headers.pop("Accept", None)
+    assert session.send(request).headers["Content-Type"].startswith("text/turtle")
+
+
+@pytest.mark.parametrize("accept, expected", [
+    ("*/*", SRJ),
+    ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "application/sparql-results+xml"),
+    ("text/csv;q=0.5, text/tab-separated-values;q=0.9", "text/tab-separated-values"),
+    ("text/*", "text/csv"),
+    ("application/json", SRJ),
+    ("application/sparql-results+xml, application/sparql-results+json", SRJ),
+    ("application/sparql-results+json;q=0, */*;q=0.1", "application/sparql-results+xml"),
+])
+def test_accept_q_values_wildcards_and_lists(sparql_endpoint, accept, expected):
+    answer = requests.get(sparql_endpoint, params={"query": LABELS}, headers={"Accept": accept})
+    assert answer.headers["Content-Type"].split(";")[0] == expected
+
+
+@pytest.mark.parametrize("accept, expected", [("application/*", "application/n-triples"),
+                                              ("text/html, */*;q=0.5", "text/turtle"),
+                                              ("application/json", "application/ld+json"),
+                                              ("text/plain", "application/n-triples")])
+def test_accept_for_graphs(sparql_endpoint, accept, expected):
+    answer = requests.get(sparql_endpoint, params={"query": f"DESCRIBE <{COMPETENCY}>"}, headers={"Accept": accept})
+    assert answer.headers["Content-Type"].split(";")[0] == expected
+
+
+def test_unsupported_accept_is_406_listing_the_offer(sparql_endpoint):
+    answer = requests.get(sparql_endpoint, params={"query": LABELS}, headers={"Accept": "text/html"})
+    assert answer.status_code == 406
+    for media_type in SELECT_TYPES:
+        assert media_type in answer.text
+    answer = requests.get(sparql_endpoint, params={"query": f"DESCRIBE <{COMPETENCY}>"},
+                          headers={"Accept": "application/sparql-results+json"})
+    assert answer.status_code == 406 and "text/turtle" in answer.text
+
+
+def test_unknown_format_parameter_is_406(sparql_endpoint):
+    answer = requests.get(sparql_endpoint, params={"query": LABELS, "format": "yaml"})
+    assert answer.status_code == 406 and "format=json" in answer.text
+
+
+# ---- service description, CORS, HEAD ----
+
+SD = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
+
+
+@pytest.mark.parametrize("accept, fmt", [(None, "turtle"), ("application/ld+json", "json-ld"),
+                                         ("application/rdf+xml", "xml"), ("application/n-triples", "nt")])
+def test_get_without_query_is_the_service_description(sparql_endpoint, accept, fmt):
+    answer = requests.get(sparql_endpoint, headers={"Accept": accept} if accept else {})
+    assert answer.status_code == 200
+    description = rdflib.Graph().parse(data=answer.content, format=fmt)
+    service = description.value(predicate=rdflib.RDF.type, object=SD.Service)
+    assert service is not None
+    endpoints = set(description.objects(service, SD.endpoint))
+    assert rdflib.URIRef(sparql_endpoint) in endpoints and rdflib.URIRef(BASE + "sparql") in endpoints
+    assert (service, SD.supportedLanguage, SD.SPARQL11Query) in description
+    formats = set(description.objects(service, SD.resultFormat))
+    assert rdflib.URIRef("http://www.w3.org/ns/formats/SPARQL_Results_JSON") in formats
+    assert rdflib.URIRef("http://www.w3.org/ns/formats/Turtle") in formats
+    dataset = description.value(service, SD.defaultDataset)
+    assert description.value(dataset, SD.defaultGraph) is not None
+
+
+def test_service_description_406(sparql_endpoint):
+    assert requests.get(sparql_endpoint, headers={"Accept": "image/png"}).status_code == 406
+
+
+def test_cors_on_answers_and_errors(sparql_endpoint):
+    ok = requests.get(sparql_endpoint, params={"query": "ASK {}"}, headers={"Origin": "https://example.org"})
+    bad = requests.get(sparql_endpoint, params={"query": "ASK {"}, headers={"Origin": "https://example.org"})
+    assert ok.headers["Access-Control-Allow-Origin"] == "*"
+    assert bad.status_code == 400 and bad.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_cors_preflight(sparql_endpoint):
+    answer = requests.options(sparql_endpoint, headers={
+        "Origin": "https://example.org", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type, accept"})
+    assert answer.status_code in (200, 204)
+    assert answer.headers["Access-Control-Allow-Origin"] == "*"
+    assert {"GET", "POST", "OPTIONS"} <= {m.strip() for m in answer.headers["Access-Control-Allow-Methods"].split(",")}
+    assert "content-type" in answer.headers["Access-Control-Allow-Headers"].lower()
+
+
+@pytest.mark.parametrize("params", [{"query": LABELS}, {}])
+def test_head_is_get_without_body(sparql_endpoint, params):
+    get = requests.get(sparql_endpoint, params=params)
+    head = requests.head(sparql_endpoint, params=params)
+    assert head.status_code == get.status_code == 200
+    assert head.content == b""
+    assert head.headers["Content-Type"] == get.headers["Content-Type"]
+    assert head.headers["Content-Length"] == get.headers["Content-Length"]
