@@ -19,6 +19,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+if sys.path and Path(sys.path[0]).resolve() == ROOT / "bench":
+    sys.path[0] = str(ROOT)  # bench/http.py must not shadow the standard library's http
 DEFAULT_ESCO = ROOT.parent / "shared" / "esco"
 RESULTS = ROOT / "bench" / "RESULTS.md"
 SECTION = "ESCO import"
@@ -86,13 +88,13 @@ def main() -> None:
     ])
     print(text)
     if args.write_results:
-        _write_section(text)
+        write_section(SECTION, text)
 
 
-def _write_section(text: str) -> None:
-    """Replace (or append) only this benchmark's section; the other sections belong to others."""
+def write_section(section: str, text: str) -> None:
+    """Replace (or append) only the section ``## {section}``; the other sections belong to others."""
     current = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n\n"
-    pattern = re.compile(rf"^## {re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
+    pattern = re.compile(rf"^## {re.escape(section)}\n.*?(?=^## |\Z)", re.S | re.M)
     updated = pattern.sub(lambda _: text + "\n", current) if pattern.search(current) else current.rstrip("\n") + "\n\n" + text
     RESULTS.write_text(updated, encoding="utf-8")
 

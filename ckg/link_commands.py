@@ -146,3 +146,59 @@ def link_refresh(endpoint: str, namespace: str, out: Path | None, languages: tup
     target = out or Path(catalog_dir or default_catalog()) / MAPPINGS_DIR / "esco-labels.ttl"
     write_labels(found, target, source_version=source_version or ", ".join(sorted(versions)) or None)
     click.echo(f"{target}: {len(found.triples)} statements about {len(concepts) - len(found.unknown)} of {len(concepts)} concepts from {endpoint}")
+
+
+@link.command("suggest")
+@click.option("--target", type=click.Choice(["esco"]), default="esco", show_default=True, help="Framework to map to.")
+@click.option("--esco", "esco_paths", multiple=True, required=True, type=click.Path(exists=True, path_type=Path),
+              help="An ESCO import (.nq/.trig from 'ckg esco import') or ESCO's downloads themselves; repeatable.")
+@click.option("--top", "-k", type=click.IntRange(min=1, max=100), default=5, show_default=True, help="Candidates per item.")
+@click.option("--min-score", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True, help="Drop weaker candidates.")
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="SSSOM/TSV file to write (default: standard output).")
+@catalog_option
+@base_option
+def link_suggest(target: str, esco_paths: tuple[Path, ...], top: int, min_score: float, out: Path | None,
+                 catalog_dir: str | None, base: str | None) -> None:
+    """Propose candidate mappings for every competency, level and criterion, as SSSOM rows to review."""
+    import datetime as dt
+
+    from pyoxigraph import Store
+
+    from linking.suggest import Index, catalogue_items, esco_skills, suggest, write_sssom
+    from ontology.esco import EscoImportError, esco_quads, load_esco_into, output_format
+
+    _, graph, sets = _compiled(catalog_dir, base)
+    store = Store()
+    started = time.perf_counter()
+    try:
+        for path in esco_paths:
+            try:
+                output_format(path)
+                load_esco_into(store, path)
+            except EscoImportError:
+                store.bulk_extend(esco_quads([path]))
+    except (EscoImportError, OSError, SyntaxError) as error:
+        raise click.ClickException(f"cannot read ESCO: {error}") from None
+    skills = esco_skills(store)
+    if not skills:
+        raise click.ClickException("the ESCO data holds no skills with English labels; was it imported with --language en?")
+    index = Index(skills)
+    items = catalogue_items(graph.store())
+    found = [s for s in suggest(items, index, top) if s.score >= min_score]
+    versions = [q.object.value for q in store.quads_for_pattern(None, _owl_version(), None)]
+    curated = {(m.subject, m.object) for s in sets for m in s.mappings}
+    target_stream = out.open("w", encoding="utf-8") if out else sys.stdout
+    try:
+        rows = write_sssom(found, target_stream, base=graph.iris.base, date=dt.date.today().isoformat(),
+                           esco_version=versions[0] if versions else None, curated=curated)
+    finally:
+        if out:
+            target_stream.close()
+    click.echo(f"{rows} candidate mappings for {len(items)} items from {len(skills):,} ESCO skills "
+               f"in {time.perf_counter() - started:.1f} s{f' -> {out}' if out else ''}", err=True)
+
+
+def _owl_version():
+    from pyoxigraph import NamedNode
+    return NamedNode("http://www.w3.org/2002/07/owl#versionInfo")

@@ -46,7 +46,7 @@ def _check_port_free(host: str, port: int) -> None:
 @click.argument("catalog_dir", required=False, type=click.Path(file_okay=False, path_type=str))
 @click.option("--host", cls=EnvOption, envvar="CKG_HOST", default="127.0.0.1", show_default=True,
               help="Interface to listen on ($CKG_HOST); 0.0.0.0 to serve other machines.")
-@click.option("--port", "-p", cls=EnvOption, envvar="CKG_PORT", type=click.IntRange(0, 65535), default=8000, show_default=True,
+@click.option("--port", "-p", cls=EnvOption, envvar="CKG_PORT", type=click.IntRange(1, 65535), default=8000, show_default=True,
               help="TCP port ($CKG_PORT).")
 @click.option("--workers", "-w", cls=EnvOption, envvar="CKG_WORKERS", type=click.IntRange(min=1), default=None,
               help="gunicorn worker processes ($CKG_WORKERS; default: one per CPU core).")
@@ -60,9 +60,12 @@ def _check_port_free(host: str, port: int) -> None:
 @click.option("--max-results", cls=EnvOption, envvar="CKG_MAX_RESULTS", type=click.IntRange(min=1), default=None,
               help="Most rows/triples one SPARQL answer may have; larger answers are refused, never cut "
                    "($CKG_MAX_RESULTS; default 10000).")
+@click.option("--query-memory", cls=EnvOption, envvar="CKG_QUERY_MEMORY", type=click.IntRange(min=0), default=None,
+              metavar="MB", help="Memory one SPARQL query may allocate; past it the query is stopped and the client "
+                                 "gets 503 ($CKG_QUERY_MEMORY; default 1024, 0 = no limit).")
 @click.option("--access-log", is_flag=True, help="Log every request to standard output.")
 def serve(catalog_dir: str | None, host: str, port: int, workers: int | None, threads: int | None, base: str | None,
-          query_timeout: float | None, max_results: int | None, access_log: bool) -> None:
+          query_timeout: float | None, max_results: int | None, query_memory: int | None, access_log: bool) -> None:
     """Serve CATALOG_DIR (default: $CKG_CATALOG or the bundled catalogue) as Linked Data and SPARQL.
 
     Every IRI of the catalogue dereferences on this server, and {base}sparql answers SPARQL 1.1
@@ -74,7 +77,7 @@ def serve(catalog_dir: str | None, host: str, port: int, workers: int | None, th
 
     config = ServiceConfig.from_env(catalog_dir=catalog_dir or default_catalog(), base=base, host=host, port=port,
                                     workers=workers, threads=threads, query_timeout=query_timeout,
-                                    max_results=max_results)
+                                    max_results=max_results, query_memory=query_memory)
     _check_port_free(config.host, config.port)
     try:
         app = create_app(config)
@@ -145,7 +148,7 @@ def query(query_or_file: str, endpoint: str, fmt: str, timeout: float) -> None:
         response = client.query().response
         body = response.read()
     except SPARQLWrapperException as error:
-        raise click.ClickException(f"{endpoint} refused the query: {_short(error)}") from None
+        raise click.ClickException(f"{endpoint} refused the query: {_server_message(error)}") from None
     except urllib.error.HTTPError as error:
         detail = error.read().decode("utf-8", "replace").strip()
         raise click.ClickException(f"{endpoint} answered {error.code} {error.reason}: {detail}") from None
@@ -167,15 +170,19 @@ def query(query_or_file: str, endpoint: str, fmt: str, timeout: float) -> None:
     sys.stdout.buffer.write(body if body.endswith(b"\n") else body + b"\n")
 
 
-def _short(error: Exception) -> str:
-    """SPARQLWrapper's messages end with the raw response bytes; show them as text."""
-    message = str(error)
-    head, sep, raw = message.partition("Response:\n")
-    if sep and raw.startswith(("b'", 'b"')):
+def _server_message(error: Exception) -> str:
+    """The endpoint's own explanation, without SPARQLWrapper's generic guess ("probably badly formed").
+
+    SPARQLWrapper keeps the response body only inside its message, as the repr of the bytes.
+    """
+    import ast
+
+    _, marker, raw = str(error).partition("Response:\n")
+    if marker:
         try:
-            import ast
-            raw = ast.literal_eval(raw.strip()).decode("utf-8", "replace")
+            body = ast.literal_eval(raw.strip())
         except (ValueError, SyntaxError):
-            pass
-        return f"{head.strip()} {raw.strip()}"
-    return message
+            body = None
+        if isinstance(body, bytes) and body.strip():
+            return body.decode("utf-8", "replace").strip()
+    return str(error)

@@ -30,6 +30,7 @@ SET_SLOTS = {  # SSSOM slot -> (predicate, is an IRI)
     "object_source": (SSSOM + "object_source", True),
     "object_source_version": (SSSOM + "object_source_version", False),
     "mapping_date": (DCT + "created", False),
+    "comment": (DCT + "rights", False),  # ESCO's attribution travels with its labels
 }
 ROW_SLOTS = {  # SSSOM slot -> (predicate, is an IRI, several values)
     "subject_id": (OWL + "annotatedSource", True, False),

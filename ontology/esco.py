@@ -339,7 +339,7 @@ def esco_quads(paths: Iterable[Path | str], *, graph: str = ESCO_GRAPH, language
             plan.append(("relations", member, None, None))
         elif _rdf_format(member.name) is not None:
             plan.append(("rdf", member, None, None))
-    if not plan:
+    if not any(kind != "relations" for kind, *_ in plan):
         names = ", ".join(sorted(m.name for m in members)[:8]) or "nothing"
         raise EscoImportError(
             f"no ESCO data found in {', '.join(map(str, paths))} (found {names}); expected the official CSV "

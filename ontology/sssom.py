@@ -25,6 +25,7 @@ from typing import Iterable
 import yaml
 from pyoxigraph import Literal, NamedNode, Triple
 
+from .esco import ATTRIBUTION as ESCO_ATTRIBUTION, ESCO
 from .namespaces import DCT, OWL, RDF, RDFS, SH, SKOS, XSD
 from .problems import Problem
 
@@ -393,6 +394,8 @@ def record_triples(sets: Iterable[MappingSet]) -> list[Triple]:
                 add(SSSOM + key, _lit(str(meta[key])))
         if meta.get("mapping_date"):
             add(DCT + "created", _lit(str(meta["mapping_date"]), XSD + "date"))
+        if any(m.object.startswith(ESCO) for m in s.mappings):
+            add(DCT + "rights", _lit(ESCO_ATTRIBUTION, language="en"))  # ESCO's reuse condition
         for name, namespace in sorted(s.prefixes.items()):
             if BUILTIN_PREFIXES.get(name) == namespace:
                 continue

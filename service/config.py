@@ -40,6 +40,8 @@ class ServiceConfig:
     """Web worker processes under gunicorn (each with its own SPARQL query processes)."""
     threads: int = 4
     """Request threads per web worker; each has one killable SPARQL query process."""
+    query_memory: int = 1024
+    """Megabytes one SPARQL query may allocate beyond the shared store (0: no limit); past it: 503."""
 
     @classmethod
     def from_env(cls, **overrides) -> "ServiceConfig":
@@ -53,6 +55,7 @@ class ServiceConfig:
             port=_env_int("CKG_PORT", 8000),
             workers=_env_int("CKG_WORKERS", os.cpu_count() or 1),
             threads=_env_int("CKG_THREADS", 4),
+            query_memory=_env_int("CKG_QUERY_MEMORY", 1024),
         )
         for key, value in overrides.items():
             if value is not None:

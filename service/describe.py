@@ -27,9 +27,14 @@ from exports.jsonld import EMBEDDED
 from exports.release import BASENAME, MEDIA_TYPES
 from ontology.graph import CatalogueGraph
 from ontology.iris import VOCAB_DOCUMENT
-from ontology.namespaces import CKG, DCAT, DCT, FOAF, RDF, RDFS, SCHEMA, SKOS, VCARD, VOID, XSD
+from ontology.namespaces import CKG, DCAT, DCT, FOAF, OWL, RDF, RDFS, SCHEMA, SKOS, VCARD, VOID, XSD
 
 HYDRA = "http://www.w3.org/ns/hydra/core#"
+SSSOM = "https://w3id.org/sssom/"
+MAPPING_SUMMARY = (RDF + "type", OWL + "annotatedSource", OWL + "annotatedProperty", OWL + "annotatedTarget",
+                   SSSOM + "object_label")
+"""What of a mapping record (an SSSOM owl:Axiom) rides along with the mapped resource: enough to
+name the external concept it points at; the full record (justification, author...) is at its own IRI."""
 LABELS = (SKOS + "prefLabel", SCHEMA + "name", FOAF + "name", DCT + "title", RDFS + "label", VCARD + "fn")
 """Predicates that name a node, in the order a page looks for a name."""
 _TYPE = RDF + "type"
@@ -176,6 +181,16 @@ class Descriptions:
         return dict(found)
 
     @cached_property
+    def mappings(self) -> dict[str, list[str]]:
+        """Mapped resource -> the mapping records (owl:Axiom, from the SSSOM tables) about its links."""
+        found: dict[str, list[str]] = defaultdict(list)
+        for subject, triples in self.by_subject.items():
+            for t in triples:
+                if t.predicate.value == OWL + "annotatedSource" and isinstance(t.object, NamedNode):
+                    found[t.object.value].append(subject)
+        return dict(found)
+
+    @cached_property
     def siblings(self) -> dict[str, list[str]]:
         """Parent path -> sorted last segments of the IRIs below the base there ('competency' -> slugs)."""
         found: dict[str, list[str]] = defaultdict(list)
@@ -238,6 +253,9 @@ class Descriptions:
         if kind == "dataset":
             return self.dataset()
         triples = self.owned(iri)
+        for node in sorted({t.subject.value for t in triples}):
+            for record in self.mappings.get(node, ()):
+                triples += [t for t in self.by_subject[record] if t.predicate.value in MAPPING_SUMMARY]
         if kind == "cluster":
             # Who belongs to the cluster is said by the members (skos:broader): bring those triples along.
             for competency in self.competencies_by_cluster.get(iri, []):

@@ -22,7 +22,9 @@ from pyoxigraph import Literal
 
 from ontology.namespaces import CKG, DCAT, DCT, OWL, RDF, RDFS, SKOS, VOID
 
-from .describe import Description
+from ontology.esco import ATTRIBUTION as ESCO_ATTRIBUTION
+
+from .describe import SSSOM, Description
 from .render import FORMATS, RDF_PREFIXES, Options
 
 if TYPE_CHECKING:
@@ -48,7 +50,9 @@ UI: dict[str, dict[str, str]] = {
         "schemes": "Schema's", "definition": "Omschrijving", "items": "items", "members": "Onderdelen",
         "run": "Uitvoeren", "examples": "Voorbeelden", "results": "Resultaten", "scheme": "Schema",
         "query_intro": "Stel een SPARQL 1.1-zoekvraag aan het endpoint /sparql. De resultaten verschijnen als tabel.",
-        "contact": "Contact", "skip": "Naar de inhoud", "mappings": "Koppelingen", "rows": "rijen",
+        "contact": "Contact", "skip": "Naar de inhoud", "matches": "Koppelingen met andere kaders",
+        "exactMatch": "komt overeen met", "closeMatch": "komt nauw overeen met", "broadMatch": "valt onder",
+        "narrowMatch": "omvat", "relatedMatch": "is verwant aan", "mappings": "Koppelingen", "rows": "rijen",
     },
     "en": {
         "home": "Home", "competencies": "Competencies", "levels": "Levels", "clusters": "Clusters",
@@ -66,7 +70,9 @@ UI: dict[str, dict[str, str]] = {
         "schemes": "Schemes", "definition": "Definition", "items": "items", "members": "Members",
         "run": "Run", "examples": "Examples", "results": "Results", "scheme": "Scheme",
         "query_intro": "Ask the /sparql endpoint a SPARQL 1.1 query. The results appear as a table.",
-        "contact": "Contact", "skip": "Skip to content", "mappings": "Mappings", "rows": "rows",
+        "contact": "Contact", "skip": "Skip to content", "matches": "Links to other frameworks",
+        "exactMatch": "matches", "closeMatch": "closely matches", "broadMatch": "falls under",
+        "narrowMatch": "includes", "relatedMatch": "is related to", "mappings": "Mappings", "rows": "rows",
     },
 }
 
@@ -167,7 +173,7 @@ class Pages:
         return {o.language or "": o.value for o in self.index.objects(iri, predicate) if isinstance(o, Literal)}
 
     def link(self, iri: str, lang: str) -> Link:
-        label = pick(self.index.label(iri), lang)
+        label = pick(self.index.label(iri) or self.texts(iri, CKG + "statement"), lang)
         return Link(self.href(iri), label or compact(iri))
 
     def common(self, path: str, lang: str, title: str, page: int = 1) -> dict[str, Any]:
@@ -185,6 +191,24 @@ class Pages:
             "site_title": pick(self.texts(dataset, DCT + "title"), lang),
             "base": self.site.base,
         }
+
+    def matches(self, nodes: list[str], lang: str) -> dict[str, Any]:
+        """The SKOS mapping links of ``nodes``, each named by its mapping record, and the attribution
+        the linked framework requires (ESCO's must be shown wherever its content appears)."""
+        idx, rows = self.index, []
+        for node in nodes:
+            labels = {}
+            for record in idx.mappings.get(node, ()):
+                target = idx.value(record, OWL + "annotatedTarget")
+                labels[target] = idx.value(record, SSSOM + "object_label")
+            for t in idx.by_subject.get(node, ()):
+                predicate = t.predicate.value
+                if predicate.startswith(SKOS) and predicate.endswith("Match"):
+                    relation = predicate[len(SKOS):]
+                    rows.append({"source": self.link(node, lang), "relation": relation,
+                                 "href": t.object.value, "label": labels.get(t.object.value) or t.object.value})
+        esco = any(row["href"].startswith("http://data.europa.eu/esco/") for row in rows)
+        return {"matches": rows, "attribution": ESCO_ATTRIBUTION if esco else ""}
 
     # ---- the pages ----
 
@@ -223,18 +247,21 @@ class Pages:
             generic = idx.value(level_iri, CKG + "level")
             criteria = sorted((o.value for o in idx.objects(level_iri, CKG + "hasCriterion")), key=idx._sort_key)
             levels.append({
-                "rank": idx.value(level_iri, CKG + "rank"), "href": self.href(level_iri),
+                "rank": idx.value(level_iri, CKG + "rank"), "href": self.href(level_iri), "iri": level_iri,
                 "generic": self.link(generic, lang) if generic else None,
-                "criteria": [{"href": self.href(c), "text": pick(self.texts(c, CKG + "statement"), lang)} for c in criteria],
+                "criteria": [{"href": self.href(c), "iri": c, "text": pick(self.texts(c, CKG + "statement"), lang)}
+                             for c in criteria],
             })
         rows = max((len(level["criteria"]) for level in levels), default=0)
         cluster = idx.value(iri, SKOS + "broader")
+        owned = [iri, *(level["iri"] for level in levels), *(c["iri"] for level in levels for c in level["criteria"])]
         return render_template(
             "competency.html", **self.common(path, lang, pick(idx.label(iri), lang)),
             definition=pick(self.texts(iri, SKOS + "definition"), lang), levels=levels, rows=range(rows),
             cluster=self.link(cluster, lang) if cluster else None,
             offers=[self.link(o.value, lang) for o in idx.objects(iri, CKG + "developmentOffer")],
             note=pick(self.texts(self.site.graph.iris.scheme, SKOS + "scopeNote"), lang),
+            **self.matches(owned, lang),
         )
 
     def _competency_level(self, d: Description, path: str, lang: str, page: int) -> str:
@@ -248,6 +275,7 @@ class Pages:
             generic_definition=pick(self.texts(generic, SKOS + "definition"), lang) if generic else "",
             criteria=[{"href": self.href(c), "text": pick(self.texts(c, CKG + "statement"), lang),
                        "position": idx.value(c, CKG + "position")} for c in criteria],
+            **self.matches([iri, *criteria], lang),
         )
 
     def _criterion(self, d: Description, path: str, lang: str, page: int) -> str:
@@ -259,6 +287,7 @@ class Pages:
             statement=pick(self.texts(iri, CKG + "statement"), lang), position=idx.value(iri, CKG + "position"),
             parent=self.link(parent, lang) if parent else None,
             competency=self.link(competency, lang) if competency else None,
+            **self.matches([iri], lang),
         )
 
     def _level(self, d: Description, path: str, lang: str, page: int) -> str:

@@ -23,10 +23,10 @@ from pyoxigraph import NamedNode, RdfFormat, serialize
 from exports.jsonld import NodeWriter, context
 from ontology.namespaces import PREFIXES
 
-from .describe import HYDRA, Description
+from .describe import HYDRA, SSSOM, Description
 
 _TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-RDF_PREFIXES = {**PREFIXES, "hydra": HYDRA, "sh": "http://www.w3.org/ns/shacl#"}
+RDF_PREFIXES = {**PREFIXES, "hydra": HYDRA, "sh": "http://www.w3.org/ns/shacl#", "sssom": SSSOM}
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from importlib.resources import files
 from typing import Callable
 
 from flask import Blueprint, Response, redirect, request
+from werkzeug.datastructures import Headers
 
 from . import negotiation
 from .describe import LISTINGS, Description, shapes, vocabulary
@@ -35,6 +36,17 @@ from .site import Site, current_site
 
 blueprint = Blueprint("resources", __name__)
 VARY = "Accept, Accept-Language"
+
+
+@blueprint.after_request
+def _cors_preflight(response: Response) -> Response:
+    """Answer browsers' CORS preflight (sent for If-None-Match, for instance): any origin may read."""
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "Accept, Accept-Language, If-None-Match"
+        response.headers["Access-Control-Max-Age"] = "86400"
+    return response
 
 
 @blueprint.record_once
@@ -66,7 +78,19 @@ def rendered(body: bytes, content_type: str, links: str = "", vary: bool = True)
         headers.append(("Vary", VARY))
     if links:
         headers.append(("Link", links))
-    return Rendered(body, content_type, etag, tuple(headers))
+    checked = Headers(headers)  # werkzeug validates each value here, once per rendered answer
+    return Rendered(body, content_type, etag, tuple(checked.items()))
+
+
+def _headers(checked: tuple[tuple[str, str], ...]) -> Headers:
+    """A fresh, mutable Headers filled with pairs validated when the answer was rendered.
+
+    ``Headers(pairs)`` re-validates every value on each request, which is about a third of the cost
+    of answering from the cache; copying the checked list in directly skips that repeat work.
+    """
+    headers = Headers()
+    headers._list = list(checked)  # werkzeug's storage: a list of (name, value) pairs
+    return headers
 
 
 class RenderCache:
@@ -225,8 +249,8 @@ def _render(site: Site, target: Target, fmt: Format, options: Options) -> Render
 
 def _answer(answer: Rendered) -> Response:
     if not_modified(answer.etag):
-        return Response(status=304, headers=answer.headers)
-    return Response(answer.body, status=200, headers=answer.headers, content_type=answer.content_type)
+        return Response(status=304, headers=_headers(answer.headers))
+    return Response(answer.body, status=200, headers=_headers(answer.headers), content_type=answer.content_type)
 
 
 @blueprint.route("/", defaults={"path": ""})

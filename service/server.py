@@ -49,6 +49,9 @@ class Server(BaseApplication):
             "timeout": max(30, int(self.config.query_timeout * 2) + 10),
             "graceful_timeout": 5,
             "keepalive": 5,
+            # GET carries the query in the URL: allow the longest request line gunicorn can bound (4 KB by
+            # default); longer queries go by POST, as every SPARQL client does for long queries.
+            "limit_request_line": 8190,
             "post_worker_init": _start_query_processes,
             "when_ready": self._announce,
             "proc_name": "ckg-serve",

@@ -30,7 +30,7 @@ ALLOWED_METHODS = "GET, HEAD, POST, OPTIONS"
 
 def query_pool(site: Site) -> QueryPool:
     """This worker process's query processes for ``site`` (forked on first use, or at worker start-up)."""
-    return pool_for(site.store, site.config.threads)
+    return pool_for(site.store, site.config.threads, site.config.query_memory * 2**20)
 
 
 def _response(answer: Answer) -> Response:
@@ -55,6 +55,7 @@ def _cors(response: Response) -> Response:
 def preflight() -> Response:
     """CORS preflight: allow the methods and whichever request headers the browser asks about."""
     response = Response(status=204)
+    del response.headers["Content-Type"]  # no body, so no type
     response.headers["Allow"] = ALLOWED_METHODS
     response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
     asked = request.headers.get("Access-Control-Request-Headers")

@@ -17,10 +17,12 @@ Defence in depth: each child moves itself into an empty network namespace when t
 from __future__ import annotations
 
 import ctypes
+import faulthandler
 import logging
 import multiprocessing
 import os
 import queue
+import resource
 import signal
 import threading
 from dataclasses import dataclass
@@ -60,15 +62,43 @@ def _die_with_parent() -> None:
         pass
 
 
-def _child_main(conn: Connection, store: Store) -> None:
-    """The child's loop: read a job, answer it, until the parent closes the pipe."""
+def limit_memory(extra_bytes: int) -> None:
+    """Let this process allocate at most ``extra_bytes`` beyond what it already maps (0: no limit).
+
+    A query past the limit dies (Oxigraph aborts when an allocation fails) instead of pushing the
+    machine into swap or making the kernel's OOM killer pick a victim, maybe the web server itself.
+    """
+    if extra_bytes <= 0:
+        return
+    with open("/proc/self/status") as status:
+        mapped = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize:"))
+    resource.setrlimit(resource.RLIMIT_AS, (mapped + extra_bytes, mapped + extra_bytes))
+
+
+def _child_main(conn: Connection, store: Store, memory_limit: int, parent: int, not_mine: list[Connection]) -> None:
+    """The child's loop: read a job, answer it, until the parent closes the pipe.
+
+    ``not_mine`` are the parent's ends of this pipe and of the siblings' pipes, inherited by the
+    fork: closed at once, or a parent's death would never reach this child or its siblings as an
+    end-of-file on their pipes.
+    """
+    for inherited in not_mine:
+        inherited.close()
     _die_with_parent()
+    if os.getppid() != parent:  # the parent died before the death signal was armed
+        return
+    faulthandler.disable()  # a query that runs out of memory aborts: that is expected here, not a crash to dump
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # nor a reason to write the whole store to a core file
     # The web server's signal handlers were inherited by the fork; they make no sense here.
     for signum in (signal.SIGTERM, signal.SIGQUIT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2,
                    signal.SIGCHLD, signal.SIGWINCH, signal.SIGTTIN, signal.SIGTTOU):
         signal.signal(signum, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the parent handles it
     isolate_network()
+    try:
+        limit_memory(memory_limit)
+    except (OSError, ValueError, StopIteration) as error:
+        log.warning("cannot limit the memory of SPARQL query processes: %s", error)
     while True:
         try:
             job = conn.recv()
@@ -99,9 +129,11 @@ class _Child:
 class QueryPool:
     """``size`` query processes sharing the store by fork; :meth:`run` answers a job within a time limit."""
 
-    def __init__(self, store: Store, size: int) -> None:
+    def __init__(self, store: Store, size: int, memory_limit: int = 0) -> None:
         self._store = store
         self.size = max(1, size)
+        self.memory_limit = memory_limit
+        """Bytes each query may allocate (0: unlimited)."""
         self.owner = os.getpid()
         self._idle: queue.SimpleQueue[_Child] = queue.SimpleQueue()
         self._children: set[_Child] = set()
@@ -111,8 +143,10 @@ class QueryPool:
 
     def _spawn(self) -> _Child:
         parent_end, child_end = _FORK.Pipe(duplex=True)
-        process = _FORK.Process(target=_child_main, args=(child_end, self._store), daemon=True,
-                                name="ckg-sparql-query")
+        with self._lock:
+            not_mine = [parent_end, *(child.conn for child in self._children)]
+        process = _FORK.Process(target=_child_main, daemon=True, name="ckg-sparql-query",
+                                args=(child_end, self._store, self.memory_limit, os.getpid(), not_mine))
         process.start()
         child_end.close()
         child = _Child(process, parent_end)
@@ -146,8 +180,10 @@ class QueryPool:
         except (EOFError, OSError) as error:
             log.error("SPARQL query process %s died: %s", child.process.pid, error)
             child = self._replace(child)
-            return Answer.error(503, "the query process stopped while running this query (it may have needed "
-                                     "more memory than the server allows). Make the query more selective.")
+            allowed = f" ({self.memory_limit // 2**20:,} MB)" if self.memory_limit else ""
+            return Answer.error(503, f"the query process stopped while running this query: it most likely needed "
+                                     f"more memory than the server allows a query{allowed}. Make the query more "
+                                     f"selective, or avoid sorting or grouping very large intermediate results.")
         finally:
             self._idle.put(child)
 
@@ -162,7 +198,7 @@ _pools: dict[int, QueryPool] = {}
 _pools_lock = threading.Lock()
 
 
-def pool_for(store: Store, size: int) -> QueryPool:
+def pool_for(store: Store, size: int, memory_limit: int = 0) -> QueryPool:
     """This process's pool for ``store`` (a pool inherited through a fork belongs to the parent: make a new one)."""
     key = id(store)
     pool = _pools.get(key)
@@ -171,5 +207,5 @@ def pool_for(store: Store, size: int) -> QueryPool:
     with _pools_lock:
         pool = _pools.get(key)
         if pool is None or pool.owner != os.getpid():
-            pool = _pools[key] = QueryPool(store, size)
+            pool = _pools[key] = QueryPool(store, size, memory_limit)
     return pool

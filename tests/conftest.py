@@ -25,6 +25,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 LIVE_QUERY_TIMEOUT = 2.0
 """The SPARQL time limit of ``live_server``, in seconds (tests of the limit wait about this long)."""
+LIVE_WORKERS = 2
+LIVE_THREADS = 4
 LIVE_MAX_RESULTS = 10_000
 """The result-size limit of ``live_server`` (the documented default, stated explicitly)."""
 STARTUP_LIMIT = 90.0
@@ -98,9 +100,9 @@ def start_server(*args: str, env: dict[str, str] | None = None) -> Iterator[Serv
 
 @pytest.fixture(scope="session")
 def live_server() -> Iterator[ServerURL]:
-    """The real server with the bundled catalogue (2 workers, 2 s query limit); its root URL."""
-    with start_server("--workers", "2", "--query-timeout", str(LIVE_QUERY_TIMEOUT),
-                      "--max-results", str(LIVE_MAX_RESULTS)) as url:
+    """The real server with the bundled catalogue (2 workers x 4 threads, 2 s query limit); its root URL."""
+    with start_server("--workers", str(LIVE_WORKERS), "--threads", str(LIVE_THREADS),
+                      "--query-timeout", str(LIVE_QUERY_TIMEOUT), "--max-results", str(LIVE_MAX_RESULTS)) as url:
         yield url
 
 

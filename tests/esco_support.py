@@ -26,12 +26,24 @@ def esco_skills() -> dict[str, dict[str, str]]:
             return {row["conceptUri"]: row for row in csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8"))}
 
 
+@cache
+def _full_import():
+    """Import once per test process, whichever test modules ask (a fixture imported into several
+    modules would be set up once per module)."""
+    import atexit
+    import shutil
+    import tempfile
+
+    from ontology.esco import import_esco
+    folder = Path(tempfile.mkdtemp(prefix="ckg-esco-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    out = folder / "esco.nq"
+    return out, import_esco([CLASSIFICATION_ZIP, RELATIONS_ZIP], out)
+
+
 @pytest.fixture(scope="session")
-def full_esco(tmp_path_factory):
-    """The whole English ESCO imported once per test session (about 10 s), as an N-Quads file."""
+def full_esco():
+    """The whole English ESCO imported once per test session (about 10 s): (N-Quads file, ImportStats)."""
     if not (CLASSIFICATION_ZIP.is_file() and RELATIONS_ZIP.is_file()):
         pytest.skip(f"the official ESCO v1.1.1 CSV downloads are not in {ESCO_DIR} (they are in CI)")
-    from ontology.esco import import_esco
-    out = tmp_path_factory.mktemp("esco") / "esco.nq"
-    stats = import_esco([CLASSIFICATION_ZIP, RELATIONS_ZIP], out)
-    return out, stats
+    return _full_import()

@@ -179,3 +179,36 @@ def test_federated_question_on_full_esco(full_esco):
     assert len(rows) > 50
     assert labels[0] == "travel agent" and int(rows[0]["skills"].value) == 3
     assert "client relations manager" in labels
+
+
+def test_federated_question_through_our_sparql_endpoint(mini):
+    """The same question asked over HTTP: the service loads $CKG_ESCO as a named graph beside the catalogue."""
+    import json
+    import urllib.parse
+    import urllib.request
+
+    from conftest import start_server
+
+    with start_server("--workers", "1", env={"CKG_ESCO": str(mini)}) as url:
+        request = urllib.request.Request(url + "sparql", data=urllib.parse.urlencode({"query": OCCUPATIONS_NEEDED_BY_LEVEL}).encode(),
+                                         headers={"Accept": "application/sparql-results+json",
+                                                  "Content-Type": "application/x-www-form-urlencoded"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            answer = json.load(response)
+    rows = [(b["occupationLabel"]["value"], int(b["skills"]["value"])) for b in answer["results"]["bindings"]]
+    assert rows == [("technical director", 2)]
+
+
+def test_zipped_rdf_dump_and_relations_alone(tmp_path):
+    with zipfile.ZipFile(tmp_path / "esco-v1.1.1-ttl.zip", "w") as archive:
+        archive.write(FIXTURE, "esco-v1.1.1.ttl")
+    stats = import_esco([tmp_path / "esco-v1.1.1-ttl.zip"], tmp_path / "out.nq.gz")
+    assert stats.counts["occupations"] == 1 and stats.version == "1.1.1"
+    store = Store()
+    load_esco_into(store, tmp_path / "out.nq.gz")
+    assert list(store.quads_for_pattern(COMPLAINTS, NamedNode(SKOS + "prefLabel"), None, GRAPH))
+    relations = _zip(tmp_path / "relations.zip", {"occupationSkillRelations.csv": [
+        {"occupationUri": "http://data.europa.eu/esco/occupation/x", "relationType": "essential",
+         "skillType": "skill/competence", "skillUri": COMPLAINTS.value}]})
+    with pytest.raises(EscoImportError, match="no ESCO data found"):
+        import_esco([relations], tmp_path / "relations-only.nq", languages=("en",))

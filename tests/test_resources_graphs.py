@@ -134,3 +134,19 @@ def test_listing_is_a_hydra_collection(client):
     assert document["type"] == ["Collection"] and document["totalItems"] == 5
     assert [member["rank"] for member in document["member"]] == [1, 2, 3, 4, 5]
     assert document["view"]["first"] == BASE + "level/?page=1"
+
+
+def test_links_to_other_frameworks_are_named_and_esco_is_attributed(client):
+    """A mapped criterion carries the name of the ESCO skill it links to; pages show ESCO's attribution."""
+    path = "/competency/klantgerichtheid/level/5/criterion/3"
+    graph = rdflib.Graph().parse(data=client.get(path + ".ttl").data, format="turtle")
+    node = rdflib.URIRef(BASE + path[1:])
+    targets = [o for p, o in graph.predicate_objects(node) if str(p).startswith(str(SKOS)) and str(p).endswith("Match")]
+    assert targets, "the bundled catalogue maps this criterion to ESCO"
+    owl = rdflib.Namespace("http://www.w3.org/2002/07/owl#")
+    for target in targets:
+        records = list(graph.subjects(owl.annotatedTarget, target))
+        assert records and graph.value(records[0], rdflib.URIRef("https://w3id.org/sssom/object_label")) is not None
+    html = client.get("/competency/klantgerichtheid", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert "This service uses the ESCO classification of the European Commission." in html
+    assert f'href="{targets[0]}"' in html

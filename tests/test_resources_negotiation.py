@@ -172,3 +172,12 @@ def test_vocabulary_and_shapes_dereference(client):
 def test_bad_page_parameter_is_a_400(client):
     assert client.get("/competency/?page=zero").status_code == 400
     assert client.get("/competency/?page=0").status_code == 400
+
+
+def test_cors_preflight_allows_conditional_requests(client):
+    response = client.options(COMPETENCY, headers={"Origin": "https://hr.example", "Access-Control-Request-Method": "GET",
+                                                   "Access-Control-Request-Headers": "if-none-match"})
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "If-None-Match" in response.headers["Access-Control-Allow-Headers"]
+    assert "GET" in response.headers["Access-Control-Allow-Methods"]

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from catalogue_fixtures import BROKEN, FIXTURES, assemble
 from ckg.cli import cli
 from conftest import ROOT, _server_env, _stop, _wait_until_up, free_port, start_server
-from test_sparql_limits import RUNAWAY, _descendants
+from test_sparql_limits import RUNAWAY, _descendants, settled_descendants
 
 SKOS = "http://www.w3.org/2004/02/skos/core#"
 
@@ -84,8 +84,7 @@ def test_settings_from_environment_variables(tmp_path):
 
 def test_stopping_the_server_stops_every_process():
     with start_server("--workers", "2", "--threads", "2") as url:
-        requests.get(url + "sparql", params={"query": "ASK {}"})
-        processes = _descendants(url.pid)
+        processes = settled_descendants(url.pid, 2 + 2 * 2)
         assert len(processes) == 2 + 2 * 2  # two workers, each with two query processes
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and any(_alive(pid) for pid in processes):

@@ -5,12 +5,13 @@ import csv
 import io
 import socket
 import threading
+import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from conftest import LIVE_MAX_RESULTS, LIVE_QUERY_TIMEOUT
+from conftest import LIVE_MAX_RESULTS, LIVE_QUERY_TIMEOUT, LIVE_THREADS, LIVE_WORKERS
 
 RUNAWAY = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n2 ?o . ?p ?q ?r }")
 """552^6 ≈ 3·10^16 combinations: this would run for years."""
@@ -38,6 +39,16 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
+def settled_descendants(pid: int, expected: int) -> set[int]:
+    """The processes below ``pid`` once all ``expected`` are up (workers start one after the other)."""
+    deadline = time.monotonic() + 60
+    found = _descendants(pid)
+    while len(found) < expected and time.monotonic() < deadline:
+        time.sleep(0.1)
+        found = _descendants(pid)
+    return found
+
+
 def test_runaway_query_gets_503_and_other_queries_are_served_meanwhile(sparql_endpoint):
     runaway: dict[str, requests.Response] = {}
 
@@ -62,9 +73,8 @@ def test_runaway_query_gets_503_and_other_queries_are_served_meanwhile(sparql_en
 
 
 def test_the_runaway_query_process_is_killed_and_replaced(live_server, sparql_endpoint):
-    for _ in range(4):  # make sure every worker is up and serving
-        requests.get(sparql_endpoint, params={"query": "ASK {}"})
-    before = _descendants(live_server.pid)
+    before = settled_descendants(live_server.pid, LIVE_WORKERS * (1 + LIVE_THREADS))
+    assert len(before) == LIVE_WORKERS * (1 + LIVE_THREADS)  # each worker and its query processes
     answer = requests.get(sparql_endpoint, params={"query": RUNAWAY}, timeout=LIVE_QUERY_TIMEOUT + SLACK)
     assert answer.status_code == 503
     after = _descendants(live_server.pid)

@@ -65,6 +65,16 @@ def test_non_ascii_query_round_trips(sparql_endpoint):
         assert answer.json()["results"]["bindings"][0]["x"]["value"] == "Zoë — ✓ 😀"
 
 
+def test_long_queries_by_get_and_post(sparql_endpoint):
+    values = " ".join(f'"value number {i}"' for i in range(200))  # about 4 KB of query, 5.7 KB encoded
+    query = f"SELECT (COUNT(*) AS ?n) WHERE {{ VALUES ?v {{ {values} }} }}"
+    assert len(quote(query)) > 5000  # beyond gunicorn's default 4 KB request line
+    for answer in (requests.get(sparql_endpoint, params={"query": query}),
+                   requests.post(sparql_endpoint, data={"query": query + " " * 100_000})):
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["results"]["bindings"][0]["n"]["value"] == "200"
+
+
 def test_default_graph_uri_overrides_from(sparql_endpoint):
     query = "SELECT (COUNT(*) AS ?n) FROM <http://example.org/nothing> WHERE { ?s ?p ?o }"
     count = lambda answer: int(answer.json()["results"]["bindings"][0]["n"]["value"])  # noqa: E731
@@ -352,3 +362,9 @@ def test_head_is_get_without_body(sparql_endpoint, params):
     assert head.content == b""
     assert head.headers["Content-Type"] == get.headers["Content-Type"]
     assert head.headers["Content-Length"] == get.headers["Content-Length"]
+
+
+def test_oversized_body_is_413(sparql_endpoint):
+    answer = requests.post(sparql_endpoint, data=b"ASK {} " + b" " * 1_100_000,
+                           headers={"Content-Type": "application/sparql-query"})
+    assert answer.status_code == 413 and "1,000,000" in answer.text
