@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from ontology.esco import EscoImportError
 from ontology.problems import CatalogueError
 
 from .settings import default_base, default_catalog
@@ -63,9 +64,12 @@ def _check_port_free(host: str, port: int) -> None:
 @click.option("--query-memory", cls=EnvOption, envvar="CKG_QUERY_MEMORY", type=click.IntRange(min=0), default=None,
               metavar="MB", help="Memory one SPARQL query may allocate; past it the query is stopped and the client "
                                  "gets 503 ($CKG_QUERY_MEMORY; default 1024, 0 = no limit).")
+@click.option("--esco", cls=EnvOption, envvar="CKG_ESCO", default=None, metavar="FILE",
+              help="An ESCO import (`ckg esco import … --out FILE`) to serve as ESCO's named graph ($CKG_ESCO).")
 @click.option("--access-log", is_flag=True, help="Log every request to standard output.")
 def serve(catalog_dir: str | None, host: str, port: int, workers: int | None, threads: int | None, base: str | None,
-          query_timeout: float | None, max_results: int | None, query_memory: int | None, access_log: bool) -> None:
+          query_timeout: float | None, max_results: int | None, query_memory: int | None, esco: str | None,
+          access_log: bool) -> None:
     """Serve CATALOG_DIR (default: $CKG_CATALOG or the bundled catalogue) as Linked Data and SPARQL.
 
     Every IRI of the catalogue dereferences on this server, and {base}sparql answers SPARQL 1.1
@@ -77,7 +81,7 @@ def serve(catalog_dir: str | None, host: str, port: int, workers: int | None, th
 
     config = ServiceConfig.from_env(catalog_dir=catalog_dir or default_catalog(), base=base, host=host, port=port,
                                     workers=workers, threads=threads, query_timeout=query_timeout,
-                                    max_results=max_results, query_memory=query_memory)
+                                    max_results=max_results, query_memory=query_memory, esco=esco)
     _check_port_free(config.host, config.port)
     try:
         app = create_app(config)
@@ -87,6 +91,11 @@ def serve(catalog_dir: str | None, host: str, port: int, workers: int | None, th
         count = len(error.problems)
         click.echo(f"{count} problem{'s' if count != 1 else ''} found in {config.catalog_dir}; the server was not "
                    f"started.", err=True)
+        sys.exit(1)
+    try:  # fill the store now, in the master, so a bad ESCO file stops start-up with a clear message
+        app.extensions["ckg"].store
+    except (EscoImportError, OSError) as error:
+        click.echo(f"cannot load the ESCO graph {config.esco}: {error}; the server was not started.", err=True)
         sys.exit(1)
     run_server(app, config, access_log=access_log)
 

@@ -15,9 +15,12 @@ FOAF = "http://xmlns.com/foaf/0.1/"
 VCARD = "http://www.w3.org/2006/vcard/ns#"
 SCHEMA = "https://schema.org/"
 SH = "http://www.w3.org/ns/shacl#"
+SSSOM = "https://w3id.org/sssom/"
+SEMAPV = "https://w3id.org/semapv/vocab/"
+PAV = "http://purl.org/pav/"
 CKG = VOCAB
 
 PREFIXES: dict[str, str] = {
     "ckg": CKG, "dcat": DCAT, "dct": DCT, "foaf": FOAF, "owl": OWL, "rdf": RDF, "rdfs": RDFS,
-    "schema": SCHEMA, "skos": SKOS, "vcard": VCARD, "void": VOID, "xsd": XSD,
+    "pav": PAV, "schema": SCHEMA, "semapv": SEMAPV, "skos": SKOS, "sssom": SSSOM, "vcard": VCARD, "void": VOID, "xsd": XSD,
 }

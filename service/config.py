@@ -42,6 +42,10 @@ class ServiceConfig:
     """Request threads per web worker; each has one killable SPARQL query process."""
     query_memory: int = 1024
     """Megabytes one SPARQL query may allocate beyond the shared store (0: no limit); past it: 503."""
+    answer_cache_mib: int = 64
+    """Megabytes of finished SPARQL answers kept per worker, so repeated queries are served from memory."""
+    esco: str | None = None
+    """An ESCO import (``ckg esco import … --out FILE``) to serve as the named graph of ESCO."""
 
     @classmethod
     def from_env(cls, **overrides) -> "ServiceConfig":
@@ -56,6 +60,8 @@ class ServiceConfig:
             workers=_env_int("CKG_WORKERS", os.cpu_count() or 1),
             threads=_env_int("CKG_THREADS", 4),
             query_memory=_env_int("CKG_QUERY_MEMORY", 1024),
+            answer_cache_mib=_env_int("CKG_SPARQL_CACHE_MIB", 64),
+            esco=os.environ.get("CKG_ESCO") or None,
         )
         for key, value in overrides.items():
             if value is not None:

@@ -1,7 +1,6 @@
 """What the app serves, computed once per graph: the store, and caches of rendered answers."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -27,10 +26,9 @@ class Site:
     def store(self) -> Store:
         """The catalogue in the default graph; with $CKG_ESCO set, ESCO's import in its own named graph."""
         store = self.graph.store()
-        esco = os.environ.get("CKG_ESCO")
-        if esco:
+        if self.config.esco:
             from ontology.esco import load_esco_into
-            load_esco_into(store, esco)
+            load_esco_into(store, self.config.esco)
         return store
 
     @property

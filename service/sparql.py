@@ -5,7 +5,8 @@ The flow of a request, each step in its own module:
 1. :mod:`.sparql_protocol` reads the query and dataset from GET, a form POST or a direct POST;
 2. :mod:`.sparql_safety` refuses SERVICE and updates after a lexical scan, and finds the query form;
 3. :mod:`.sparql_formats` picks the result format from ``format`` or ``Accept`` (406 if none fits);
-4. :mod:`.sparql_pool` runs the query in a killable process within the time limit, and
+4. :mod:`.sparql_cache` returns a finished answer to the same query if it has one; else
+5. :mod:`.sparql_pool` runs the query in a killable process within the time limit, and
    :mod:`.sparql_execute` writes the whole answer there, refusing over-large ones.
 
 Every answer, errors included, carries CORS headers so browser clients (YASGUI, Comunica) can call
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
+from .sparql_cache import AnswerCache
 from .sparql_description import description_triples, render_description
 from .sparql_execute import Answer, Job
 from .sparql_formats import GRAPH_FORMATS, SOLUTION_FORMATS, NotAcceptable, choose_format
@@ -85,7 +87,20 @@ def endpoint() -> Response:
     job = Job(query=query_request.query, media_type=fmt.media_type, accept=accept, format_param=query_request.format,
               default_graphs=query_request.default_graphs, named_graphs=query_request.named_graphs,
               max_results=site.config.max_results, base_iri=site.base)
-    return _response(query_pool(site).run(job, site.config.query_timeout))
+    cache = answer_cache(site)
+    answer = cache.get(job)
+    if answer is None:
+        answer = query_pool(site).run(job, site.config.query_timeout)
+        cache.put(job, answer)
+    return _response(answer)
+
+
+def answer_cache(site: Site) -> AnswerCache:
+    """This site's cache of finished answers (one per worker process, dropped with the site)."""
+    cache = site.cache.get("sparql-answers")
+    if cache is None:
+        cache = site.cache.setdefault("sparql-answers", AnswerCache(site.config.answer_cache_mib * 2**20))
+    return cache
 
 
 def service_description(site: Site) -> Response:

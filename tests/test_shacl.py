@@ -9,9 +9,8 @@ from pyoxigraph import Literal, NamedNode
 
 from catalog import CATALOG_DIR
 from ontology import shacl, shacl_compiled
-from ontology.build import build_graph
 from ontology.graph import Statement
-from ontology.loader import load_catalogue
+from ontology.compile import compile_catalogue
 from ontology.namespaces import CKG, RDF, SKOS, XSD
 
 BASE = "https://w3id.org/competency-kg/"
@@ -21,7 +20,7 @@ CRITERION = NamedNode(BASE + "competency/klantgerichtheid/level/2/criterion/3")
 
 
 def fresh_graph():
-    return build_graph(load_catalogue(CATALOG_DIR))
+    return compile_catalogue(CATALOG_DIR, shacl=False)[1]
 
 
 def drop(graph, subject, predicate, language=None):
@@ -47,7 +46,22 @@ MUTATIONS = {
     "two clusters": lambda g: add(g, COMPETENCY, NamedNode(SKOS + "broader"), NamedNode(BASE + "level/1")),
     "orphan criterion": lambda g: add(g, NamedNode(BASE + "stray"), NamedNode(RDF + "type"), NamedNode(CKG + "BehaviouralCriterion")),
     "competency without levels": lambda g: drop(g, COMPETENCY, CKG + "hasLevel"),
+    "mapping record without justification": lambda g: _edit_mapping_record(g, "https://w3id.org/sssom/mapping_justification", None),
+    "mapping record with a non-mapping property": lambda g: _edit_mapping_record(
+        g, "http://www.w3.org/2002/07/owl#annotatedProperty", NamedNode(SKOS + "broader")),
 }
+
+
+def _edit_mapping_record(graph, predicate, new_object):
+    """Drop (or replace) one property of the first mapping record, wherever its part is."""
+    for part in graph.parts:
+        found = next((s for s in part if s.predicate.value == predicate), None)
+        if found is not None:
+            part.remove(found)
+            if new_object is not None:
+                part.append(Statement(found.subject, found.predicate, new_object))
+            return
+    raise AssertionError("the bundled catalogue has no mapping records")
 
 
 def test_bundled_catalogue_conforms_with_both_engines():
