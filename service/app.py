@@ -20,9 +20,10 @@ def create_app(config: ServiceConfig | None = None) -> Flask:
     app = Flask(__name__)
     app.config["CKG"] = config
     app.extensions["ckg"] = Site(config=config, catalogue=catalogue, graph=graph)
-    from . import downloads, resources  # resources last: its catch-all route answers every other path
+    from . import downloads, mappings, resources  # resources last: its catch-all route answers every other path
     from . import sparql
     app.register_blueprint(sparql.blueprint)
     app.register_blueprint(downloads.blueprint)
+    app.register_blueprint(mappings.blueprint)
     app.register_blueprint(resources.blueprint)
     return app

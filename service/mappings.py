@@ -1,0 +1,84 @@
+"""``{base}mappings``: every mapping to another framework, as an HTML table and as SSSOM/TSV and JSON-LD.
+
+Researchers read the table; their tools take the SSSOM/TSV twin (the same file as the release's
+``catalogue.sssom.tsv``); Linked Data clients take the JSON-LD of the mapping records. All three
+come from the built graph, rendered once per site.
+"""
+from __future__ import annotations
+
+import io
+
+from flask import Blueprint, Response, render_template, request
+
+from exports import jsonld, sssom
+from ontology.esco import ATTRIBUTION as ESCO_ATTRIBUTION
+from ontology.namespaces import OWL, RDF, SSSOM
+
+from . import negotiation
+from .html import UI, page_language
+from .site import Site, current_site
+
+blueprint = Blueprint("mappings", __name__)
+OFFERED = {"html": "text/html", "tsv": "text/tab-separated-values", "jsonld": "application/ld+json"}
+SUFFIXES = {".html": "html", ".sssom.tsv": "tsv", ".tsv": "tsv", ".jsonld": "jsonld"}
+_RECORD_TYPES = {OWL + "Axiom", SSSOM + "MappingSet"}
+
+
+def _tsv(site: Site) -> bytes:
+    out = io.StringIO()
+    sssom.write_tsv(site.graph, out)
+    return out.getvalue().encode("utf-8")
+
+
+def _jsonld(site: Site) -> bytes:
+    records = {s.subject for s in site.graph.statements()
+               if s.predicate.value == RDF + "type" and s.object.value in _RECORD_TYPES}
+    statements = [s for s in site.graph.statements() if s.subject in records]
+    return jsonld.dumps(jsonld.document(statements, context_ref=site.context_iri))
+
+
+def _html(site: Site, lang: str) -> bytes:
+    pages = site.pages
+    found = sssom.mapping_set(site.graph)
+    rows = [{**record, "subject": pages.link(record["subject_id"], lang)} for record in found.records]
+    common = pages.common("mappings", lang, UI[lang]["mappings"])
+    common["twins"] = [("SSSOM/TSV", OFFERED["tsv"], "/mappings.sssom.tsv"), ("JSON-LD", OFFERED["jsonld"], "/mappings.jsonld")]
+    esco = any("data.europa.eu/esco" in r["object_id"] for r in found.records)
+    return render_template("mappings.html", **common, rows=rows, set_id=found.id, license=found.slots.get("license"),
+                           attribution=ESCO_ATTRIBUTION if esco else "").encode("utf-8")
+
+
+def _answer(kind: str) -> Response:
+    site = current_site()
+    lang = page_language(site) if kind == "html" else ""
+    body = site.cached(f"mappings:{kind}:{lang}", lambda: _html(site, lang) if kind == "html"
+                       else _tsv(site) if kind == "tsv" else _jsonld(site))()
+    media_type = OFFERED[kind]
+    content_type = f"{media_type}; charset=utf-8" if media_type.startswith("text/") else media_type
+    response = Response(body, content_type=content_type)
+    response.headers["Vary"] = "Accept, Accept-Language"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Link"] = ", ".join(f'</mappings.{"sssom.tsv" if k == "tsv" else k}>; rel="alternate"; type="{t}"'
+                                         for k, t in OFFERED.items())
+    return response
+
+
+@blueprint.route("/mappings", methods=["GET", "HEAD"])
+def listing() -> Response:
+    """Negotiated by ``?format=`` (html, tsv, jsonld) or Accept; 406 names what is offered."""
+    chosen = request.args.get("format")
+    if chosen is not None:
+        if chosen not in OFFERED:
+            return Response(f"400 Bad Request: format must be one of {', '.join(OFFERED)}.\n", status=400,
+                            content_type="text/plain; charset=utf-8")
+        return _answer(chosen)
+    media_type = negotiation.choose(request.headers.get("Accept"), list(OFFERED.values()))
+    if media_type is None:
+        return Response(f"406 Not Acceptable: /mappings is offered as {', '.join(OFFERED.values())}.\n", status=406,
+                        content_type="text/plain; charset=utf-8", headers={"Vary": "Accept"})
+    return _answer(next(k for k, t in OFFERED.items() if t == media_type))
+
+
+@blueprint.route("/mappings<any('.html', '.sssom.tsv', '.tsv', '.jsonld'):suffix>", methods=["GET", "HEAD"])
+def twin(suffix: str) -> Response:
+    return _answer(SUFFIXES[suffix])
