@@ -57,7 +57,7 @@ class _Set:
 
 def _by_subject(graph: CatalogueGraph) -> dict[str, dict[str, list]]:
     nodes: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
-    for triple in graph.triples():
+    for triple in graph.statements():  # no need for the sorted Oxigraph triples: sets and rows are sorted below
         nodes[triple.subject.value][triple.predicate.value].append(triple.object)
     return nodes
 
