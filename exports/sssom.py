@@ -57,7 +57,7 @@ class _Set:
 
 def _by_subject(graph: CatalogueGraph) -> dict[str, dict[str, list]]:
     nodes: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
-    for triple in graph.statements():  # no need for the sorted Oxigraph triples: sets and rows are sorted below
+    for triple in graph.mappings:  # where attach_mappings puts every set and record; rows are sorted below
         nodes[triple.subject.value][triple.predicate.value].append(triple.object)
     return nodes
 
@@ -138,7 +138,10 @@ def _cell(slot: str, value: Any, prefixes: dict[str, str]) -> Any:
 
 def write_tsv(graph: CatalogueGraph, out: TextIO) -> int:
     """Write the mapping set as SSSOM/TSV (metadata block, header, one row per record); returns the rows."""
-    found = mapping_set(graph)
+    return _write_tsv(mapping_set(graph), out)
+
+
+def _write_tsv(found: _Set, out: TextIO) -> int:
     prefixes = _prefixes(found)
     metadata: dict[str, Any] = {"mapping_set_id": found.id, **found.slots,
                                 "curie_map": dict(sorted(found.prefixes.items()))}
@@ -156,9 +159,8 @@ def write_tsv(graph: CatalogueGraph, out: TextIO) -> int:
     return len(found.records)
 
 
-def document(graph: CatalogueGraph) -> dict[str, Any]:
+def _document(found: _Set) -> dict[str, Any]:
     """The mapping set as SSSOM/JSON: the set's slots, ``mappings`` as objects, prefixes in ``@context``."""
-    found = mapping_set(graph)
     prefixes = _prefixes(found)
     mappings = [{slot: _cell(slot, value, prefixes) for slot, value in record.items()} for record in found.records]
     return {"@context": dict(sorted(prefixes.items())), "@type": "MappingSet", "mapping_set_id": found.id,
@@ -166,7 +168,11 @@ def document(graph: CatalogueGraph) -> dict[str, Any]:
 
 
 def write_json(graph: CatalogueGraph, out: TextIO) -> int:
-    doc = document(graph)
+    return _write_json(mapping_set(graph), out)
+
+
+def _write_json(found: _Set, out: TextIO) -> int:
+    doc = _document(found)
     json.dump(doc, out, ensure_ascii=False, indent=2)
     out.write("\n")
     return len(doc["mappings"])
@@ -181,8 +187,9 @@ def write_files(graph: CatalogueGraph, folder, basename: str) -> dict[str, int]:
     from pathlib import Path
 
     folder = Path(folder)
+    found = mapping_set(graph)
     with (folder / f"{basename}.{TSV_SUFFIX}").open("w", encoding="utf-8", newline="") as out:
-        rows = write_tsv(graph, out)
+        rows = _write_tsv(found, out)
     with (folder / f"{basename}.{JSON_SUFFIX}").open("w", encoding="utf-8") as out:
-        write_json(graph, out)
+        _write_json(found, out)
     return {"mappings": rows}

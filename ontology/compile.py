@@ -1,12 +1,11 @@
 """The whole check-and-build path, YAML to conforming graph, as one call for every consumer."""
 from __future__ import annotations
 
-import gc
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 from .build import build_graph
+from .gcpause import cycle_collector_paused
 from .graph import CatalogueGraph
 from .loader import load_catalogue
 from .mappings import attach_mappings
@@ -23,27 +22,8 @@ def compile_catalogue(directory: Path | str, *, base: str | None = None, jobs: i
     ``timings``, if given, receives the seconds spent in each phase (for benchmarks and --timings).
     """
     clock = _Clock(timings)
-    with _no_cycle_collection():
+    with cycle_collector_paused(freeze_survivors=True):  # millions of acyclic tuples: see gcpause
         return _compile(directory, base, jobs, shacl, clock)
-
-
-@contextmanager
-def _no_cycle_collection():
-    """Pause Python's cycle collector while millions of acyclic tuples are made.
-
-    Each full collection walks every live object, and allocating millions of them triggers one
-    after another: superlinear time for garbage that does not exist (the model and the statements
-    hold no reference cycles). Objects that survive are frozen, so later collections, and forked
-    export writers, leave them alone (no copy-on-write of the shared pages).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
 
 
 def _compile(directory: Path | str, base: str | None, jobs: int | None, shacl: bool,

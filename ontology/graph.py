@@ -45,13 +45,19 @@ class CatalogueGraph:
     shared: list[Statement]
     parts: list[list[Statement]]
     sources: dict[str, Source] = field(default_factory=dict)
+    mappings: list[Statement] = field(default_factory=list)
+    """The mapping sets, their records and the linked concepts' labels: one group, written last.
+
+    (The SKOS links themselves sit in the part of the competency they start from.) Kept apart so
+    the SSSOM writer reads a few hundred statements instead of searching millions.
+    """
 
     def __len__(self) -> int:
-        return len(self.shared) + sum(len(part) for part in self.parts)
+        return len(self.shared) + sum(len(part) for part in self.parts) + len(self.mappings)
 
     def statements(self) -> Iterator[Statement]:
         """Every statement, in no particular order (the cheapest way to visit them all)."""
-        return chain(self.shared, *self.parts)
+        return chain(self.shared, *self.parts, self.mappings)
 
     def triples(self) -> Iterator[Triple]:
         """Every triple, in the canonical order that exports write."""
@@ -59,8 +65,8 @@ class CatalogueGraph:
 
     @cached_property
     def ordered_groups(self) -> list[list[Statement]]:
-        """The shared statements, then each competency's, each group sorted; computed once per graph."""
-        return [sorted(group, key=_order) for group in (self.shared, *self.parts)]
+        """The shared statements, each competency's, then the mappings', each group sorted; computed once per graph."""
+        return [sorted(group, key=_order) for group in (self.shared, *self.parts, self.mappings)]
 
     def store(self) -> Store:
         """A fresh in-memory Oxigraph store holding the graph in its default graph (for SPARQL)."""

@@ -2,7 +2,7 @@
 
 The SKOS links go into the part of the competency they start from, so the JSON-LD writer shows
 them inside that competency's node; the mapping records, the sets, and the labels that
-``ckg link refresh`` stored for the linked concepts form one extra part, written last.
+``ckg link refresh`` stored for the linked concepts form the graph's ``mappings`` group, written last.
 """
 from __future__ import annotations
 
@@ -65,5 +65,5 @@ def attach_mappings(directory: Path | str, graph: CatalogueGraph) -> tuple[list[
         (graph.parts[index] if index is not None else extra).append(triple)
     extra.extend(record_triples(sets))
     extra.extend(labels)
-    graph.parts.append(extra)
+    graph.mappings = extra
     return sets, problems

@@ -31,9 +31,9 @@ def _tsv(site: Site) -> bytes:
 
 
 def _jsonld(site: Site) -> bytes:
-    records = {s.subject for s in site.graph.statements()
-               if s.predicate.value == RDF + "type" and s.object.value in _RECORD_TYPES}
-    statements = [s for s in site.graph.statements() if s.subject in records]
+    mappings = site.graph.mappings  # every set and record is there; the labels of linked concepts too
+    records = {s.subject for s in mappings if s.predicate.value == RDF + "type" and s.object.value in _RECORD_TYPES}
+    statements = [s for s in mappings if s.subject in records]
     return jsonld.dumps(jsonld.document(statements, context_ref=site.context_iri))
 
 

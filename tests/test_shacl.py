@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import copy
+import random
 
 import pytest
 import rdflib
-from pyoxigraph import Literal, NamedNode
+from pyoxigraph import BlankNode, Literal, NamedNode
 
 from catalog import CATALOG_DIR
 from ontology import shacl, shacl_compiled
@@ -49,19 +50,28 @@ MUTATIONS = {
     "mapping record without justification": lambda g: _edit_mapping_record(g, "https://w3id.org/sssom/mapping_justification", None),
     "mapping record with a non-mapping property": lambda g: _edit_mapping_record(
         g, "http://www.w3.org/2002/07/owl#annotatedProperty", NamedNode(SKOS + "broader")),
+    "criterion text without a language": lambda g: add(g, CRITERION, NamedNode(CKG + "statement"), Literal("kale tekst")),
+    "position as text": lambda g: (drop(g, CRITERION, CKG + "position"),
+                                   add(g, CRITERION, NamedNode(CKG + "position"), Literal("derde", language="nl"))),
+    "two positions": lambda g: add(g, CRITERION, NamedNode(CKG + "position"), Literal("9", datatype=NamedNode(XSD + "integer"))),
+    "cluster given as text": lambda g: (drop(g, COMPETENCY, SKOS + "broader"),
+                                        add(g, COMPETENCY, NamedNode(SKOS + "broader"), Literal("Ondernemen", language="nl"))),
+    "competency outside the scheme": lambda g: drop(g, COMPETENCY, SKOS + "inScheme"),
+    "competency that is a blank node": lambda g: add(g, BlankNode("b0"), NamedNode(RDF + "type"), NamedNode(CKG + "Competency")),
+    "level pointing at no proficiency level": lambda g: (drop(g, LEVEL_2, CKG + "level"),
+                                                         add(g, LEVEL_2, NamedNode(CKG + "level"), NamedNode(BASE + "level/9"))),
+    "criterion shared by two levels": lambda g: add(g, NamedNode(BASE + "competency/klantgerichtheid/level/3"),
+                                                    NamedNode(CKG + "hasCriterion"), CRITERION),
 }
 
 
 def _edit_mapping_record(graph, predicate, new_object):
-    """Drop (or replace) one property of the first mapping record, wherever its part is."""
-    for part in graph.parts:
-        found = next((s for s in part if s.predicate.value == predicate), None)
-        if found is not None:
-            part.remove(found)
-            if new_object is not None:
-                part.append(Statement(found.subject, found.predicate, new_object))
-            return
-    raise AssertionError("the bundled catalogue has no mapping records")
+    """Drop (or replace) one property of the first mapping record (they live in the graph's mappings group)."""
+    found = next((s for s in graph.mappings if s.predicate.value == predicate), None)
+    assert found is not None, "the bundled catalogue has no mapping records"
+    graph.mappings.remove(found)
+    if new_object is not None:
+        graph.mappings.append(Statement(found.subject, found.predicate, new_object))
 
 
 def test_bundled_catalogue_conforms_with_both_engines():
@@ -77,6 +87,40 @@ def test_both_engines_report_the_same_violations(name):
     reference = {(focus, path, component) for focus, path, _, component in shacl.pyshacl_findings(graph)}
     compiled = {(focus, path, component) for focus, path, _, component in shacl.compiled_findings(graph)}
     assert reference, f"the mutation '{name}' should break a shape"
+    assert compiled == reference
+
+
+def _random_damage(graph, rng: random.Random, edits: int) -> None:
+    """Drop, retarget or invent statements at random: the kinds of damage a broken build could do."""
+    groups = [graph.shared, *graph.parts, graph.mappings]
+    everything = [s for group in groups for s in group]
+    present = set(everything)
+    subjects, predicates = [s.subject for s in everything], [s.predicate for s in everything]
+    objects = [s.object for s in everything]
+    for _ in range(edits):
+        group = rng.choice([g for g in groups if g])
+        victim = rng.randrange(len(group))
+        action = rng.choice(("drop", "retarget", "invent"))
+        if action == "drop":
+            present.discard(group.pop(victim))
+            continue
+        old = group[victim]
+        new = (Statement(old.subject, old.predicate, rng.choice(objects)) if action == "retarget"
+               else Statement(rng.choice(subjects), rng.choice(predicates), rng.choice(objects)))
+        if new in present:  # a graph is a set: a duplicate would be no change at all
+            continue
+        if action == "retarget":
+            present.discard(group.pop(victim))
+        group.append(new)
+        present.add(new)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_both_engines_agree_on_randomly_damaged_graphs(seed):
+    graph = fresh_graph()
+    _random_damage(graph, random.Random(seed), edits=3)
+    reference = {(focus, path, component) for focus, path, _, component in shacl.pyshacl_findings(graph)}
+    compiled = {(focus, path, component) for focus, path, _, component in shacl.compiled_findings(graph)}
     assert compiled == reference
 
 
