@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import BinaryIO
 
 import click
 
@@ -72,18 +73,29 @@ def validate(catalog_dir: str | None, base: str | None, jobs: int | None) -> Non
 def build(catalog_dir: str | None, base: str | None, jobs: int | None, fmt: str, output: Path | None) -> None:
     """Check and build the graph, and write it in one RDF format."""
     from exports import jsonld
+    from exports.release import ExportError, write_checked_file
     from exports.rdf import write_rdf
 
-    _, graph = _compile(catalog_dir, base, jobs)
-    target = output.open("wb") if output else sys.stdout.buffer
-    try:
+    _, graph = _compile(catalog_dir, base, jobs, shacl=False)
+
+    def write(out: BinaryIO) -> None:
         if fmt == "jsonld":
-            jsonld.write_dataset(jsonld.root_nodes(graph.ordered_groups), target)
+            jsonld.write_dataset(jsonld.root_nodes(graph.ordered_groups), out)
         else:
-            write_rdf(graph, target, fmt)
-    finally:
-        if output:
-            target.close()
+            write_rdf(graph, out, fmt)
+
+    try:
+        if output is not None:  # the SHACL check runs while the file is written; failing it writes nothing
+            write_checked_file(graph, output, write, check=lambda: validate_graph(graph))
+        else:  # standard output cannot be taken back: check first
+            problems = validate_graph(graph)
+            if problems:
+                raise CatalogueError(problems)
+            write(sys.stdout.buffer)
+    except CatalogueError as error:
+        _report(error)
+    except (ExportError, OSError) as error:
+        raise click.ClickException(f"build failed, {output or 'standard output'} not written: {error}") from None
 
 
 @cli.command()

@@ -17,7 +17,7 @@ import tempfile
 import traceback
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, BinaryIO, Callable
 
 from ontology.graph import CatalogueGraph
 from ontology.problems import CatalogueError
@@ -123,11 +123,39 @@ class _Inline:
         return self._value
 
 
+def _runner(graph: CatalogueGraph) -> type[_Forked] | type[_Inline]:
+    """Forked helpers for large graphs; inline calls where forking would cost more than it saves."""
+    parallel = len(graph) >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods()
+    graph.ordered_groups  # sort once, before any fork, so every process shares the result
+    return _Forked if parallel else _Inline
+
+
+def write_checked_file(graph: CatalogueGraph, path: Path, write: Callable[[BinaryIO], None],
+                       check: Callable[[], list]) -> None:
+    """Write one file with ``write`` while ``check`` runs; it replaces ``path`` only if the check finds nothing.
+
+    The file is written beside ``path`` and renamed into place, so a reader never sees half a file
+    and a failed check or write leaves the previous file exactly as it was.
+    """
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        checking = _runner(graph)(check)
+        with os.fdopen(handle, "wb") as out:
+            write(out)
+        problems = checking.result()
+        if problems:
+            raise CatalogueError(problems)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
 def _write_all(graph: CatalogueGraph, folder: Path, check: Callable[[], list] | None) -> tuple[dict[str, int], list]:
     """Write every file into ``folder`` and run ``check``; on large graphs all three at once."""
-    parallel = len(graph) >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods()
-    run = _Forked if parallel else _Inline
-    graph.ordered_groups  # sort once, before any fork, so every process shares the result
+    run = _runner(graph)
     checking = run(check) if check is not None else None
     nested = run(lambda: _write_nested_files(graph, folder))
     counts = _write_rdf_files(graph, folder)
