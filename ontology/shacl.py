@@ -21,7 +21,7 @@ from .namespaces import SH
 from .problems import Problem
 
 SHAPES_FILE = files("ontology") / "shapes.ttl"
-PYSHACL_MAX_TRIPLES = 50_000
+PYSHACL_MAX_TRIPLES = 20_000
 Engine = Choice["auto", "pyshacl", "compiled"]
 _SH = rdflib.Namespace(SH)
 
