@@ -1,11 +1,11 @@
 """RDF dumps written by Oxigraph from the graph's canonical order (fast and byte-stable)."""
 from __future__ import annotations
 
-from typing import BinaryIO
+from typing import BinaryIO, Iterable
 
 from pyoxigraph import QuadParser, RdfFormat, parse, serialize
 
-from ontology.graph import CatalogueGraph
+from ontology.graph import CatalogueGraph, Statement
 from ontology.namespaces import PREFIXES
 
 FORMATS: dict[str, RdfFormat] = {
@@ -22,8 +22,21 @@ def write_rdf(graph: CatalogueGraph, out: BinaryIO, extension: str) -> None:
     is valid but baffles readers.
     """
     rdf_format = FORMATS[extension]
-    prefixes = PREFIXES if rdf_format != RdfFormat.N_TRIPLES else None
-    serialize(graph.triples(), out, rdf_format, prefixes=prefixes)
+    if rdf_format == RdfFormat.N_TRIPLES:
+        write_ntriples(graph.ordered_groups, out)
+        return
+    serialize(graph.triples(), out, rdf_format, prefixes=PREFIXES)
+
+
+def write_ntriples(groups: Iterable[Iterable[Statement]], out: BinaryIO) -> None:
+    """N-Triples straight from the statements, one line per statement, in the order given.
+
+    An Oxigraph term's ``str`` is its N-Triples form (the same code writes both), so the bytes are
+    Oxigraph's own (a test holds them equal, escapes included) without first making a ``Triple``
+    object per statement, which costs more than the writing itself on millions of them.
+    """
+    for group in groups:
+        out.write("".join([f"{s} {p} {o} .\n" for s, p, o in group]).encode("utf-8"))
 
 
 def count_triples(path: str, extension: str) -> int:

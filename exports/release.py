@@ -112,6 +112,13 @@ class _Forked:
             raise ExportError(payload)
         return payload
 
+    def stop(self) -> None:
+        """End the child early (the export already failed elsewhere) and reap it."""
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+        self._receiver.close()
+
 
 class _Inline:
     """The same interface as _Forked, for small graphs where forking costs more than it saves."""
@@ -121,6 +128,9 @@ class _Inline:
 
     def result(self) -> Any:
         return self._value
+
+    def stop(self) -> None:
+        """Nothing to stop: the work is already done."""
 
 
 def _runner(graph: CatalogueGraph) -> type[_Forked] | type[_Inline]:
@@ -141,8 +151,12 @@ def write_checked_file(graph: CatalogueGraph, path: Path, write: Callable[[Binar
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         checking = _runner(graph)(check)
-        with os.fdopen(handle, "wb") as out:
-            write(out)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                write(out)
+        except BaseException:
+            checking.stop()
+            raise
         problems = checking.result()
         if problems:
             raise CatalogueError(problems)
@@ -156,11 +170,20 @@ def write_checked_file(graph: CatalogueGraph, path: Path, write: Callable[[Binar
 def _write_all(graph: CatalogueGraph, folder: Path, check: Callable[[], list] | None) -> tuple[dict[str, int], list]:
     """Write every file into ``folder`` and run ``check``; on large graphs all three at once."""
     run = _runner(graph)
-    checking = run(check) if check is not None else None
-    nested = run(lambda: _write_nested_files(graph, folder))
-    counts = _write_rdf_files(graph, folder)
-    problems = checking.result() if checking is not None else []
-    return {**counts, **nested.result()}, problems
+    helpers = []
+    try:
+        checking = run(check) if check is not None else None
+        helpers.append(checking)
+        nested = run(lambda: _write_nested_files(graph, folder))
+        helpers.append(nested)
+        counts = _write_rdf_files(graph, folder)
+        problems = checking.result() if checking is not None else []
+        return {**counts, **nested.result()}, problems
+    except BaseException:  # no child may go on writing into a staging folder that is about to be removed
+        for helper in helpers:
+            if helper is not None:
+                helper.stop()
+        raise
 
 
 def write_release(graph: CatalogueGraph, out_dir: Path, *, metadata: dict | None = None,

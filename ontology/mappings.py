@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pyoxigraph import BlankNode, RdfFormat, Triple, parse
+from pyoxigraph import BlankNode, NamedNode, RdfFormat, Triple, parse
 
 from .graph import CatalogueGraph
 from .namespaces import CKG, RDF
@@ -22,9 +22,9 @@ MAPPABLE_CLASSES = frozenset(CKG + name for name in ("Competency", "CompetencyLe
 
 def mappable_subjects(graph: CatalogueGraph) -> set[str]:
     """IRIs a mapping may start from: competencies, competency levels and criteria."""
-    type_iri = RDF + "type"
-    return {t.subject.value for part in graph.parts for t in part
-            if t.predicate.value == type_iri and t.object.value in MAPPABLE_CLASSES}
+    type_term, classes = NamedNode(RDF + "type"), {NamedNode(iri) for iri in MAPPABLE_CLASSES}
+    return {t.subject.value for part in graph.parts for t in part  # term comparisons: no strings made per triple
+            if t.predicate == type_term and t.object in classes}
 
 
 def _label_triples(folder: Path, shown: str, problems: list[Problem]) -> list[Triple]:
@@ -50,6 +50,8 @@ def attach_mappings(directory: Path | str, graph: CatalogueGraph) -> tuple[list[
     On problems nothing is added, so a caller that raises on problems never sees a half-linked graph.
     """
     folder = Path(directory) / MAPPINGS_DIR
+    if not folder.is_dir() or not any(folder.iterdir()):
+        return [], []  # nothing to attach: spare a large graph the scan for mappable subjects
     shown = f"{str(directory).rstrip('/') or '.'}/{MAPPINGS_DIR}"
     sets, problems = load_mapping_sets(folder, shown, mappable_subjects(graph), graph.iris.base)
     labels = _label_triples(folder, shown, problems) if folder.is_dir() else []

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import rdflib
 from click.testing import CliRunner
-from pyoxigraph import RdfFormat, parse
+from pyoxigraph import RdfFormat, Triple, parse
 from rdflib.compare import isomorphic
 
 from catalog import CATALOG_DIR
@@ -189,3 +189,44 @@ def test_build_that_fails_its_check_leaves_the_previous_file_untouched(tmp_path,
     assert "x.yaml:3:1: SHACL: broken — a fix" in result.output and "nothing was built" in result.output
     assert target.read_text(encoding="utf-8") == "previous release\n"
     assert [p.name for p in tmp_path.iterdir()] == ["graph.ttl"]
+
+
+def test_a_failing_writer_stops_the_forked_helpers(tmp_path, monkeypatch):
+    import multiprocessing
+
+    monkeypatch.setattr(release, "PARALLEL_FROM", 0)  # check and nested writers in forked children
+
+    def fail(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(release, "_write_rdf_files", fail)
+    result = export(tmp_path / "dist")
+    assert result.exit_code == 1 and "No space left on device" in result.output
+    assert multiprocessing.active_children() == [], "a helper process outlived the failed export"
+    assert list(tmp_path.iterdir()) == [], "a staging folder was left behind"
+
+
+def test_our_ntriples_are_byte_for_byte_oxigraphs():
+    """exports.rdf writes N-Triples itself; every escape must still be exactly what Oxigraph writes."""
+    import io
+
+    from pyoxigraph import Literal, NamedNode, serialize
+
+    from exports.rdf import write_ntriples
+    from ontology.graph import Statement
+
+    texts = ['a"b', "back\\slash", "new\nline", "tab\there", "cr\rx", "\x00nul\x07bell\x7f", "é ü ’ 😀",
+             "\u2028line separator", "\ufeffbom", "<>&'"]
+    statements = []
+    for index, text in enumerate(texts):
+        subject, predicate = NamedNode(f"http://example.org/s{index}"), NamedNode("http://example.org/p")
+        for obj in (Literal(text), Literal(text, language="nl-BE"), Literal(text, datatype=NamedNode("http://example.org/d")),
+                    NamedNode("http://example.org/é%20x")):
+            statements.append(Statement(subject, predicate, obj))
+    ours = io.BytesIO()
+    write_ntriples([statements], ours)
+    assert ours.getvalue() == serialize((Triple(*s) for s in statements), format=RdfFormat.N_TRIPLES)
+    graph = compile_catalogue(CATALOG_DIR)[1]
+    ours = io.BytesIO()
+    write_ntriples(graph.ordered_groups, ours)
+    assert ours.getvalue() == serialize(graph.triples(), format=RdfFormat.N_TRIPLES)
