@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import shutil
 import tempfile
-import traceback
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Callable
 
+from ontology.forking import ForkedCall, InlineCall, can_fork
 from ontology.graph import CatalogueGraph
 from ontology.problems import CatalogueError
 
@@ -82,62 +81,12 @@ def _write_nested_files(graph: CatalogueGraph, folder: Path) -> dict[str, int]:
     return {"rows": table.rows}
 
 
-class _Forked:
-    """A function running in a forked child; the child shares the parent's graph without copying it."""
-
-    def __init__(self, function: Callable[[], Any]):
-        context = multiprocessing.get_context("fork")
-        self._receiver, sender = context.Pipe(duplex=False)
-        self._process = context.Process(target=self._run, args=(sender, function), daemon=True)
-        self._process.start()
-        sender.close()
-
-    @staticmethod
-    def _run(sender, function: Callable[[], Any]) -> None:
-        try:
-            sender.send(("ok", function()))
-        except BaseException as error:  # reported to the parent, which fails the export
-            sender.send(("error", f"{type(error).__name__}: {error}\n{traceback.format_exc()}"))
-        finally:
-            sender.close()
-
-    def result(self) -> Any:
-        try:
-            status, payload = self._receiver.recv()
-        except EOFError:
-            raise ExportError("a writer process died") from None
-        finally:
-            self._process.join()
-        if status != "ok":
-            raise ExportError(payload)
-        return payload
-
-    def stop(self) -> None:
-        """End the child early (the export already failed elsewhere) and reap it."""
-        if self._process.is_alive():
-            self._process.terminate()
-        self._process.join()
-        self._receiver.close()
-
-
-class _Inline:
-    """The same interface as _Forked, for small graphs where forking costs more than it saves."""
-
-    def __init__(self, function: Callable[[], Any]):
-        self._value = function()
-
-    def result(self) -> Any:
-        return self._value
-
-    def stop(self) -> None:
-        """Nothing to stop: the work is already done."""
-
-
-def _runner(graph: CatalogueGraph) -> type[_Forked] | type[_Inline]:
+def _runner(graph: CatalogueGraph) -> Callable[[Callable[[], Any]], ForkedCall | InlineCall]:
     """Forked helpers for large graphs; inline calls where forking would cost more than it saves."""
-    parallel = len(graph) >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods()
+    parallel = len(graph) >= PARALLEL_FROM and can_fork()
     graph.ordered_groups  # sort once, before any fork, so every process shares the result
-    return _Forked if parallel else _Inline
+    helper = ForkedCall if parallel else InlineCall
+    return lambda function: helper(function, failure=ExportError)
 
 
 def write_checked_file(graph: CatalogueGraph, path: Path, write: Callable[[BinaryIO], None],

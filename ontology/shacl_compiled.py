@@ -13,11 +13,14 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import partial
+from itertools import islice
 from typing import Callable, Iterable, Iterator
 
 import rdflib
 from pyoxigraph import BlankNode, Literal, NamedNode, Triple
 
+from .forking import ForkedCall, can_fork
 from .gcpause import cycle_collector_paused
 from .namespaces import RDF, RDFS, SH, XSD
 
@@ -454,11 +457,11 @@ def _focus_nodes(shape: NodeShape, index: _Index) -> set[Term]:
     return focus
 
 
-def _shape_findings(shape: NodeShape, index: _Index) -> Iterator[Finding]:
+def _shape_findings(shape: NodeShape, focus_nodes: Iterable[Term], index: _Index) -> Iterator[Finding]:
     node_test = _value_test(shape.rules, index)
     property_tests = [(prop, prop.inverse, prop.predicate, _values_test(prop, index)) for prop in shape.properties]
     out, back, nothing = index.out, index.back, {}
-    for focus in _focus_nodes(shape, index):
+    for focus in focus_nodes:
         forward, backward = out.get(focus, nothing), back.get(focus, nothing)
         if node_test is not None and not node_test(focus):
             for component in _value_failures(focus, shape.rules, index):
@@ -476,9 +479,30 @@ def _focus_text(focus: Term) -> str:
     return focus.value
 
 
-def validate(triples: Iterable[Triple], shapes: list[NodeShape]) -> list[Finding]:
-    """Every violation of ``shapes`` in ``triples``, sorted."""
+def _findings(plan: list[tuple[NodeShape, list[Term]]], index: _Index, share: int, shares: int) -> set[Finding]:
+    """The violations among every ``shares``-th focus node of each shape, starting at ``share``."""
+    return {finding for shape, focus_nodes in plan
+            for finding in _shape_findings(shape, islice(focus_nodes, share, None, shares), index)}
+
+
+def validate(triples: Iterable[Triple], shapes: list[NodeShape], *, processes: int = 1) -> list[Finding]:
+    """Every violation of ``shapes`` in ``triples``, sorted.
+
+    With ``processes`` > 1 the focus nodes are dealt out to forked children that share the index
+    (built once, here); the focus lists are fixed before the fork, so the shares never overlap.
+    """
     inverse = {p.predicate for s in shapes for p in s.properties if p.inverse}
     with cycle_collector_paused():
         index = _Index(triples, inverse)
-        return sorted({finding for shape in shapes for finding in _shape_findings(shape, index)})
+        plan = [(shape, list(_focus_nodes(shape, index))) for shape in shapes]
+        shares = processes if processes > 1 and can_fork() else 1
+        children = [ForkedCall(partial(_findings, plan, index, share, shares)) for share in range(1, shares)]
+        try:
+            found = _findings(plan, index, 0, shares)
+        except BaseException:
+            for child in children:
+                child.stop()
+            raise
+        for child in children:
+            found |= child.result()
+        return sorted(found)

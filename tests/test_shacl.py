@@ -160,3 +160,14 @@ def test_compiled_engine_refuses_complex_paths():
             sh:property [ sh:path ( <urn:p> <urn:q> ) ; sh:minCount 1 ] .""")
     with pytest.raises(shacl_compiled.UnsupportedShapes, match="property path"):
         shacl_compiled.compile_shapes(shapes)
+
+
+@pytest.mark.parametrize("processes", [2, 3])
+def test_sharing_the_check_out_over_processes_finds_the_same(processes):
+    graph = fresh_graph()
+    for name in ("criterion without nl text", "two positions", "orphan criterion", "competency without levels"):
+        MUTATIONS[name](graph)
+    alone = shacl_compiled.validate(graph.statements(), shacl._compiled())
+    shared = shacl_compiled.validate(graph.statements(), shacl._compiled(), processes=processes)
+    assert len(alone) >= 4
+    assert shared == alone
