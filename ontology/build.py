@@ -63,11 +63,37 @@ class _Triples:
 
 def build_graph(catalogue: Catalogue) -> CatalogueGraph:
     """The catalogue's graph: shared nodes (dataset, schemes, levels, clusters) and one part per competency."""
-    iris = Iris(catalogue.base)
-    sources: dict[str, Source] = {}
-    shared = _shared_triples(catalogue, iris, sources)
-    parts = [_competency_triples(c, catalogue, iris, sources) for c in catalogue.competencies]
-    return CatalogueGraph(iris=iris, shared=shared, parts=parts, sources=sources)
+    builder = GraphBuilder()
+    for competency in catalogue.competencies:
+        builder.add(catalogue, competency)
+    return builder.graph(catalogue)
+
+
+class GraphBuilder:
+    """Builds competency parts one at a time, in any order, so building can overlap reading.
+
+    ``add`` is the loader's ``on_competency`` handler; ``graph`` then adds the shared nodes and puts
+    the parts in the catalogue's (slug) order, building any competency not added yet.
+    """
+
+    def __init__(self) -> None:
+        self.sources: dict[str, Source] = {}
+        self._parts: dict[int, list[Statement]] = {}
+        self._iris: Iris | None = None
+
+    def add(self, catalogue: Catalogue, competency: Competency) -> None:
+        if self._iris is None:
+            self._iris = Iris(catalogue.base)
+        self._parts[id(competency)] = _competency_triples(competency, catalogue, self._iris, self.sources)
+
+    def graph(self, catalogue: Catalogue) -> CatalogueGraph:
+        for competency in catalogue.competencies:
+            if id(competency) not in self._parts:
+                self.add(catalogue, competency)
+        iris = self._iris or Iris(catalogue.base)
+        shared = _shared_triples(catalogue, iris, self.sources)
+        parts = [self._parts[id(c)] for c in catalogue.competencies]
+        return CatalogueGraph(iris=iris, shared=shared, parts=parts, sources=self.sources)
 
 
 def _shared_triples(catalogue: Catalogue, iris: Iris, sources: dict[str, Source]) -> list[Statement]:

@@ -5,7 +5,7 @@ import os
 import time
 from pathlib import Path
 
-from .build import build_graph
+from .build import GraphBuilder
 from .gcpause import cycle_collector_paused
 from .graph import CatalogueGraph
 from .loader import load_catalogue
@@ -31,10 +31,11 @@ def compile_catalogue(directory: Path | str, *, base: str | None = None, jobs: i
 
 def _compile(directory: Path | str, base: str | None, jobs: int | None, shacl: bool,
              clock: "_Clock") -> tuple[Catalogue, CatalogueGraph]:
-    catalogue = load_catalogue(directory, base=base, jobs=jobs)
-    clock.lap("load+check")
-    graph = build_graph(catalogue)
-    clock.lap("build")
+    builder = GraphBuilder()  # each competency's triples are built while the other files are still read
+    catalogue = load_catalogue(directory, base=base, jobs=jobs, on_competency=builder.add)
+    clock.lap("load+check+build")
+    graph = builder.graph(catalogue)
+    clock.lap("assemble")
     _, mapping_problems = attach_mappings(directory, graph)
     clock.lap("mappings")
     if mapping_problems:

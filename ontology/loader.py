@@ -11,7 +11,7 @@ import re
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from .iris import Iris
 from .model import (Catalogue, Cluster, Competency, CompetencyLevel, Criterion, DevelopmentOffer, Level,
@@ -27,8 +27,18 @@ PARALLEL_FROM = 400
 """Below this many competency files, starting worker processes costs more than it saves."""
 
 
-def load_catalogue(directory: Path | str, *, base: str | None = None, jobs: int | None = None) -> Catalogue:
-    """The checked catalogue in ``directory``; raises :class:`CatalogueError` listing all problems."""
+CompetencyHandler = Callable[[Catalogue, Competency], None]
+
+
+def load_catalogue(directory: Path | str, *, base: str | None = None, jobs: int | None = None,
+                   on_competency: CompetencyHandler | None = None) -> Catalogue:
+    """The checked catalogue in ``directory``; raises :class:`CatalogueError` listing all problems.
+
+    ``on_competency`` is called with each competency that passed its own checks as soon as it is
+    read, while worker processes are still reading the rest: the caller's work on it (building its
+    triples) then overlaps the reading. Checks across files (duplicate slugs) come at the end, so a
+    caller must drop what it made if this function raises.
+    """
     folder = Path(directory)
     shown = str(directory).rstrip("/") or "."
     if not folder.is_dir():
@@ -41,19 +51,29 @@ def load_catalogue(directory: Path | str, *, base: str | None = None, jobs: int 
         problems.append(Problem(f"{shown}/{COMPETENCY_DIR}", 1, 1, "no competency files found",
                                 f"at least one {COMPETENCY_DIR}/<slug>.yaml"))
     shown_files = [f"{shown}/{COMPETENCY_DIR}/{file.name}" for file in files]
+    catalogue = _catalogue(meta_doc, levels_doc, base) if meta_doc is not None and levels_doc is not None else None
+    base_problems = _check_base(base)
+    problems.extend(base_problems)
+    if base_problems:  # IRIs cannot be made under a malformed base: nothing may be built
+        on_competency = None
     competencies: list[Competency] = []
     for competency, file_problems in _read_competencies(list(zip(files, shown_files)), jobs):
         problems.extend(file_problems)
-        if competency is not None:
-            competencies.append(competency)
+        if competency is None:
+            continue
+        competencies.append(competency)
+        if catalogue is not None:
+            own_problems = _check_competency(competency, catalogue)
+            problems.extend(own_problems)
+            if on_competency is not None and not own_problems:
+                on_competency(catalogue, competency)
 
-    catalogue = None
-    if meta_doc is not None and levels_doc is not None:
-        catalogue = _catalogue(meta_doc, levels_doc, base)
+    if catalogue is not None:
         problems.extend(_check_levels(levels_doc, catalogue.levels))
-        problems.extend(_check_base(base))
         problems.extend(_check_clusters(catalogue.clusters))
-        problems.extend(_check_competencies(competencies, catalogue))
+        problems.extend(_duplicates(((c.slug, c.source) for c in competencies), "competency slug"))
+        problems.extend(_duplicates(((o.slug, o.source) for c in competencies for o in c.development),
+                                    "development offer slug"))
     if problems or catalogue is None:
         raise CatalogueError(problems)
     catalogue.competencies = sorted(competencies, key=lambda c: c.slug)
@@ -79,12 +99,14 @@ def _read_one_competency(item: tuple[Path, str]) -> tuple[Competency | None, lis
     return (_competency(doc) if doc is not None else None), problems
 
 
-def _read_competencies(items: list[tuple[Path, str]], jobs: int | None) -> Iterable[tuple[Competency | None, list[Problem]]]:
+def _read_competencies(items: list[tuple[Path, str]], jobs: int | None) -> Iterator[tuple[Competency | None, list[Problem]]]:
+    """Each file's competency (or None) and problems, in file order, yielded as soon as it is read."""
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
     if workers <= 1 or len(items) < PARALLEL_FROM:
-        return map(_read_one_competency, items)
+        yield from map(_read_one_competency, items)
+        return
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(_read_one_competency, items, chunksize=max(1, len(items) // (workers * 8))))
+        yield from pool.map(_read_one_competency, items, chunksize=max(1, len(items) // (workers * 32)))
 
 
 def _text(value: Any) -> dict[str, str] | None:
@@ -165,27 +187,26 @@ def _check_clusters(clusters: list[Cluster]) -> list[Problem]:
     return _duplicates(((c.slug, c.source) for c in clusters), "cluster slug")
 
 
-def _check_competencies(competencies: list[Competency], catalogue: Catalogue) -> list[Problem]:
-    problems = _duplicates(((c.slug, c.source) for c in competencies), "competency slug")
-    problems += _duplicates(((o.slug, o.source) for c in competencies for o in c.development), "development offer slug")
+def _check_competency(competency: Competency, catalogue: Catalogue) -> list[Problem]:
+    """What one competency file gets wrong against catalog.yaml and levels.yaml."""
+    problems = []
     clusters = sorted(c.slug for c in catalogue.clusters)
     ranks = [level.rank for level in catalogue.levels]
-    for competency in competencies:
-        if competency.cluster not in clusters:
-            problems.append(Problem(competency.source.path, competency.field_lines.get("cluster", 1), 1,
-                                    f"unknown cluster '{competency.cluster}'",
-                                    f"one of the clusters in {CATALOG_FILE}: {', '.join(clusters)}"))
-        problems += _duplicates(((str(level.rank), level.source) for level in competency.levels), "level")
-        for level in competency.levels:
-            if level.rank not in ranks:
-                problems.append(Problem(level.source.path, level.source.line, 1, f"level {level.rank} is out of range",
-                                        f"a level defined in {LEVELS_FILE}: {', '.join(map(str, ranks))}"))
-        present = {level.rank for level in competency.levels}
-        missing = [rank for rank in ranks if rank not in present]
-        if missing:
-            problems.append(Problem(competency.source.path, competency.field_lines.get("levels", 1), 1,
-                                    f"missing level {', '.join(map(str, missing))} in competency '{competency.slug}'",
-                                    f"criteria for every level in {LEVELS_FILE}: {', '.join(map(str, ranks))}"))
+    if competency.cluster not in clusters:
+        problems.append(Problem(competency.source.path, competency.field_lines.get("cluster", 1), 1,
+                                f"unknown cluster '{competency.cluster}'",
+                                f"one of the clusters in {CATALOG_FILE}: {', '.join(clusters)}"))
+    problems += _duplicates(((str(level.rank), level.source) for level in competency.levels), "level")
+    for level in competency.levels:
+        if level.rank not in ranks:
+            problems.append(Problem(level.source.path, level.source.line, 1, f"level {level.rank} is out of range",
+                                    f"a level defined in {LEVELS_FILE}: {', '.join(map(str, ranks))}"))
+    present = {level.rank for level in competency.levels}
+    missing = [rank for rank in ranks if rank not in present]
+    if missing:
+        problems.append(Problem(competency.source.path, competency.field_lines.get("levels", 1), 1,
+                                f"missing level {', '.join(map(str, missing))} in competency '{competency.slug}'",
+                                f"criteria for every level in {LEVELS_FILE}: {', '.join(map(str, ranks))}"))
     return problems
 
 
