@@ -5,6 +5,7 @@ Every failure a user can cause ends in a readable message and a non-zero exit st
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -85,10 +86,11 @@ def build(catalog_dir: str | None, base: str | None, jobs: int | None, fmt: str,
             write_rdf(graph, out, fmt)
 
     try:
+        processes = jobs or os.cpu_count() or 1
         if output is not None:  # the SHACL check runs while the file is written; failing it writes nothing
-            write_checked_file(graph, output, write, check=lambda: validate_graph(graph))
+            write_checked_file(graph, output, write, check=lambda: validate_graph(graph, processes=processes))
         else:  # standard output cannot be taken back: check first
-            problems = validate_graph(graph)
+            problems = validate_graph(graph, processes=processes)
             if problems:
                 raise CatalogueError(problems)
             write(sys.stdout.buffer)

@@ -93,20 +93,27 @@ def write_checked_file(graph: CatalogueGraph, path: Path, write: Callable[[Binar
                        check: Callable[[], list]) -> None:
     """Write one file with ``write`` while ``check`` runs; it replaces ``path`` only if the check finds nothing.
 
-    The file is written beside ``path`` and renamed into place, so a reader never sees half a file
-    and a failed check or write leaves the previous file exactly as it was.
+    On large graphs the writer is the forked helper and the check keeps this process, so the check
+    may fork helpers of its own (a forked helper may not). The file is written beside ``path`` and
+    renamed into place: a reader never sees half a file, and a failed check or write leaves the
+    previous file exactly as it was.
     """
     path = Path(path)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+
+    def write_file() -> None:
+        with open(temporary, "wb") as out:
+            write(out)
+
     try:
-        checking = _runner(graph)(check)
+        writing = _runner(graph)(write_file)
         try:
-            with os.fdopen(handle, "wb") as out:
-                write(out)
+            problems = check()
         except BaseException:
-            checking.stop()
+            writing.stop()
             raise
-        problems = checking.result()
+        writing.result()
         if problems:
             raise CatalogueError(problems)
         os.chmod(temporary, 0o644)

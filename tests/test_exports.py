@@ -163,9 +163,9 @@ def test_build_writes_one_format_to_stdout(built_graph):
     assert len(result.stdout_bytes.decode("utf-8").splitlines()) == len(built_graph)
 
 
-@pytest.mark.parametrize("forked", [False, True], ids=["inline check", "forked check"])
+@pytest.mark.parametrize("forked", [False, True], ids=["inline writer", "forked writer"])
 def test_build_to_a_file_writes_what_export_writes(tmp_path, exported, monkeypatch, forked):
-    if forked:  # the path large catalogues take: SHACL in a forked child while the file is written
+    if forked:  # the path large catalogues take: the file written by a forked child while SHACL runs
         monkeypatch.setattr(release, "PARALLEL_FROM", 0)
     target = tmp_path / "graph.nt"
     result = CliRunner().invoke(cli, ["build", "-f", "nt", "-o", str(target)])
@@ -174,7 +174,7 @@ def test_build_to_a_file_writes_what_export_writes(tmp_path, exported, monkeypat
     assert [p.name for p in tmp_path.iterdir()] == ["graph.nt"], "a temporary file was left behind"
 
 
-@pytest.mark.parametrize("forked", [False, True], ids=["inline check", "forked check"])
+@pytest.mark.parametrize("forked", [False, True], ids=["inline writer", "forked writer"])
 def test_build_that_fails_its_check_leaves_the_previous_file_untouched(tmp_path, monkeypatch, forked):
     from ckg import cli as cli_module
     from ontology.problems import Problem
@@ -183,7 +183,7 @@ def test_build_that_fails_its_check_leaves_the_previous_file_untouched(tmp_path,
         monkeypatch.setattr(release, "PARALLEL_FROM", 0)
     target = tmp_path / "graph.ttl"
     target.write_text("previous release\n", encoding="utf-8")
-    monkeypatch.setattr(cli_module, "validate_graph", lambda graph: [Problem("x.yaml", 3, 1, "SHACL: broken", "a fix")])
+    monkeypatch.setattr(cli_module, "validate_graph", lambda graph, **_: [Problem("x.yaml", 3, 1, "SHACL: broken", "a fix")])
     result = CliRunner().invoke(cli, ["build", "-o", str(target)])
     assert result.exit_code == 1
     assert "x.yaml:3:1: SHACL: broken — a fix" in result.output and "nothing was built" in result.output
