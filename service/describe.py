@@ -25,7 +25,7 @@ from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple, parse
 
 from exports.jsonld import EMBEDDED
 from exports.release import BASENAME, MEDIA_TYPES
-from ontology.graph import CatalogueGraph
+from ontology.graph import CatalogueGraph, Statement
 from ontology.iris import VOCAB_DOCUMENT
 from ontology.namespaces import CKG, DCAT, DCT, FOAF, OWL, RDF, RDFS, SCHEMA, SKOS, VCARD, VOID, XSD
 
@@ -51,6 +51,9 @@ RDF_DUMPS = ("ttl", "nt", "rdf", "jsonld")
 LISTINGS = {"competency": CKG + "Competency", "level": CKG + "ProficiencyLevel", "cluster": CKG + "Cluster"}
 """Listing path segment -> class of its members: ``{base}competency/`` lists every competency."""
 
+Fact = Statement | Triple
+"""One statement: the graph's own (a tuple of terms, as built) or a triple made for one document."""
+
 
 @dataclass(frozen=True)
 class Description:
@@ -59,7 +62,7 @@ class Description:
     iri: str
     """The node the document is about: the top object of its JSON-LD."""
     kind: str
-    triples: list[Triple]
+    triples: list[Fact]
     page: "Page | None" = None
     turtle: bytes | None = None
     """The hand-written Turtle source, served as is (with its comments) for the vocabulary and shapes."""
@@ -83,7 +86,7 @@ def integer(value: int) -> Literal:
     return Literal(str(value), datatype=_INTEGER)
 
 
-def label_of(triples: Iterable[Triple]) -> dict[str, str]:
+def label_of(triples: Iterable[Fact]) -> dict[str, str]:
     """The first naming predicate's texts, per language ('' for an untagged name)."""
     found: dict[str, dict[str, str]] = defaultdict(dict)
     for t in triples:
@@ -101,12 +104,13 @@ class Descriptions:
 
     graph: CatalogueGraph
     page_size: int = 100
-    by_subject: dict[str, list[Triple]] = field(default_factory=dict)
+    by_subject: dict[str, list[Fact]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        index: dict[str, list[Triple]] = defaultdict(list)
-        for triple in self.graph.triples():
-            index[triple.subject.value].append(triple)
+        index: dict[str, list[Fact]] = defaultdict(list)
+        for group in self.graph.ordered_groups:  # the graph's own statements: no Triple object made per triple
+            for statement in group:
+                index[statement.subject.value].append(statement)
         self.by_subject = dict(index)
 
     @property
@@ -220,9 +224,9 @@ class Descriptions:
 
     # ---- descriptions -------------------------------------------------------------------------
 
-    def owned(self, iri: str) -> list[Triple]:
+    def owned(self, iri: str) -> list[Fact]:
         """The triples of ``iri`` and, recursively, of the nodes it owns (EMBEDDED links)."""
-        out: list[Triple] = []
+        out: list[Fact] = []
         pending, seen = [iri], set()
         while pending:
             subject = pending.pop(0)
@@ -235,7 +239,7 @@ class Descriptions:
                     pending.append(t.object.value)
         return out
 
-    def with_link_labels(self, triples: list[Triple]) -> list[Triple]:
+    def with_link_labels(self, triples: list[Fact]) -> list[Fact]:
         """``triples`` plus the types and names of every node they link to but do not describe."""
         described = {t.subject.value for t in triples}
         linked = sorted({t.object.value for t in triples if isinstance(t.object, NamedNode)
@@ -267,7 +271,7 @@ class Descriptions:
     def _dataset(self) -> Description:
         base = self.base
         dataset = NamedNode(base)
-        extra: list[Triple] = [
+        extra: list[Fact] = [
             Triple(dataset, NamedNode(VOID + "triples"), integer(len(self.graph))),
             Triple(dataset, NamedNode(VOID + "entities"), integer(sum(1 for s in self.by_subject if not s.startswith("_:")))),
             Triple(dataset, NamedNode(VOID + "distinctSubjects"), integer(len(self.by_subject))),

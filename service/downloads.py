@@ -18,6 +18,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, render_template, request, send_file
 
+from exports.rdf import write_ntriples
 from exports.release import write_release
 
 from . import negotiation
@@ -37,12 +38,22 @@ class Release:
         return next((f for f in self.manifest["files"] if f["name"] == name), None)
 
 
+class _DigestWriter:
+    """A binary 'file' that hashes what is written to it."""
+
+    def __init__(self) -> None:
+        self.digest = hashlib.blake2b(digest_size=16)
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        return len(data)
+
+
 def fingerprint(site: Site) -> str:
-    """A digest of every triple in canonical order: equal digests mean the very same graph."""
-    digest = hashlib.blake2b(digest_size=16)
-    for triple in site.graph.triples():
-        digest.update(str(triple).encode("utf-8"))
-    return digest.hexdigest()
+    """A digest of the graph's canonical N-Triples: equal digests mean the very same graph."""
+    sink = _DigestWriter()
+    write_ntriples(site.graph.ordered_groups, sink)
+    return sink.digest.hexdigest()
 
 
 def release(site: Site) -> Release:

@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from pyoxigraph import NamedNode, RdfFormat, serialize
+from pyoxigraph import NamedNode, RdfFormat, Triple, serialize
 
 from exports.jsonld import NodeWriter, context
 from ontology.namespaces import PREFIXES
@@ -73,7 +73,7 @@ def _oxigraph(rdf_format: RdfFormat) -> Callable[[Description, Options], bytes]:
             return description.turtle
         triples = sorted(description.triples, key=_order)
         prefixes = None if rdf_format == RdfFormat.N_TRIPLES else _used_prefixes(triples)
-        return serialize(triples, format=rdf_format, prefixes=prefixes)
+        return serialize((Triple(*t) for t in triples), format=rdf_format, prefixes=prefixes)
     return write
 
 
