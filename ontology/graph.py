@@ -12,7 +12,6 @@ from itertools import chain
 from typing import Iterator, NamedTuple
 
 import rdflib
-from oxrdflib import OxigraphStore
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, Store, Triple
 
 from .iris import Iris
@@ -76,6 +75,8 @@ class CatalogueGraph:
 
     def rdflib(self) -> rdflib.Graph:
         """The graph behind rdflib's API, stored in Oxigraph so queries and counts stay fast."""
+        from oxrdflib import OxigraphStore  # its import pulls in rdflib's SPARQL engine: only when asked for
+
         return rdflib.Graph(store=OxigraphStore(store=self.store()))
 
     def source_of(self, iri: str) -> Source | None:

@@ -14,16 +14,17 @@ from __future__ import annotations
 import difflib
 import json
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
-import jsonschema
-from referencing import Registry, Resource
 
 from catalog import CATALOG_DIR
 
 from .problems import Problem
 from .yamldoc import YamlDocument
+
+if TYPE_CHECKING:
+    import jsonschema
 
 SCHEMA_DIR = CATALOG_DIR / "schema"
 _TYPE_NAMES = {"object": "a mapping of fields", "array": "a list", "string": "a text", "integer": "a whole number",
@@ -31,7 +32,12 @@ _TYPE_NAMES = {"object": "a mapping of fields", "array": "a list", "string": "a 
 
 
 @cache
-def _validator(kind: str) -> jsonschema.protocols.Validator:
+def _validator(kind: str) -> "jsonschema.protocols.Validator":
+    # imported here: jsonschema is only needed once a document has failed the fast check, and its
+    # import (~0.3 s) would otherwise delay every command
+    import jsonschema
+    from referencing import Registry, Resource
+
     registry: Registry = Registry()
     schemas = {}
     for file in SCHEMA_DIR.glob("*.schema.json"):
@@ -79,7 +85,7 @@ def check_document(doc: YamlDocument, kind: str) -> list[Problem]:
     return problems
 
 
-def _leaf_errors(error: jsonschema.ValidationError) -> list[jsonschema.ValidationError]:
+def _leaf_errors(error: "jsonschema.ValidationError") -> "list[jsonschema.ValidationError]":
     """For a wrapper error whose cause is nested (e.g. through $ref), keep the innermost ones."""
     if error.context:
         return [leaf for sub in error.context for leaf in _leaf_errors(sub)]
@@ -91,7 +97,7 @@ def _field_name(at: tuple) -> str:
     return "".join(parts) or "the document"
 
 
-def _explain(doc: YamlDocument, error: jsonschema.ValidationError) -> list[Problem]:
+def _explain(doc: YamlDocument, error: "jsonschema.ValidationError") -> list[Problem]:
     at = tuple(error.absolute_path)
     expected = error.schema.get("x-expected", "") if isinstance(error.schema, dict) else ""
     name = _field_name(at)
@@ -155,7 +161,7 @@ def shared_definition(name: str) -> dict[str, Any]:
     return _shared_defs()[name]
 
 
-def _expected_for(error: jsonschema.ValidationError, field: str) -> str:
+def _expected_for(error: "jsonschema.ValidationError", field: str) -> str:
     """The schema's human wording of what ``field`` should hold, following a shared $ref."""
     sub = error.schema.get("properties", {}).get(field, {})
     ref = sub.get("$ref", "")

@@ -12,7 +12,6 @@ from functools import cache
 from importlib.resources import files
 from typing import Literal as Choice
 
-import pyshacl
 import rdflib
 
 from . import shacl_compiled
@@ -47,6 +46,8 @@ def _path_text(report: rdflib.Graph, path: rdflib.term.Node | None) -> str:
 
 def pyshacl_findings(graph: CatalogueGraph) -> list[shacl_compiled.Finding]:
     """Violations as pyshacl reports them, in the compiled engine's (focus, path, message, component) form."""
+    import pyshacl  # only small graphs use it; its import costs every other command ~0.2 s
+
     conforms, report, _ = pyshacl.validate(to_rdflib_memory(graph.statements()), shacl_graph=shapes_graph(),
                                            inference="none", advanced=False, allow_warnings=True)
     if conforms:
