@@ -1,10 +1,10 @@
 """Benchmark: validate, build and export synthetic catalogues of growing size.
 
 For each size it runs the real command line in a fresh process — `ckg validate`, `ckg build -f nt -o`
-and `ckg export` — twice: once for wall time, with nothing watching it, and once for peak memory,
-the process tree's summed PSS (proportional set size, /proc/PID/smaps_rollup) sampled as often as
-the kernel can answer (a sample of a 2 GiB tree takes ~0.3 s of CPU, which would distort the timing
-run on two cores). PSS counts a page shared by forked writers once in total, not once per process,
+and `ckg export` — for wall time (the median of `--repeat` runs, 3 by default) with nothing watching
+it, then once more for peak memory: the process tree's summed PSS (proportional set size,
+/proc/PID/smaps_rollup) sampled as often as the kernel can answer (a sample of a 2 GiB tree takes
+~0.3 s of CPU, which would distort a timed run on two cores). PSS counts a page shared by forked writers once in total, not once per process,
 so the sum is the memory the command really holds; the summed RSS, which counts shared pages again
 in every process, is printed beside it as an upper bound.
 `ckg export` is the whole pipeline in one run (it validates, builds and exports), so its column is
@@ -14,7 +14,7 @@ can be read on any machine:
 - rdflib Turtle: rdflib parsing our N-Triples dump and writing Turtle, the naive stack's cost for
   one format (skipped above 2,000 competencies: it grows quadratically).
 
-Usage: python bench/build.py [--sizes 50,2000,10000,20000] [--out bench/out]
+Usage: python bench/build.py [--sizes 50,2000,10000,20000] [--repeat 3] [--out bench/out]
 """
 from __future__ import annotations
 
@@ -82,13 +82,21 @@ class Run:
     stderr: str
 
 
-def measure(command: list[str], *, memory: bool = True) -> Run:
-    """Wall time (from an unwatched run) and, with ``memory``, peak tree memory (from a second run)."""
-    started = time.perf_counter()
-    finished = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    seconds = time.perf_counter() - started
-    if finished.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed ({finished.returncode}):\n{finished.stderr}")
+def measure(command: list[str], *, memory: bool = True, repeat: int = 1) -> Run:
+    """Median wall time of ``repeat`` unwatched runs and, with ``memory``, peak tree memory (one more run).
+
+    The median, because on a shared 2-core machine single runs of the same command vary by ±20 %.
+    """
+    times, stderrs = [], []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        finished = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        times.append(time.perf_counter() - started)
+        stderrs.append(finished.stderr)
+        if finished.returncode != 0:
+            raise SystemExit(f"{' '.join(command)} failed ({finished.returncode}):\n{finished.stderr}")
+    middle = sorted(range(repeat), key=times.__getitem__)[repeat // 2]
+    seconds, stderr = times[middle], stderrs[middle]
     peak_pss = peak_rss = 0
     if memory:
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -98,7 +106,7 @@ def measure(command: list[str], *, memory: bool = True) -> Run:
             time.sleep(0.05)
         if process.returncode != 0:
             raise SystemExit(f"{' '.join(command)} failed in the memory run ({process.returncode})")
-    return Run(seconds, peak_pss / 1024, peak_rss / 1024, finished.stderr)
+    return Run(seconds, peak_pss / 1024, peak_rss / 1024, stderr)
 
 
 READ_FLOOR = """
@@ -127,17 +135,17 @@ class Row:
     rdflib_s: float | None
 
 
-def _measure_size(size: int, out: Path) -> Row:
+def _measure_size(size: int, out: Path, repeat: int) -> Row:
     catalogue = out / f"synthetic-{size}"
     marker = catalogue / ".complete"
     if not marker.exists():
         generate(catalogue, size)
         marker.touch()
-    validate = measure([*CKG, "validate", str(catalogue)])
+    validate = measure([*CKG, "validate", str(catalogue)], repeat=repeat)
     nt_file = out / f"synthetic-{size}.nt"
-    build = measure([*CKG, "build", "-f", "nt", "-o", str(nt_file), str(catalogue)])
-    export = measure([*CKG, "export", "--timings", "--out", str(out / f"export-{size}"), str(catalogue)])
-    floor_s = measure([sys.executable, "-c", READ_FLOOR, str(catalogue)], memory=False).seconds
+    build = measure([*CKG, "build", "-f", "nt", "-o", str(nt_file), str(catalogue)], repeat=repeat)
+    export = measure([*CKG, "export", "--timings", "--out", str(out / f"export-{size}"), str(catalogue)], repeat=repeat)
+    floor_s = measure([sys.executable, "-c", READ_FLOOR, str(catalogue)], memory=False, repeat=repeat).seconds
     rdflib_s = None
     if size <= 2000:
         rdflib_s = measure([sys.executable, "-c", RDFLIB_TURTLE, str(nt_file), str(out / "rdflib.ttl")], memory=False).seconds
@@ -205,10 +213,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="50,2000,10000,20000")
     parser.add_argument("--out", type=Path, default=Path("bench/out"))
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per command; the median is reported")
     args = parser.parse_args()
     rows = []
     for size in [int(s) for s in args.sizes.split(",")]:
-        rows.append(_measure_size(size, args.out))
+        rows.append(_measure_size(size, args.out, args.repeat))
         print(f"  measured {size} competencies", file=sys.stderr)
     _print_table(rows)
     _print_growth(rows)

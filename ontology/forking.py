@@ -17,7 +17,8 @@ class ChildFailed(Exception):
 
 
 def can_fork() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods()
+    """Whether this process may fork helpers: the platform must fork, and a helper may not have its own."""
+    return "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
 
 
 class ForkedCall:
