@@ -1,4 +1,4 @@
-"""RDF dumps written by Oxigraph from the graph's canonical order (fast and byte-stable)."""
+"""RDF dumps in the graph's canonical order, byte-stable: Turtle and RDF/XML by Oxigraph, N-Triples directly."""
 from __future__ import annotations
 
 from typing import BinaryIO, Iterable

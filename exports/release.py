@@ -85,7 +85,6 @@ def _write_nested_files(graph: CatalogueGraph, folder: Path) -> dict[str, int]:
 def _runner(graph: CatalogueGraph) -> Callable[[Callable[[], Any]], ForkedCall | InlineCall]:
     """Forked helpers for large graphs; inline calls where forking would cost more than it saves."""
     parallel = len(graph) >= PARALLEL_FROM and can_fork()
-    graph.ordered_groups  # sort once, before any fork, so every process shares the result
     helper = ForkedCall if parallel else InlineCall
     return lambda function: helper(function, failure=ExportError)
 
@@ -127,6 +126,7 @@ def write_checked_file(graph: CatalogueGraph, path: Path, write: Callable[[Binar
 def _write_all(graph: CatalogueGraph, folder: Path, check: Callable[[], list] | None) -> tuple[dict[str, int], list]:
     """Write every file into ``folder`` and run ``check``; on large graphs all three at once."""
     run = _runner(graph)
+    graph.ordered_groups  # sort once, before any fork, so both writers share the result
     helpers = []
     try:
         checking = run(check) if check is not None else None
