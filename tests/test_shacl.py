@@ -171,3 +171,14 @@ def test_sharing_the_check_out_over_processes_finds_the_same(processes):
     shared = shacl_compiled.validate(graph.statements(), shacl._compiled(), processes=processes)
     assert len(alone) >= 4
     assert shared == alone
+
+
+def test_a_forked_helper_checks_alone_instead_of_forking_again():
+    """multiprocessing forbids a helper's own helpers: inside one, the check must run in one process."""
+    from ontology.forking import ForkedCall
+
+    graph = fresh_graph()
+    MUTATIONS["two positions"](graph)
+    alone = shacl_compiled.validate(graph.statements(), shacl._compiled())
+    inside = ForkedCall(lambda: shacl_compiled.validate(graph.statements(), shacl._compiled(), processes=2)).result()
+    assert inside == alone and alone
