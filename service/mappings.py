@@ -40,7 +40,8 @@ def _jsonld(site: Site) -> bytes:
 def _html(site: Site, lang: str) -> bytes:
     pages = site.pages
     found = sssom.mapping_set(site.graph)
-    rows = [{**record, "subject": pages.link(record["subject_id"], lang)} for record in found.records]
+    rows = [{**record, "subject": pages.link(record["subject_id"], lang),
+             "author": ", ".join(record.get("author_label") or record.get("author_id") or ())} for record in found.records]
     common = pages.common("mappings", lang, UI[lang]["mappings"])
     common["twins"] = [("SSSOM/TSV", OFFERED["tsv"], "/mappings.sssom.tsv"), ("JSON-LD", OFFERED["jsonld"], "/mappings.jsonld")]
     esco = any("data.europa.eu/esco" in r["object_id"] for r in found.records)

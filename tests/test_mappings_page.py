@@ -25,6 +25,8 @@ def test_html_table_names_each_mapping_and_attributes_esco(app):
     assert "handle customer complaints" in page
     assert "This service uses the ESCO classification of the European Commission." in page
     assert page.count("<tr>") - 1 == 21  # one row per curated mapping (minus the header row)
+    assert '<th scope="row"><a href="/competency/klantgerichtheid?lang=en">Customer orientation</a></th>' in page
+    assert "<td>competency-kg editors</td>" in page and "[&#39;" not in page  # authors as text, not a Python list
     assert 'href="/mappings.sssom.tsv"' in page
 
 
