@@ -163,10 +163,11 @@ def link_suggest(target: str, esco_paths: tuple[Path, ...], top: int, min_score:
     """Propose candidate mappings for every competency, level and criterion, as SSSOM rows to review."""
     import datetime as dt
 
-    from pyoxigraph import Store
+    from pyoxigraph import NamedNode, Store
 
     from linking.suggest import Index, catalogue_items, esco_skills, suggest, write_sssom
     from ontology.esco import EscoImportError, esco_quads, load_esco_into, output_format
+    from ontology.namespaces import OWL
 
     _, graph, sets = _compiled(catalog_dir, base)
     store = Store()
@@ -186,7 +187,7 @@ def link_suggest(target: str, esco_paths: tuple[Path, ...], top: int, min_score:
     index = Index(skills)
     items = catalogue_items(graph.store())
     found = [s for s in suggest(items, index, top) if s.score >= min_score]
-    versions = [q.object.value for q in store.quads_for_pattern(None, _owl_version(), None)]
+    versions = [q.object.value for q in store.quads_for_pattern(None, NamedNode(OWL + "versionInfo"), None)]
     curated = {(m.subject, m.object) for s in sets for m in s.mappings}
     target_stream = out.open("w", encoding="utf-8") if out else sys.stdout
     try:
@@ -198,7 +199,3 @@ def link_suggest(target: str, esco_paths: tuple[Path, ...], top: int, min_score:
     click.echo(f"{rows} candidate mappings for {len(items)} items from {len(skills):,} ESCO skills "
                f"in {time.perf_counter() - started:.1f} s{f' -> {out}' if out else ''}", err=True)
 
-
-def _owl_version():
-    from pyoxigraph import NamedNode
-    return NamedNode("http://www.w3.org/2002/07/owl#versionInfo")

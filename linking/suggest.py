@@ -20,7 +20,7 @@ from typing import Iterable
 from pyoxigraph import Store
 
 from ontology.esco import ESCO_GRAPH, ESCO_MODEL
-from ontology.namespaces import CKG, DCT, SKOS
+from ontology.namespaces import CKG, DCT, SEMAPV, SKOS
 
 STOPWORDS = frozenset("""a about above after again all also an and any are as at be been being both but by can
 do does doing each even for from further had has have having he her his how i if in into is it its itself
@@ -247,7 +247,7 @@ def write_sssom(suggestions: list[Suggestion], out, *, base: str, date: str, esc
     from ontology.esco import ESCO, ATTRIBUTION
     from ontology.sssom import compact
 
-    prefixes = {"kg": base, "ESCO": ESCO, "skos": SKOS, "semapv": "https://w3id.org/semapv/vocab/"}
+    prefixes = {"kg": base, "ESCO": ESCO, "skos": SKOS, "semapv": SEMAPV}
     metadata = {
         "mapping_set_id": f"{base}mappings/suggestions/esco",
         "mapping_set_title": "Candidate ESCO mappings proposed by 'ckg link suggest' (for review, not curated)",

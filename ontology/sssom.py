@@ -26,12 +26,8 @@ import yaml
 from pyoxigraph import Literal, NamedNode, Triple
 
 from .esco import ATTRIBUTION as ESCO_ATTRIBUTION, ESCO
-from .namespaces import DCT, OWL, RDF, RDFS, SH, SKOS, XSD
+from .namespaces import DCT, OWL, PAV, RDF, RDFS, SEMAPV, SH, SKOS, SSSOM, XSD
 from .problems import Problem
-
-SSSOM = "https://w3id.org/sssom/"
-SEMAPV = "https://w3id.org/semapv/vocab/"
-PAV = "http://purl.org/pav/"
 
 BUILTIN_PREFIXES: dict[str, str] = {
     "owl": OWL, "rdf": RDF, "rdfs": RDFS, "semapv": SEMAPV, "skos": SKOS, "sssom": SSSOM,

@@ -27,10 +27,9 @@ from exports.jsonld import EMBEDDED
 from exports.release import BASENAME, MEDIA_TYPES
 from ontology.graph import CatalogueGraph, Statement
 from ontology.iris import VOCAB_DOCUMENT
-from ontology.namespaces import CKG, DCAT, DCT, FOAF, OWL, RDF, RDFS, SCHEMA, SKOS, VCARD, VOID, XSD
+from ontology.namespaces import CKG, DCAT, DCT, FOAF, OWL, RDF, RDFS, SCHEMA, SKOS, SSSOM, VCARD, VOID, XSD
 
 HYDRA = "http://www.w3.org/ns/hydra/core#"
-SSSOM = "https://w3id.org/sssom/"
 MAPPING_SUMMARY = (RDF + "type", OWL + "annotatedSource", OWL + "annotatedProperty", OWL + "annotatedTarget",
                    SSSOM + "object_label")
 """What of a mapping record (an SSSOM owl:Axiom) rides along with the mapped resource: enough to
@@ -186,13 +185,15 @@ class Descriptions:
 
     @cached_property
     def mappings(self) -> dict[str, list[str]]:
-        """Mapped resource -> the mapping records (owl:Axiom, from the SSSOM tables) about its links."""
+        """Mapped resource -> the mapping records (owl:Axiom, from the SSSOM tables) about its links.
+
+        Records live in the graph's mappings group (see ``CatalogueGraph.mappings``): only that is read.
+        """
         found: dict[str, list[str]] = defaultdict(list)
-        for subject, triples in self.by_subject.items():
-            for t in triples:
-                if t.predicate.value == OWL + "annotatedSource" and isinstance(t.object, NamedNode):
-                    found[t.object.value].append(subject)
-        return dict(found)
+        for t in self.graph.mappings:
+            if t.predicate.value == OWL + "annotatedSource" and isinstance(t.object, NamedNode):
+                found[t.object.value].append(t.subject.value)
+        return {node: sorted(records) for node, records in found.items()}
 
     @cached_property
     def siblings(self) -> dict[str, list[str]]:

@@ -20,11 +20,11 @@ from urllib.parse import quote, urlencode
 from flask import current_app, render_template, request
 from pyoxigraph import Literal
 
-from ontology.namespaces import CKG, DCAT, DCT, OWL, RDF, RDFS, SKOS, VOID
+from ontology.namespaces import CKG, DCAT, DCT, OWL, RDF, RDFS, SKOS, SSSOM, VOID
 
-from ontology.esco import ATTRIBUTION as ESCO_ATTRIBUTION
+from ontology.esco import ATTRIBUTION as ESCO_ATTRIBUTION, ESCO
 
-from .describe import SSSOM, Description
+from .describe import Description
 from .render import FORMATS, RDF_PREFIXES, Options
 
 if TYPE_CHECKING:
@@ -207,7 +207,7 @@ class Pages:
                     relation = predicate[len(SKOS):]
                     rows.append({"source": self.link(node, lang), "relation": relation,
                                  "href": t.object.value, "label": labels.get(t.object.value) or t.object.value})
-        esco = any(row["href"].startswith("http://data.europa.eu/esco/") for row in rows)
+        esco = any(row["href"].startswith(ESCO) for row in rows)
         return {"matches": rows, "attribution": ESCO_ATTRIBUTION if esco else ""}
 
     # ---- the pages ----

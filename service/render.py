@@ -21,12 +21,12 @@ from typing import Any, Callable
 from pyoxigraph import NamedNode, RdfFormat, Triple, serialize
 
 from exports.jsonld import NodeWriter, context
-from ontology.namespaces import PREFIXES
+from ontology.namespaces import PREFIXES, RDF, SH, SSSOM
 
-from .describe import HYDRA, SSSOM, Description
+from .describe import HYDRA, Description
 
-_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-RDF_PREFIXES = {**PREFIXES, "hydra": HYDRA, "sh": "http://www.w3.org/ns/shacl#", "sssom": SSSOM}
+_TYPE = RDF + "type"
+RDF_PREFIXES = {**PREFIXES, "hydra": HYDRA, "sh": SH}
 
 
 @dataclass(frozen=True)
