@@ -12,11 +12,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-import yaml
-
 from ontology.graph import CatalogueGraph
 from ontology.namespaces import DCT, OWL, RDF, RDFS, SH
-from ontology.sssom import BUILTIN_PREFIXES, PAV, SSSOM, compact
+from ontology.sssom import BUILTIN_PREFIXES, PAV, SSSOM, compact, write_table
 
 COLUMNS = ("subject_id", "subject_label", "predicate_id", "object_id", "object_label", "mapping_justification",
            "author_id", "author_label", "mapping_date", "confidence", "comment")
@@ -145,18 +143,13 @@ def _write_tsv(found: _Set, out: TextIO) -> int:
     prefixes = _prefixes(found)
     metadata: dict[str, Any] = {"mapping_set_id": found.id, **found.slots,
                                 "curie_map": dict(sorted(found.prefixes.items()))}
-    block = yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True, width=10_000)
-    out.write("".join(f"# {line}\n" for line in block.splitlines()))
     columns = list(COLUMNS) + (["license"] if any("license" in r for r in found.records) else [])
-    out.write("\t".join(columns) + "\n")
-    for record in found.records:
-        cells = []
-        for column in columns:
-            value = record.get(column)
-            value = _cell(column, value, prefixes) if value is not None else ""
-            cells.append("|".join(value) if isinstance(value, list) else repr(value) if isinstance(value, float) else str(value))
-        out.write("\t".join(c.replace("\t", " ").replace("\n", " ") for c in cells) + "\n")
-    return len(found.records)
+
+    def text(column: str, value: Any) -> str:
+        value = _cell(column, value, prefixes) if value is not None else ""
+        return "|".join(value) if isinstance(value, list) else repr(value) if isinstance(value, float) else str(value)
+
+    return write_table(out, metadata, columns, ([text(c, record.get(c)) for c in columns] for record in found.records))
 
 
 def _document(found: _Set) -> dict[str, Any]:

@@ -242,10 +242,8 @@ def write_sssom(suggestions: list[Suggestion], out, *, base: str, date: str, esc
     them, not a person) and ``skos:closeMatch`` as the proposed predicate, which the curator
     confirms or changes; the comment names the shared words and whether the pair is already curated.
     """
-    import yaml
-
     from ontology.esco import ESCO, ATTRIBUTION
-    from ontology.sssom import compact
+    from ontology.sssom import compact, write_table
 
     prefixes = {"kg": base, "ESCO": ESCO, "skos": SKOS, "semapv": SEMAPV}
     metadata = {
@@ -260,14 +258,13 @@ def write_sssom(suggestions: list[Suggestion], out, *, base: str, date: str, esc
         "comment": ATTRIBUTION,
         "curie_map": {"kg": base, "ESCO": ESCO},
     }
-    out.write("".join(f"# {line}\n" for line in yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True, width=10_000).splitlines()))
-    out.write("\t".join(SUGGEST_COLUMNS) + "\n")
-    for s in suggestions:
+
+    def row(s: Suggestion) -> list[str]:
         note = f"rank {s.rank} for this {s.item.kind}; shared words: {', '.join(s.shared) or 'none'}"
         if (s.item.iri, s.concept.iri) in curated:
             note += "; already in a curated mapping set"
-        row = [compact(s.item.iri, prefixes), s.item.label, "skos:closeMatch", compact(s.concept.iri, prefixes), s.concept.label,
-               "semapv:LexicalSimilarityThresholdMatching", f"{s.score:.3f}", f"{s.score:.3f}", SIMILARITY_MEASURE,
-               "ckg link suggest", date, note]
-        out.write("\t".join(cell.replace("\t", " ").replace("\n", " ") for cell in row) + "\n")
-    return len(suggestions)
+        return [compact(s.item.iri, prefixes), s.item.label, "skos:closeMatch", compact(s.concept.iri, prefixes), s.concept.label,
+                "semapv:LexicalSimilarityThresholdMatching", f"{s.score:.3f}", f"{s.score:.3f}", SIMILARITY_MEASURE,
+                "ckg link suggest", date, note]
+
+    return write_table(out, metadata, SUGGEST_COLUMNS, map(row, suggestions))

@@ -20,7 +20,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence, TextIO
 
 import yaml
 from pyoxigraph import Literal, NamedNode, Triple
@@ -346,6 +346,22 @@ def load_mapping_sets(folder: Path | str, shown: str, known: set[str], base: str
         problems.extend(check_subjects(mapping_set, known))
         sets.append(mapping_set)
     return sets, problems
+
+
+def write_table(out: TextIO, metadata: dict, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> int:
+    """Write SSSOM/TSV: the metadata as a ``# ``-prefixed YAML block, the header, one line per row.
+
+    Tabs and line breaks inside a cell become spaces, so each row stays one line of the table.
+    Returns the number of rows.
+    """
+    block = yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True, width=10_000)
+    out.write("".join(f"# {line}\n" for line in block.splitlines()))
+    out.write("\t".join(columns) + "\n")
+    count = 0
+    for row in rows:
+        out.write("\t".join(cell.replace("\t", " ").replace("\n", " ") for cell in row) + "\n")
+        count += 1
+    return count
 
 
 def _key_line_file(path: Path, key: str) -> int:
