@@ -22,7 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if sys.path and Path(sys.path[0]).resolve() == ROOT / "bench":
     sys.path[0] = str(ROOT)  # bench/http.py must not shadow the standard library's http
 DEFAULT_ESCO = ROOT.parent / "shared" / "esco"
-RESULTS = ROOT / "bench" / "RESULTS.md"
+
+from bench.results import RESULTS_FILE, write_section  # noqa: E402
+
 SECTION = "ESCO import"
 LOAD = "import sys; from pyoxigraph import Store; from ontology.esco import load_esco_into; " \
        "s = Store(); load_esco_into(s, sys.argv[1]); print(len(s))"
@@ -54,7 +56,7 @@ def main() -> None:
     parser.add_argument("--esco", type=Path, default=DEFAULT_ESCO)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--write-results", action="store_true", help=f"replace the '{SECTION}' section of {RESULTS}")
+    parser.add_argument("--write-results", action="store_true", help=f"replace the '{SECTION}' section of {RESULTS_FILE}")
     args = parser.parse_args()
     zips = sorted(args.esco.glob("esco-*-classification-en-csv.zip")) + sorted(args.esco.glob("esco-*-relations-csv.zip"))
     if len(zips) != 2:
@@ -88,15 +90,7 @@ def main() -> None:
     ])
     print(text)
     if args.write_results:
-        write_section(SECTION, text)
-
-
-def write_section(section: str, text: str) -> None:
-    """Replace (or append) only the section ``## {section}``; the other sections belong to others."""
-    current = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n\n"
-    pattern = re.compile(rf"^## {re.escape(section)}\n.*?(?=^## |\Z)", re.S | re.M)
-    updated = pattern.sub(lambda _: text + "\n", current) if pattern.search(current) else current.rstrip("\n") + "\n\n" + text
-    RESULTS.write_text(updated, encoding="utf-8")
+        write_section(text)
 
 
 if __name__ == "__main__":

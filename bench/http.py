@@ -47,6 +47,8 @@ import urllib.parse  # noqa: E402
 import urllib.request  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 
+from bench.results import RESULTS_FILE, write_section  # noqa: E402
+
 BIN = Path(sys.executable).parent
 SIZE = 2000
 SLUG = "synthetic-1000"
@@ -55,7 +57,6 @@ SPARQL_JSON = "application/sparql-results+json"
 SELECT_LABELS = ("PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
                  "PREFIX ckg: <https://w3id.org/competency-kg/def#> "
                  "SELECT ?c ?label WHERE { ?c a ckg:Competency ; skos:prefLabel ?label }")
-RESULTS_FILE = ROOT / "bench" / "RESULTS.md"
 SECTION = "## HTTP (bench/http.py)"
 
 
@@ -545,17 +546,6 @@ def report(rows: list[Row], context: dict[str, str], args: argparse.Namespace, c
               "", f"Load average (1/5/15 min) at start {context['load_start']}, at end {context['load_end']} "
               f"(the benchmark itself keeps both cores busy; see `other cores` for everyone else).", ""]
     return "\n".join(lines)
-
-
-def write_section(text: str, path: Path = RESULTS_FILE) -> None:
-    """Replace this benchmark's section of RESULTS.md (up to the next ``## ``), leaving the others alone."""
-    current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: text.rstrip("\n") + "\n\n", current, count=1)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n"
-    path.write_text(updated.rstrip("\n") + "\n", encoding="utf-8")
 
 
 def main() -> None:

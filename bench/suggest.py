@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # shadow the standard library's: put the project root there instead.
 sys.path[0] = str(ROOT)
 
-from bench.esco_import import DEFAULT_ESCO, write_section  # noqa: E402
+from bench.esco_import import DEFAULT_ESCO  # noqa: E402
+from bench.results import write_section  # noqa: E402
 from catalog import CATALOG_DIR  # noqa: E402
 from linking.suggest import Index, catalogue_items, esco_skills, suggest  # noqa: E402
 from ontology.compile import compile_catalogue  # noqa: E402
@@ -100,7 +101,7 @@ def main() -> None:
     ])
     print(text)
     if args.write_results:
-        write_section(SECTION, text)
+        write_section(text)
 
 
 if __name__ == "__main__":
