@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from .sparql_execute import Answer, Job
+from .execute import Answer, Job
 
 
 class AnswerCache:

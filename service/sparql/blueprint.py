@@ -2,12 +2,12 @@
 
 The flow of a request, each step in its own module:
 
-1. :mod:`.sparql_protocol` reads the query and dataset from GET, a form POST or a direct POST;
-2. :mod:`.sparql_safety` refuses SERVICE and updates after a lexical scan, and finds the query form;
-3. :mod:`.sparql_formats` picks the result format from ``format`` or ``Accept`` (406 if none fits);
-4. :mod:`.sparql_cache` returns a finished answer to the same query if it has one; else
-5. :mod:`.sparql_pool` runs the query in a killable process within the time limit, and
-   :mod:`.sparql_execute` writes the whole answer there, refusing over-large ones.
+1. :mod:`.protocol` reads the query and dataset from GET, a form POST or a direct POST;
+2. :mod:`.safety` refuses SERVICE and updates after a lexical scan, and finds the query form;
+3. :mod:`.formats` picks the result format from ``format`` or ``Accept`` (406 if none fits);
+4. :mod:`.cache` returns a finished answer to the same query if it has one; else
+5. :mod:`.pool` runs the query in a killable process within the time limit, and
+   :mod:`.execute` writes the whole answer there, refusing over-large ones.
 
 Every answer, errors included, carries CORS headers so browser clients (YASGUI, Comunica) can call
 the endpoint from any page; errors are plain text saying what to change.
@@ -16,14 +16,14 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from .sparql_cache import AnswerCache
-from .sparql_description import description_triples, render_description
-from .sparql_execute import Answer, Job
-from .sparql_formats import GRAPH_FORMATS, SOLUTION_FORMATS, NotAcceptable, choose_format
-from .sparql_pool import QueryPool, pool_for
-from .sparql_protocol import ProtocolError, read_query_request
-from .sparql_safety import inspect_query
-from .site import Site, current_site
+from .cache import AnswerCache
+from .description import description_triples, render_description
+from .execute import Answer, Job
+from .formats import GRAPH_FORMATS, SOLUTION_FORMATS, NotAcceptable, choose_format
+from .pool import QueryPool, pool_for
+from .protocol import ProtocolError, read_query_request
+from .safety import inspect_query
+from ..site import Site, current_site
 
 blueprint = Blueprint("sparql", __name__)
 
