@@ -85,7 +85,7 @@ def serve(catalog_dir: str | None, access_log: bool, **settings) -> None:
     except SettingError as error:
         raise click.UsageError(str(error)) from None
     _check_port_free(config.host, config.port)
-    try:
+    try:  # the store (with ESCO) is filled here, in the master, so a bad ESCO file stops start-up
         app = create_app(config)
     except CatalogueError as error:
         for problem in error.problems:
@@ -94,9 +94,9 @@ def serve(catalog_dir: str | None, access_log: bool, **settings) -> None:
         click.echo(f"{count} problem{'s' if count != 1 else ''} found in {config.catalog_dir}; the server was not "
                    f"started.", err=True)
         sys.exit(1)
-    try:  # fill the store now, in the master, so a bad ESCO file stops start-up with a clear message
-        app.extensions["ckg"].store
     except (EscoImportError, OSError) as error:
+        if not config.esco:
+            raise
         click.echo(f"cannot load the ESCO graph {config.esco}: {error}; the server was not started.", err=True)
         sys.exit(1)
     run_server(app, config, access_log=access_log)

@@ -1,4 +1,5 @@
-"""The SPARQL 1.1 query endpoint as one package: one module per step of a request (see :mod:`.blueprint`)."""
-from .blueprint import blueprint, query_pool
+"""The SPARQL 1.1 query endpoint: one module per step of a request (the flow is in :mod:`.blueprint`).
 
-__all__ = ["blueprint", "query_pool"]
+The package itself imports nothing, so the state object can use the answer cache without pulling in
+the blueprint (which reads that state).
+"""

@@ -9,25 +9,24 @@ The flow of a request, each step in its own module:
 5. :mod:`.pool` runs the query in a killable process within the time limit, and
    :mod:`.execute` writes the whole answer there, refusing over-large ones.
 
-Every answer, errors included, carries CORS headers so browser clients (YASGUI, Comunica) can call
-the endpoint from any page; errors are plain text saying what to change.
+Every answer, errors included, carries CORS headers (the app-wide hook of :mod:`service.edge`) so
+browser clients (YASGUI, Comunica) can call the endpoint from any page; errors are plain text
+saying what to change, raised as :class:`service.edge.Refused`.
 """
 from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from .cache import AnswerCache
+from ..edge import Refused
+from ..site import Site, current_site
 from .description import description_triples, render_description
 from .execute import Answer, Job
 from .formats import GRAPH_FORMATS, SOLUTION_FORMATS, NotAcceptable, choose_format
 from .pool import QueryPool, pool_for
 from .protocol import ProtocolError, read_query_request
 from .safety import inspect_query
-from ..site import Site, current_site
 
 blueprint = Blueprint("sparql", __name__)
-
-ALLOWED_METHODS = "GET, HEAD, POST, OPTIONS"
 
 
 def query_pool(site: Site) -> QueryPool:
@@ -41,29 +40,9 @@ def _response(answer: Answer) -> Response:
     return response
 
 
-def _error(status: int, message: str) -> Response:
-    return _response(Answer.error(status, message))
-
-
-@blueprint.after_request
-def _cors(response: Response) -> Response:
-    """Any web page may query this public, read-only endpoint."""
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Access-Control-Expose-Headers"] = "Content-Type, Content-Length, Vary"
-    return response
-
-
-@blueprint.route("/sparql", methods=["OPTIONS"], provide_automatic_options=False)
-def preflight() -> Response:
-    """CORS preflight: allow the methods and whichever request headers the browser asks about."""
-    response = Response(status=204)
-    del response.headers["Content-Type"]  # no body, so no type
-    response.headers["Allow"] = ALLOWED_METHODS
-    response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
-    asked = request.headers.get("Access-Control-Request-Headers")
-    response.headers["Access-Control-Allow-Headers"] = asked or "Accept, Content-Type"
-    response.headers["Access-Control-Max-Age"] = "86400"
-    return response
+def _refused(status: int, message: str) -> Refused:
+    """SPARQL clients show the body to people as it is: the bare message, no status line."""
+    return Refused(status, message, {"Vary": "Accept"}, prefixed=False)
 
 
 @blueprint.route("/sparql", methods=["GET", "POST"])
@@ -73,34 +52,25 @@ def endpoint() -> Response:
     try:
         query_request = read_query_request(request)
     except ProtocolError as error:
-        return _error(error.status, error.message)
+        raise _refused(error.status, error.message) from None
     if query_request is None:
         return service_description(site)
     inspection = inspect_query(query_request.query)
     if inspection.refusal:
-        return _error(400, inspection.refusal)
+        raise _refused(400, inspection.refusal)
     accept = request.headers.get("Accept")
     try:
         fmt = choose_format(inspection.returns_graph, accept, query_request.format)
     except NotAcceptable as error:
-        return _error(406, str(error))
+        raise _refused(406, str(error)) from None
     job = Job(query=query_request.query, media_type=fmt.media_type, accept=accept, format_param=query_request.format,
               default_graphs=query_request.default_graphs, named_graphs=query_request.named_graphs,
               max_results=site.config.max_results, base_iri=site.base)
-    cache = answer_cache(site)
-    answer = cache.get(job)
+    answer = site.answers.get(job)
     if answer is None:
         answer = query_pool(site).run(job, site.config.query_timeout)
-        cache.put(job, answer)
+        site.answers.put(job, answer)
     return _response(answer)
-
-
-def answer_cache(site: Site) -> AnswerCache:
-    """This site's cache of finished answers (one per worker process, dropped with the site)."""
-    cache = site.cache.get("sparql-answers")
-    if cache is None:
-        cache = site.cache.setdefault("sparql-answers", AnswerCache(site.config.answer_cache_mib * 2**20))
-    return cache
 
 
 def service_description(site: Site) -> Response:
@@ -108,7 +78,7 @@ def service_description(site: Site) -> Response:
     try:
         fmt = choose_format(True, request.headers.get("Accept"), request.args.get("format"))
     except NotAcceptable as error:
-        return _error(406, str(error))
+        raise _refused(406, str(error)) from None
     # Described at the URL the client used (a local or proxied server) and at its canonical IRI.
     endpoints = [request.base_url, site.graph.iris.sparql]
     triples = description_triples(endpoints, site.graph.iris.dataset, len(site.graph),
