@@ -13,8 +13,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable, Iterable, Mapping, Sequence
@@ -170,33 +168,6 @@ def answer(found: Rendered) -> Response:
     if not_modified(found.etag):
         return Response(status=304, headers=found.headers)
     return Response(found.body, status=200, headers=found.headers, content_type=found.content_type)
-
-
-class RenderCache:
-    """A bounded, thread-safe LRU of rendered answers (graph immutable, so entries never go stale)."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self._entries: OrderedDict[tuple, Rendered] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple, make: Callable[[], Rendered | None]) -> Rendered | None:
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-                return found
-        made = make()
-        if made is None:
-            return None
-        with self._lock:
-            self._entries[key] = made
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-        return made
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
 
 # ---- validators -----------------------------------------------------------------------------

@@ -21,10 +21,9 @@ from ontology.model import Catalogue
 
 from .config import ServiceConfig
 from .describe import Description, Descriptions, shapes, vocabulary
-from .edge import RenderCache
+from .caches import AnswerCache, RenderCache
 from .html import Pages
 from .release_folder import ReleaseFolder
-from .sparql.cache import AnswerCache
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Finished SPARQL answers are reused, bounded by bytes, and errors are never kept."""
 from __future__ import annotations
 
-from service.sparql.cache import AnswerCache
+from service.caches import AnswerCache
 from service.sparql.execute import Answer, Job
 
 

@@ -5,7 +5,8 @@ The flow of a request, each step in its own module:
 1. :mod:`.protocol` reads the query and dataset from GET, a form POST or a direct POST;
 2. :mod:`.safety` refuses SERVICE and updates after a lexical scan, and finds the query form;
 3. :mod:`.formats` picks the result format from ``format`` or ``Accept`` (406 if none fits);
-4. :mod:`.cache` returns a finished answer to the same query if it has one; else
+4. the site's answer cache (:mod:`service.caches`) returns a finished answer to the same query, if
+   it has one; else
 5. :mod:`.pool` runs the query in a killable process within the time limit, and
    :mod:`.execute` writes the whole answer there, refusing over-large ones.
 
