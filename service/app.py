@@ -21,7 +21,6 @@ def create_app(config: ServiceConfig | None = None) -> Flask:
     config = config or ServiceConfig.from_env()
     catalogue, graph = compile_catalogue(config.catalog_dir, base=config.base)
     app = Flask(__name__)
-    app.config["CKG"] = config
     app.extensions["ckg"] = Site.build(config, catalogue, graph)
     edge.install(app)
     app.register_blueprint(sparql_blueprint)

@@ -45,3 +45,12 @@ def test_serve_help_lists_every_row():
         if setting.option != "":
             assert (setting.option or "--" + setting.name.replace("_", "-")) in text
             assert setting.help.split(";")[0].split(" (")[0] in text
+
+
+def test_the_readme_table_names_every_row():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("### `ckg serve` settings"):]
+    for setting in SETTINGS:
+        assert f"`{setting.env}`" in table, f"README's settings table lacks {setting.env}"
