@@ -192,6 +192,11 @@ def not_modified(etag: str) -> bool:
 # ---- the app-wide hooks ---------------------------------------------------------------------
 
 
+def _method_rank(method: str) -> tuple[int, str]:
+    """A stable order for the methods a preflight allows (werkzeug's ``Allow`` comes from a set)."""
+    return (_METHOD_ORDER.index(method) if method in _METHOD_ORDER else len(_METHOD_ORDER), method)
+
+
 def _cors(response: Response) -> Response:
     """Any web page may read this public, read-only service: every answer says so, errors included."""
     headers = response.headers
@@ -199,13 +204,13 @@ def _cors(response: Response) -> Response:
     headers["Access-Control-Expose-Headers"] = EXPOSED
     if request.method == "OPTIONS":  # a preflight: allow the methods of the route and the headers asked about
         allowed = {m.strip() for m in headers.get("Allow", "GET, HEAD, OPTIONS").split(",")}
-        headers["Access-Control-Allow-Methods"] = ", ".join(sorted(allowed, key=_METHOD_ORDER.index))
+        headers["Access-Control-Allow-Methods"] = ", ".join(sorted(allowed, key=_method_rank))
         asked = [h.strip() for h in request.headers.get("Access-Control-Request-Headers", "").split(",") if h.strip()]
         known = {h.lower() for h in PREFLIGHT_HEADERS}
         headers["Access-Control-Allow-Headers"] = ", ".join([*PREFLIGHT_HEADERS,
                                                              *(h for h in asked if h.lower() not in known)])
         headers["Access-Control-Max-Age"] = "86400"
-        if not response.get_data():
+        if response.calculate_content_length() == 0:
             del headers["Content-Type"]  # no body, so no type
     return response
 
