@@ -93,3 +93,20 @@ def test_pages_are_the_same_bytes_in_every_process(app):
         theirs = other.test_client().get(path, headers={"Accept": "text/html"})
         assert b" at 0x" not in ours.get_data()
         assert ours.headers["ETag"] == theirs.headers["ETag"]
+
+
+@pytest.mark.parametrize("path, names", [(COMPETENCY, "jsonld, ttl, nt, rdf, html"), ("/mappings", "html, tsv, jsonld"),
+                                         ("/downloads/", "json, html")])
+def test_every_route_refuses_an_unknown_format_alike(client, path, names):
+    response = client.get(path + "?format=bogus")
+    assert response.status_code == 400
+    assert response.get_data(as_text=True) == f"400 Bad Request: unknown format 'bogus'; use one of: {names}\n"
+
+
+@pytest.mark.parametrize("path", [COMPETENCY, "/mappings", "/downloads/"])
+def test_every_route_names_its_offer_in_a_406(client, path):
+    response = client.get(path, headers={"Accept": "image/png"})
+    assert response.status_code == 406 and response.content_type == "text/plain; charset=utf-8"
+    first = response.get_data(as_text=True).splitlines()[0]
+    assert first.startswith("406 Not Acceptable: ") and " is offered as " in first
+    assert "Accept" in response.headers["Vary"]
