@@ -8,13 +8,14 @@ from __future__ import annotations
 import socket
 import sys
 from pathlib import Path
+from typing import Callable
 
 import click
 
 from ontology.esco import EscoImportError
 from ontology.problems import CatalogueError
 
-from .settings import default_base, default_catalog
+from service.config import SETTINGS, ServiceConfig, Setting, SettingError
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8000/sparql"
 
@@ -43,47 +44,48 @@ def _check_port_free(host: str, port: int) -> None:
                                    f"Choose another port with --port (or CKG_PORT), or stop what uses it.") from None
 
 
+def _click_type(setting: Setting) -> click.ParamType:
+    """The click type of a settings row: its Python type, bounded as the row says."""
+    if setting.type is int:
+        return click.IntRange(setting.minimum, setting.maximum)
+    if setting.type is float:
+        return click.FloatRange(setting.minimum, setting.maximum)
+    return click.STRING
+
+
+def _setting_options(command: Callable) -> Callable:
+    """One option per row of the service's settings table (``service.config``), in the table's order."""
+    for setting in reversed(SETTINGS):
+        if setting.option == "":
+            continue
+        names = [setting.option or "--" + setting.name.replace("_", "-"), *([setting.short] if setting.short else [])]
+        default = setting.default_value()
+        shown = setting.shown if setting.shown is not None else f"{default:g}" if isinstance(default, float) else str(default)
+        command = click.option(*names, setting.name, cls=EnvOption, envvar=setting.env, type=_click_type(setting),
+                               default=None, metavar=setting.metavar, show_envvar=True,
+                               help=f"{setting.help}  [default: {shown}]")(command)
+    return command
+
+
 @click.command()
 @click.argument("catalog_dir", required=False, type=click.Path(file_okay=False, path_type=str))
-@click.option("--host", cls=EnvOption, envvar="CKG_HOST", default="127.0.0.1", show_default=True,
-              help="Interface to listen on ($CKG_HOST); 0.0.0.0 to serve other machines.")
-@click.option("--port", "-p", cls=EnvOption, envvar="CKG_PORT", type=click.IntRange(1, 65535), default=8000, show_default=True,
-              help="TCP port ($CKG_PORT).")
-@click.option("--workers", "-w", cls=EnvOption, envvar="CKG_WORKERS", type=click.IntRange(min=1), default=None,
-              help="gunicorn worker processes ($CKG_WORKERS; default: one per CPU core).")
-@click.option("--threads", cls=EnvOption, envvar="CKG_THREADS", type=click.IntRange(min=1), default=None,
-              help="Request threads per worker, each with its own SPARQL query process ($CKG_THREADS; default 4).")
-@click.option("--base", cls=EnvOption, envvar="CKG_BASE", default=default_base, metavar="IRI",
-              help="Base IRI of the catalogue's IRIs ($CKG_BASE; default: the catalogue's own).")
-@click.option("--query-timeout", cls=EnvOption, envvar="CKG_QUERY_TIMEOUT", type=click.FloatRange(min=0.1), default=None,
-              metavar="SECONDS", help="Time limit of one SPARQL query; past it the query is killed and the client "
-                                      "gets 503 ($CKG_QUERY_TIMEOUT; default 10).")
-@click.option("--max-results", cls=EnvOption, envvar="CKG_MAX_RESULTS", type=click.IntRange(min=1), default=None,
-              help="Most rows/triples one SPARQL answer may have; larger answers are refused, never cut "
-                   "($CKG_MAX_RESULTS; default 10000).")
-@click.option("--query-memory", cls=EnvOption, envvar="CKG_QUERY_MEMORY", type=click.IntRange(min=0), default=None,
-              metavar="MB", help="Memory one SPARQL query may allocate; past it the query is stopped and the client "
-                                 "gets 503 ($CKG_QUERY_MEMORY; default 1024, 0 = no limit).")
-@click.option("--esco", cls=EnvOption, envvar="CKG_ESCO", default=None, metavar="FILE",
-              help="An ESCO import (`ckg esco import … --out FILE`) to serve as ESCO's named graph ($CKG_ESCO).")
+@_setting_options
 @click.option("--access-log", is_flag=True, help="Log every request to standard output.")
-def serve(catalog_dir: str | None, host: str, port: int, workers: int | None, threads: int | None, base: str | None,
-          query_timeout: float | None, max_results: int | None, query_memory: int | None, esco: str | None,
-          access_log: bool) -> None:
+def serve(catalog_dir: str | None, access_log: bool, **settings) -> None:
     """Serve CATALOG_DIR (default: $CKG_CATALOG or the bundled catalogue) as Linked Data and SPARQL.
 
     Every IRI of the catalogue dereferences on this server, and {base}sparql answers SPARQL 1.1
-    queries at http://HOST:PORT/sparql.
+    queries at http://HOST:PORT/sparql. Every option can also be set by its environment variable.
     """
     from service.app import create_app
-    from service.config import ServiceConfig
     from service.server import serve as run_server
 
-    config = ServiceConfig.from_env(catalog_dir=catalog_dir or default_catalog(), base=base, host=host, port=port,
-                                    workers=workers, threads=threads, query_timeout=query_timeout,
-                                    max_results=max_results, query_memory=query_memory, esco=esco)
-    _check_port_free(config.host, config.port)
     try:
+        config = ServiceConfig.from_env(catalog_dir=catalog_dir, **settings)
+    except SettingError as error:
+        raise click.UsageError(str(error)) from None
+    _check_port_free(config.host, config.port)
+    try:  # the store (with ESCO) is filled here, in the master, so a bad ESCO file stops start-up
         app = create_app(config)
     except CatalogueError as error:
         for problem in error.problems:
@@ -92,9 +94,9 @@ def serve(catalog_dir: str | None, host: str, port: int, workers: int | None, th
         click.echo(f"{count} problem{'s' if count != 1 else ''} found in {config.catalog_dir}; the server was not "
                    f"started.", err=True)
         sys.exit(1)
-    try:  # fill the store now, in the master, so a bad ESCO file stops start-up with a clear message
-        app.extensions["ckg"].store
     except (EscoImportError, OSError) as error:
+        if not config.esco:
+            raise
         click.echo(f"cannot load the ESCO graph {config.esco}: {error}; the server was not started.", err=True)
         sys.exit(1)
     run_server(app, config, access_log=access_log)

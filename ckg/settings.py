@@ -1,23 +1,16 @@
-"""Defaults shared by the command line and the service, each overridable from the environment."""
+"""Defaults every catalogue command shares, read through the service's settings table (one declaration)."""
 from __future__ import annotations
 
-import os
-from pathlib import Path
+from service.config import SETTINGS
 
-from catalog import CATALOG_DIR
+_BY_NAME = {setting.name: setting for setting in SETTINGS}
 
 
 def default_catalog() -> str:
-    """The catalogue to use when none is named: $CKG_CATALOG, else the bundled one (shown relative when possible)."""
-    chosen = os.environ.get("CKG_CATALOG")
-    if chosen:
-        return chosen
-    try:
-        return os.path.relpath(CATALOG_DIR) if Path.cwd() in CATALOG_DIR.parents else str(CATALOG_DIR)
-    except ValueError:
-        return str(CATALOG_DIR)
+    """The catalogue to use when none is named: $CKG_CATALOG, else the bundled one."""
+    return _BY_NAME["catalog_dir"].from_env()
 
 
 def default_base() -> str | None:
     """$CKG_BASE overrides the base IRI the catalogue declares."""
-    return os.environ.get("CKG_BASE") or None
+    return _BY_NAME["base"].from_env()

@@ -1,29 +1,30 @@
-"""The application factory: compile the catalogue once, then serve the immutable graph."""
+"""The application factory: compile the catalogue once, build the site's state, then serve it."""
 from __future__ import annotations
 
 from flask import Flask
 
 from ontology.compile import compile_catalogue
 
+from . import downloads, edge, mappings, resources
 from .config import ServiceConfig
 from .site import Site
+from .sparql.blueprint import blueprint as sparql_blueprint
 
 
 def create_app(config: ServiceConfig | None = None) -> Flask:
     """A ready Flask app for ``config`` (default: the bundled catalogue, settings from the environment).
 
-    The catalogue is compiled here, before any request, so a bad catalogue stops the server at
-    start-up with its problem list instead of failing requests later.
+    The catalogue is compiled and every index built here, before any request, so a bad catalogue
+    (or ESCO file) stops the server at start-up with its problem list instead of failing requests
+    later, and under gunicorn's preload the work is done once, in the master.
     """
     config = config or ServiceConfig.from_env()
     catalogue, graph = compile_catalogue(config.catalog_dir, base=config.base)
     app = Flask(__name__)
-    app.config["CKG"] = config
-    app.extensions["ckg"] = Site(config=config, catalogue=catalogue, graph=graph)
-    from . import downloads, mappings, resources  # resources last: its catch-all route answers every other path
-    from . import sparql
-    app.register_blueprint(sparql.blueprint)
+    app.extensions["ckg"] = Site.build(config, catalogue, graph)
+    edge.install(app)
+    app.register_blueprint(sparql_blueprint)
     app.register_blueprint(downloads.blueprint)
     app.register_blueprint(mappings.blueprint)
-    app.register_blueprint(resources.blueprint)
+    app.register_blueprint(resources.blueprint)  # last: its catch-all route answers every other path
     return app

@@ -1,69 +1,130 @@
-"""Service settings: defaults that work out of the box, each overridable by option or environment."""
+"""Service settings, declared once: each field of :class:`ServiceConfig` is one row of the table.
+
+A row says the setting's name, environment variable, default, type and help. ``ServiceConfig.from_env``
+reads the environment through it, and ``ckg serve`` makes one command-line option per row from it
+(:data:`SETTINGS`), so a setting added here is an option, a variable and a line of ``--help`` at once.
+Nothing here imports the command line: the defaults both need live below it (``catalog``).
+"""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, Callable, get_type_hints
 
-from ckg.settings import default_base, default_catalog
-
-
-def _env_float(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    return float(value) if value else default
+from catalog import bundled_catalog
 
 
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value else default
+def _setting(default: Any, env: str, help: str, *, minimum: float | None = None, maximum: float | None = None,
+             metavar: str | None = None, shown: str | None = None, option: str | None = None,
+             short: str | None = None) -> Any:
+    """One row of the settings table, as a dataclass field; ``default`` may be a function (computed per use).
+
+    ``shown`` is the default as ``--help`` says it when the value itself would mislead (a computed
+    or absent default); ``option=""`` keeps a setting off the command line (``catalog_dir`` is the
+    argument of ``ckg serve``, not an option).
+    """
+    metadata = {"env": env, "help": help, "minimum": minimum, "maximum": maximum, "metavar": metavar,
+                "shown": shown, "option": option, "short": short}
+    if callable(default):
+        return field(default_factory=default, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+class SettingError(ValueError):
+    """A setting's value (from the environment) that cannot be used; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A row of the table, read from :class:`ServiceConfig`'s fields for the command line and ``from_env``."""
+
+    name: str
+    env: str
+    type: Callable[[str], Any]
+    help: str
+    default: Any
+    minimum: float | None
+    maximum: float | None
+    metavar: str | None
+    shown: str | None
+    option: str | None
+    short: str | None
+
+    def default_value(self) -> Any:
+        return self.default() if callable(self.default) else self.default
+
+    def parse(self, raw: str) -> Any:
+        """``raw`` (text from the environment) as this setting's type, inside its bounds."""
+        try:
+            value = self.type(raw)
+        except ValueError:
+            raise SettingError(f"${self.env}={raw!r} is not a valid {self.type.__name__}") from None
+        if (self.minimum is not None and value < self.minimum) or (self.maximum is not None and value > self.maximum):
+            bounds = f"from {self.minimum:g}" + (f" to {self.maximum:g}" if self.maximum is not None else "")
+            raise SettingError(f"${self.env}={raw!r} is out of range: use a value {bounds}")
+        return value
+
+    def from_env(self) -> Any:
+        """The environment's value (an empty variable counts as unset), else the default."""
+        raw = os.environ.get(self.env)
+        return self.parse(raw) if raw else self.default_value()
+
+
+def _cpu_count() -> int:
+    return os.cpu_count() or 1
 
 
 @dataclass
 class ServiceConfig:
-    """Everything the app needs to know; ``from_env`` reads the CKG_* variables documented in the README."""
+    """Everything the app needs to know; ``from_env`` reads the CKG_* variables named in each row."""
 
-    catalog_dir: str = field(default_factory=default_catalog)
-    base: str | None = field(default_factory=default_base)
-    query_timeout: float = 10.0
-    """Seconds a SPARQL query may run before it is stopped and the client gets 503."""
-    max_results: int = 10_000
-    """Rows (SELECT) or triples (CONSTRUCT/DESCRIBE) one SPARQL answer may hold; more is refused, never cut."""
-    page_size: int = 100
-    """Items per page of a listing."""
-    render_cache_size: int = 20_000
-    """Rendered resource answers kept in memory (per worker); each is one resource in one format and language."""
-    downloads_dir: str | None = None
-    """Folder for the release files served at /downloads/ (default: a fresh temporary folder per process)."""
-    host: str = "127.0.0.1"
-    """Interface ``ckg serve`` listens on (only this machine by default)."""
-    port: int = 8000
-    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
-    """Web worker processes under gunicorn (each with its own SPARQL query processes)."""
-    threads: int = 4
-    """Request threads per web worker; each has one killable SPARQL query process."""
-    query_memory: int = 1024
-    """Megabytes one SPARQL query may allocate beyond the shared store (0: no limit); past it: 503."""
-    answer_cache_mib: int = 64
-    """Megabytes of finished SPARQL answers kept per worker, so repeated queries are served from memory."""
-    esco: str | None = None
-    """An ESCO import (``ckg esco import … --out FILE``) to serve as the named graph of ESCO."""
+    catalog_dir: str = _setting(bundled_catalog, "CKG_CATALOG", "The catalogue folder to serve.",
+                                shown="the bundled catalogue", option="")
+    base: str | None = _setting(None, "CKG_BASE", "Base IRI of the catalogue's IRIs.", metavar="IRI",
+                                shown="the catalogue's own")
+    host: str = _setting("127.0.0.1", "CKG_HOST", "Interface to listen on; 0.0.0.0 to serve other machines.")
+    port: int = _setting(8000, "CKG_PORT", "TCP port.", minimum=1, maximum=65535, short="-p")
+    workers: int = _setting(_cpu_count, "CKG_WORKERS", "gunicorn worker processes (each with its own SPARQL "
+                            "query processes).", minimum=1, shown="one per CPU core", short="-w")
+    threads: int = _setting(4, "CKG_THREADS", "Request threads per worker, each with its own killable SPARQL query "
+                            "process (1: gunicorn's sync worker).", minimum=1)
+    query_timeout: float = _setting(10.0, "CKG_QUERY_TIMEOUT", "Time limit of one SPARQL query; past it the query is "
+                                    "killed and the client gets 503.", minimum=0.1, metavar="SECONDS")
+    max_results: int = _setting(10_000, "CKG_MAX_RESULTS", "Most rows (SELECT) or triples (CONSTRUCT/DESCRIBE) one "
+                                "SPARQL answer may have; larger answers are refused, never cut.", minimum=1)
+    query_memory: int = _setting(1024, "CKG_QUERY_MEMORY", "Megabytes one SPARQL query may allocate beyond the shared "
+                                 "store; past it the query is stopped and the client gets 503 (0: no limit).",
+                                 minimum=0, metavar="MB")
+    esco: str | None = _setting(None, "CKG_ESCO", "An ESCO import (`ckg esco import … --out FILE`) to serve as "
+                                "ESCO's named graph.", metavar="FILE", shown="none")
+    page_size: int = _setting(100, "CKG_PAGE_SIZE", "Items per page of a listing.", minimum=1)
+    render_cache_size: int = _setting(20_000, "CKG_RENDER_CACHE", "Rendered resource answers kept in memory per "
+                                      "worker (one resource in one format and language each).", minimum=0,
+                                      option="--render-cache")
+    answer_cache_mib: int = _setting(64, "CKG_SPARQL_CACHE_MIB", "Megabytes of finished SPARQL answers kept per "
+                                     "worker, so repeated queries are served from memory.", minimum=0, metavar="MIB",
+                                     option="--sparql-cache-mib")
+    downloads_dir: str | None = _setting(None, "CKG_DOWNLOADS_DIR", "Folder for the release files served at "
+                                         "/downloads/.", metavar="DIR", shown="a fresh temporary folder per process")
 
     @classmethod
-    def from_env(cls, **overrides) -> "ServiceConfig":
-        config = cls(
-            query_timeout=_env_float("CKG_QUERY_TIMEOUT", 10.0),
-            max_results=_env_int("CKG_MAX_RESULTS", 10_000),
-            page_size=_env_int("CKG_PAGE_SIZE", 100),
-            render_cache_size=_env_int("CKG_RENDER_CACHE", 20_000),
-            downloads_dir=os.environ.get("CKG_DOWNLOADS_DIR") or None,
-            host=os.environ.get("CKG_HOST") or "127.0.0.1",
-            port=_env_int("CKG_PORT", 8000),
-            workers=_env_int("CKG_WORKERS", os.cpu_count() or 1),
-            threads=_env_int("CKG_THREADS", 4),
-            query_memory=_env_int("CKG_QUERY_MEMORY", 1024),
-            answer_cache_mib=_env_int("CKG_SPARQL_CACHE_MIB", 64),
-            esco=os.environ.get("CKG_ESCO") or None,
-        )
-        for key, value in overrides.items():
-            if value is not None:
-                setattr(config, key, value)
-        return config
+    def from_env(cls, **overrides: Any) -> "ServiceConfig":
+        """Every setting from its environment variable, else its default; ``overrides`` that are not None win."""
+        values = {s.name: s.from_env() for s in SETTINGS if overrides.get(s.name) is None}
+        return cls(**values, **{name: value for name, value in overrides.items() if value is not None})
+
+
+def _settings() -> tuple[Setting, ...]:
+    hints = get_type_hints(ServiceConfig)
+    rows = []
+    for f in fields(ServiceConfig):
+        meta = f.metadata
+        kind = next(t for t in getattr(hints[f.name], "__args__", (hints[f.name],)) if t is not type(None))
+        default = f.default_factory if f.default is MISSING else f.default  # type: ignore[misc]
+        rows.append(Setting(f.name, meta["env"], kind, meta["help"], default, meta["minimum"], meta["maximum"],
+                            meta["metavar"], meta["shown"], meta["option"], meta["short"]))
+    return tuple(rows)
+
+
+SETTINGS: tuple[Setting, ...] = _settings()
+"""The table, in declaration order (the order of ``ckg serve --help``)."""

@@ -15,7 +15,6 @@ from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
 from difflib import get_close_matches
-from functools import cached_property
 from importlib.resources import files
 from math import ceil
 from os.path import commonprefix
@@ -104,6 +103,13 @@ class Descriptions:
     graph: CatalogueGraph
     page_size: int = 100
     by_subject: dict[str, list[Fact]] = field(default_factory=dict)
+    members_of_class: dict[str, list[str]] = field(init=False)
+    """Class IRI -> its instances, in the order listings show them (rank, else IRI)."""
+    competencies_by_cluster: dict[str, list[str]] = field(init=False)
+    parents: dict[str, str] = field(init=False)
+    by_level: dict[str, list[str]] = field(init=False)
+    mappings: dict[str, list[str]] = field(init=False)
+    siblings: dict[str, list[str]] = field(init=False)
 
     def __post_init__(self) -> None:
         index: dict[str, list[Fact]] = defaultdict(list)
@@ -111,6 +117,15 @@ class Descriptions:
             for statement in group:
                 index[statement.subject.value].append(statement)
         self.by_subject = dict(index)
+        # Every index below is built here, once, before the first request: under gunicorn's preload
+        # that happens in the master, and every worker shares the result instead of rebuilding it.
+        self.members_of_class = self._members_of_class()
+        self.competencies_by_cluster = self._competencies_by_cluster()
+        self.parents = self._parents()
+        self.by_level = self._by_level()
+        self.mappings = self._mappings()
+        self.siblings = self._siblings()
+        self._dataset = self._dataset_description()
 
     @property
     def base(self) -> str:
@@ -138,8 +153,7 @@ class Descriptions:
         found = self.objects(iri, predicate)
         return found[0].value if found else None
 
-    @cached_property
-    def members_of_class(self) -> dict[str, list[str]]:
+    def _members_of_class(self) -> dict[str, list[str]]:
         """Class IRI -> its instances, in the order listings show them (rank, else IRI)."""
         members: dict[str, list[str]] = defaultdict(list)
         for subject, triples in self.by_subject.items():
@@ -147,18 +161,18 @@ class Descriptions:
                 if t.predicate.value == _TYPE:
                     members[t.object.value].append(subject)
         for cls, iris in members.items():
-            iris.sort(key=self._sort_key)
+            iris.sort(key=self.sort_key)
         return dict(members)
 
-    def _sort_key(self, iri: str) -> tuple:
+    def sort_key(self, iri: str) -> tuple:
+        """Order of listings and of a competency's levels and criteria: rank or position, else IRI."""
         rank = self.value(iri, CKG + "rank") or self.value(iri, CKG + "position")
         return (int(rank) if rank and rank.lstrip("-").isdigit() else 0, iri)
 
     def instances(self, cls: str) -> list[str]:
         return self.members_of_class.get(cls, [])
 
-    @cached_property
-    def competencies_by_cluster(self) -> dict[str, list[str]]:
+    def _competencies_by_cluster(self) -> dict[str, list[str]]:
         """Cluster IRI -> the competencies under it (skos:broader), in IRI (slug) order."""
         found: dict[str, list[str]] = defaultdict(list)
         for competency in self.instances(CKG + "Competency"):
@@ -166,14 +180,12 @@ class Descriptions:
                 found[cluster.value].append(competency)
         return dict(found)
 
-    @cached_property
-    def parents(self) -> dict[str, str]:
+    def _parents(self) -> dict[str, str]:
         """Owned node -> its owner (criterion -> competency level -> competency; offer -> competency)."""
         return {t.object.value: subject for subject, triples in self.by_subject.items() for t in triples
                 if t.predicate.value in EMBEDDED and isinstance(t.object, NamedNode)}
 
-    @cached_property
-    def by_level(self) -> dict[str, list[str]]:
+    def _by_level(self) -> dict[str, list[str]]:
         """Generic level IRI -> the competency levels described at it, in competency order."""
         found: dict[str, list[str]] = defaultdict(list)
         for competency_level in self.instances(CKG + "CompetencyLevel"):
@@ -183,8 +195,7 @@ class Descriptions:
             members.sort()
         return dict(found)
 
-    @cached_property
-    def mappings(self) -> dict[str, list[str]]:
+    def _mappings(self) -> dict[str, list[str]]:
         """Mapped resource -> the mapping records (owl:Axiom, from the SSSOM tables) about its links.
 
         Records live in the graph's mappings group (see ``CatalogueGraph.mappings``): only that is read.
@@ -195,8 +206,7 @@ class Descriptions:
                 found[t.object.value].append(t.subject.value)
         return {node: sorted(records) for node, records in found.items()}
 
-    @cached_property
-    def siblings(self) -> dict[str, list[str]]:
+    def _siblings(self) -> dict[str, list[str]]:
         """Parent path -> sorted last segments of the IRIs below the base there ('competency' -> slugs)."""
         found: dict[str, list[str]] = defaultdict(list)
         for iri in self.by_subject:
@@ -268,8 +278,7 @@ class Descriptions:
                             if t.predicate.value in (SKOS + "broader", SKOS + "prefLabel", _TYPE)]
         return Description(iri, kind, self.with_link_labels(triples))
 
-    @cached_property
-    def _dataset(self) -> Description:
+    def _dataset_description(self) -> Description:
         base = self.base
         dataset = NamedNode(base)
         extra: list[Fact] = [

@@ -13,8 +13,10 @@ subject index of ``service.describe`` (the same triples the data twins are writt
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import Any, TYPE_CHECKING
+from importlib.resources import files
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from flask import current_app, render_template, request
@@ -24,57 +26,15 @@ from ontology.namespaces import CKG, DCAT, DCT, OWL, RDF, RDFS, SKOS, SSSOM, VOI
 
 from ontology.esco import ATTRIBUTION as ESCO_ATTRIBUTION, ESCO
 
-from .describe import Description
+from .describe import Description, Descriptions
 from .render import FORMATS, RDF_PREFIXES, Options
-
-if TYPE_CHECKING:
-    from .site import Site
 
 LANGUAGES = ("nl", "en")
 """Languages of the page chrome and of the language switch, in fallback order."""
 
-UI: dict[str, dict[str, str]] = {
-    "nl": {
-        "home": "Start", "competencies": "Competenties", "levels": "Niveaus", "clusters": "Clusters",
-        "query": "SPARQL-zoekvraag", "downloads": "Downloads", "vocabulary": "Vocabulaire",
-        "data": "Deze pagina als data", "level": "Niveau", "criteria": "Gedragscriteria",
-        "criterion": "Gedragscriterium", "cluster": "Cluster", "competency": "Competentie",
-        "development": "Ontwikkelaanbod", "publisher": "Uitgever", "licence": "Licentie",
-        "version": "Versie", "modified": "Gewijzigd", "source": "Bron", "all": "alle",
-        "page": "Pagina", "of": "van", "previous": "Vorige", "next": "Volgende", "first": "Eerste", "last": "Laatste",
-        "property": "Eigenschap", "value": "Waarde", "not_found": "Niet gevonden",
-        "not_found_text": "Deze catalogus heeft geen bron met dit adres:", "did_you_mean": "Bedoelde u",
-        "browse": "Bladeren", "counts": "Omvang", "triples": "triples", "sparql_endpoint": "SPARQL-endpoint",
-        "competency_levels": "Competentie op dit niveau", "at_level": "op niveau", "part_of": "Hoort bij",
-        "classes": "Klassen", "properties": "Eigenschappen", "language": "Taal", "shapes": "SHACL-vormen",
-        "schemes": "Schema's", "definition": "Omschrijving", "items": "items", "members": "Onderdelen",
-        "run": "Uitvoeren", "examples": "Voorbeelden", "results": "Resultaten", "scheme": "Schema",
-        "query_intro": "Stel een SPARQL 1.1-zoekvraag aan het endpoint /sparql. De resultaten verschijnen als tabel.",
-        "contact": "Contact", "skip": "Naar de inhoud", "matches": "Koppelingen met andere kaders",
-        "exactMatch": "komt overeen met", "closeMatch": "komt nauw overeen met", "broadMatch": "valt onder",
-        "narrowMatch": "omvat", "relatedMatch": "is verwant aan", "mappings": "Koppelingen", "rows": "rijen",
-    },
-    "en": {
-        "home": "Home", "competencies": "Competencies", "levels": "Levels", "clusters": "Clusters",
-        "query": "SPARQL query", "downloads": "Downloads", "vocabulary": "Vocabulary",
-        "data": "This page as data", "level": "Level", "criteria": "Behavioural criteria",
-        "criterion": "Behavioural criterion", "cluster": "Cluster", "competency": "Competency",
-        "development": "Development offers", "publisher": "Publisher", "licence": "Licence",
-        "version": "Version", "modified": "Modified", "source": "Source", "all": "all",
-        "page": "Page", "of": "of", "previous": "Previous", "next": "Next", "first": "First", "last": "Last",
-        "property": "Property", "value": "Value", "not_found": "Not found",
-        "not_found_text": "This catalogue has no resource at this address:", "did_you_mean": "Did you mean",
-        "browse": "Browse", "counts": "Size", "triples": "triples", "sparql_endpoint": "SPARQL endpoint",
-        "competency_levels": "Competencies at this level", "at_level": "at level", "part_of": "Part of",
-        "classes": "Classes", "properties": "Properties", "language": "Language", "shapes": "SHACL shapes",
-        "schemes": "Schemes", "definition": "Definition", "items": "items", "members": "Members",
-        "run": "Run", "examples": "Examples", "results": "Results", "scheme": "Scheme",
-        "query_intro": "Ask the /sparql endpoint a SPARQL 1.1 query. The results appear as a table.",
-        "contact": "Contact", "skip": "Skip to content", "matches": "Links to other frameworks",
-        "exactMatch": "matches", "closeMatch": "closely matches", "broadMatch": "falls under",
-        "narrowMatch": "includes", "relatedMatch": "is related to", "mappings": "Mappings", "rows": "rows",
-    },
-}
+UI: dict[str, dict[str, str]] = {lang: json.loads((files("service") / "messages" / f"{lang}.json").read_text("utf-8"))
+                                 for lang in LANGUAGES}
+"""The interface strings per language, read once from ``service/messages/{lang}.json`` (translators edit those)."""
 
 EXAMPLES: list[tuple[dict[str, str], str]] = [
     ({"nl": "Alle competenties met hun naam", "en": "Every competency with its name"}, """\
@@ -103,7 +63,7 @@ SELECT ?rank ?name WHERE {
 ]
 
 
-def page_language(site: "Site") -> str:
+def page_language() -> str:
     """The language of the page to write for this request (rule in the module docstring)."""
     asked = request.args.get("lang")
     if asked:
@@ -150,11 +110,16 @@ class Link:
 
 
 class Pages:
-    """Writes the HTML of each description; one instance per site (reads its index, never changes it)."""
+    """Writes the HTML of each description; one instance per site (reads its index, never changes it).
 
-    def __init__(self, site: "Site"):
-        self.site = site
-        self.index = site.descriptions
+    It is given what it reads, not the site: the index of descriptions, the base IRI (to make
+    links local) and the concept scheme (whose scope note every competency page shows).
+    """
+
+    def __init__(self, index: Descriptions, scheme: str):
+        self.index = index
+        self.base = index.base
+        self.scheme = scheme
 
     @property
     def has_mappings(self) -> bool:
@@ -165,7 +130,7 @@ class Pages:
 
     def href(self, iri: str) -> str:
         """Local link for IRIs under the base (so browsing stays on this server), else the IRI."""
-        base = self.site.base
+        base = self.base
         return "/" + iri[len(base):] if iri.startswith(base) else iri
 
     def texts(self, iri: str, predicate: str) -> dict[str, str]:
@@ -184,12 +149,12 @@ class Pages:
         for code in LANGUAGES:
             params = {"lang": code, **({"page": page} if page > 1 else {})}
             switch.append((code, f"{here}?{urlencode(params)}", code == lang))
-        dataset = self.site.base
+        dataset = self.base
         return {
             "has_mappings": self.has_mappings,
             "lang": lang, "ui": UI.get(lang, UI["nl"]), "title": title, "twins": twins, "switch": switch,
             "site_title": pick(self.texts(dataset, DCT + "title"), lang),
-            "base": self.site.base,
+            "base": self.base,
         }
 
     def matches(self, nodes: list[str], lang: str) -> dict[str, Any]:
@@ -243,9 +208,9 @@ class Pages:
     def _competency(self, d: Description, path: str, lang: str, page: int) -> str:
         iri, idx = d.iri, self.index
         levels = []
-        for level_iri in sorted((o.value for o in idx.objects(iri, CKG + "hasLevel")), key=idx._sort_key):
+        for level_iri in sorted((o.value for o in idx.objects(iri, CKG + "hasLevel")), key=idx.sort_key):
             generic = idx.value(level_iri, CKG + "level")
-            criteria = sorted((o.value for o in idx.objects(level_iri, CKG + "hasCriterion")), key=idx._sort_key)
+            criteria = sorted((o.value for o in idx.objects(level_iri, CKG + "hasCriterion")), key=idx.sort_key)
             levels.append({
                 "rank": idx.value(level_iri, CKG + "rank"), "href": self.href(level_iri), "iri": level_iri,
                 "generic": self.link(generic, lang) if generic else None,
@@ -260,14 +225,14 @@ class Pages:
             definition=pick(self.texts(iri, SKOS + "definition"), lang), levels=levels, rows=range(rows),
             cluster=self.link(cluster, lang) if cluster else None,
             offers=[self.link(o.value, lang) for o in idx.objects(iri, CKG + "developmentOffer")],
-            note=pick(self.texts(self.site.graph.iris.scheme, SKOS + "scopeNote"), lang),
+            note=pick(self.texts(self.scheme, SKOS + "scopeNote"), lang),
             **self.matches(owned, lang),
         )
 
     def _competency_level(self, d: Description, path: str, lang: str, page: int) -> str:
         iri, idx = d.iri, self.index
         competency, generic = idx.value(iri, SKOS + "broader"), idx.value(iri, CKG + "level")
-        criteria = sorted((o.value for o in idx.objects(iri, CKG + "hasCriterion")), key=idx._sort_key)
+        criteria = sorted((o.value for o in idx.objects(iri, CKG + "hasCriterion")), key=idx.sort_key)
         return render_template(
             "competency_level.html", **self.common(path, lang, pick(idx.label(iri), lang)),
             competency=self.link(competency, lang) if competency else None,
@@ -297,7 +262,7 @@ class Pages:
         rows = []
         for level_iri in paged.members:
             competency = idx.value(level_iri, SKOS + "broader")
-            criteria = sorted((o.value for o in idx.objects(level_iri, CKG + "hasCriterion")), key=idx._sort_key)
+            criteria = sorted((o.value for o in idx.objects(level_iri, CKG + "hasCriterion")), key=idx.sort_key)
             rows.append({"competency": self.link(competency, lang), "href": self.href(level_iri),
                          "criteria": [pick(self.texts(c, CKG + "statement"), lang) for c in criteria]})
         return render_template(

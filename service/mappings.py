@@ -2,25 +2,27 @@
 
 Researchers read the table; their tools take the SSSOM/TSV twin (the same file as the release's
 ``catalogue.sssom.tsv``); Linked Data clients take the JSON-LD of the mapping records. All three
-come from the built graph, rendered once per site.
+come from the built graph, rendered once per site and language into the site's render cache.
 """
 from __future__ import annotations
 
 import io
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, render_template
 
 from exports import jsonld, sssom
 from ontology.esco import ATTRIBUTION as ESCO_ATTRIBUTION, ESCO
 from ontology.namespaces import OWL, RDF, SSSOM
 
-from . import negotiation
+from .edge import VARY, Offer, Rendered, answer, rendered
 from .html import UI, page_language
 from .site import Site, current_site
 
 blueprint = Blueprint("mappings", __name__)
 OFFERED = {"html": "text/html", "tsv": "text/tab-separated-values", "jsonld": "application/ld+json"}
+OFFER = Offer("/mappings", OFFERED, tuple(OFFERED.values()))
 SUFFIXES = {".html": "html", ".sssom.tsv": "tsv", ".tsv": "tsv", ".jsonld": "jsonld"}
+LINKS = ", ".join(f'</mappings.{"sssom.tsv" if k == "tsv" else k}>; rel="alternate"; type="{t}"' for k, t in OFFERED.items())
 _RECORD_TYPES = {OWL + "Axiom", SSSOM + "MappingSet"}
 
 
@@ -49,35 +51,24 @@ def _html(site: Site, lang: str) -> bytes:
                            attribution=ESCO_ATTRIBUTION if esco else "").encode("utf-8")
 
 
-def _answer(kind: str) -> Response:
-    site = current_site()
-    lang = page_language(site) if kind == "html" else ""
-    body = site.cached(f"mappings:{kind}:{lang}", lambda: _html(site, lang) if kind == "html"
-                       else _tsv(site) if kind == "tsv" else _jsonld(site))()
+def _render(site: Site, kind: str, lang: str) -> Rendered:
+    body = _html(site, lang) if kind == "html" else _tsv(site) if kind == "tsv" else _jsonld(site)
     media_type = OFFERED[kind]
     content_type = f"{media_type}; charset=utf-8" if media_type.startswith("text/") else media_type
-    response = Response(body, content_type=content_type)
-    response.headers["Vary"] = "Accept, Accept-Language"
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Link"] = ", ".join(f'</mappings.{"sssom.tsv" if k == "tsv" else k}>; rel="alternate"; type="{t}"'
-                                         for k, t in OFFERED.items())
-    return response
+    return rendered(body, content_type, links=LINKS, vary=VARY)
+
+
+def _answer(kind: str) -> Response:
+    site = current_site()
+    lang = page_language() if kind == "html" else ""
+    return answer(site.render_cache.get(("mappings", kind, lang), lambda: _render(site, kind, lang)))
 
 
 @blueprint.route("/mappings", methods=["GET", "HEAD"])
 def listing() -> Response:
     """Negotiated by ``?format=`` (html, tsv, jsonld) or Accept; 406 names what is offered."""
-    chosen = request.args.get("format")
-    if chosen is not None:
-        if chosen not in OFFERED:
-            return Response(f"400 Bad Request: format must be one of {', '.join(OFFERED)}.\n", status=400,
-                            content_type="text/plain; charset=utf-8")
-        return _answer(chosen)
-    media_type = negotiation.choose(request.headers.get("Accept"), list(OFFERED.values()))
-    if media_type is None:
-        return Response(f"406 Not Acceptable: /mappings is offered as {', '.join(OFFERED.values())}.\n", status=406,
-                        content_type="text/plain; charset=utf-8", headers={"Vary": "Accept"})
-    return _answer(next(k for k, t in OFFERED.items() if t == media_type))
+    chosen = OFFER.choose()
+    return _answer(next(k for k, t in OFFERED.items() if t == chosen))
 
 
 @blueprint.route("/mappings<any('.html', '.sssom.tsv', '.tsv', '.jsonld'):suffix>", methods=["GET", "HEAD"])

@@ -1,7 +1,7 @@
 """One registry of output formats: media type, suffix twin and the function that writes the bytes.
 
 Every resource, listing and the dataset go through :data:`FORMATS`, so adding a format is one
-entry here, and negotiation (``service.negotiation.choose``) picks among :data:`OFFERED` in the
+entry here, and negotiation (``service.edge.Offer``) picks among :data:`OFFERED` in the
 order written below. That order is the rule for ties and for ``*/*`` or no ``Accept`` at all:
 machine-readable JSON-LD first (what curl and HR vendors' code get), HTML last, so HTML is
 served only to clients that ask for it by name, as every browser does (``text/html`` at q=1,

@@ -18,7 +18,7 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from .config import ServiceConfig
-from .sparql import query_pool
+from .sparql.blueprint import query_pool
 
 
 def _start_query_processes(worker: Any) -> None:

@@ -1,72 +1,73 @@
-"""What the app serves, computed once per graph: the store, and caches of rendered answers."""
+"""The one state object behind every request, built whole before the first one.
+
+``Site.build`` compiles nothing itself (the catalogue comes compiled) but makes everything the
+blueprints read: the Oxigraph store (with ESCO's named graph when configured), the index of
+descriptions, the page writer, the fixed documents, and the bounded caches of rendered and SPARQL
+answers. Built in gunicorn's master (``preload_app``), all of it is shared copy-on-write by the
+workers. Nothing is added to a Site later; only the release files of ``/downloads/`` are written
+on first use (by :class:`~service.release_folder.ReleaseFolder`), since writing them takes a while
+and many servers are never asked for them.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
 
 from flask import current_app
 from pyoxigraph import Store
 
+from ontology.esco import load_esco_into
 from ontology.graph import CatalogueGraph
 from ontology.model import Catalogue
 
 from .config import ServiceConfig
+from .describe import Description, Descriptions, shapes, vocabulary
+from .caches import AnswerCache, RenderCache
+from .html import Pages
+from .release_folder import ReleaseFolder
 
 
-@dataclass
+@dataclass(frozen=True)
 class Site:
-    """The immutable state behind every request; a reload builds a new Site and swaps it whole."""
+    """What the app serves for one compiled catalogue; a reload would build a new Site and swap it whole."""
 
     config: ServiceConfig
     catalogue: Catalogue
     graph: CatalogueGraph
-    cache: dict = field(default_factory=dict)
+    store: Store
+    """The catalogue in the default graph; with $CKG_ESCO set, ESCO's import in its own named graph."""
+    descriptions: Descriptions
+    """Subject index and self-contained descriptions of every IRI (service.describe)."""
+    pages: Pages
+    vocabulary: Description
+    shapes: Description
+    render_cache: RenderCache
+    """Rendered answers (bytes + ETag) per resource, format, language and page; bounded LRU."""
+    answers: AnswerCache
+    """Finished SPARQL answers of this worker, bounded by the bytes they hold."""
+    downloads: ReleaseFolder
 
-    @cached_property
-    def store(self) -> Store:
-        """The catalogue in the default graph; with $CKG_ESCO set, ESCO's import in its own named graph."""
-        store = self.graph.store()
-        if self.config.esco:
-            from ontology.esco import load_esco_into
-            load_esco_into(store, self.config.esco)
-        return store
+    @classmethod
+    def build(cls, config: ServiceConfig, catalogue: Catalogue, graph: CatalogueGraph) -> "Site":
+        """Everything, now: a bad ESCO file fails here, at start-up, not on the first SPARQL query."""
+        store = graph.store()
+        if config.esco:
+            load_esco_into(store, config.esco)
+        descriptions = Descriptions(graph, page_size=config.page_size)
+        base = graph.iris.base
+        return cls(config=config, catalogue=catalogue, graph=graph, store=store, descriptions=descriptions,
+                   pages=Pages(descriptions, graph.iris.scheme), vocabulary=vocabulary(), shapes=shapes(base),
+                   render_cache=RenderCache(config.render_cache_size),
+                   answers=AnswerCache(config.answer_cache_mib * 2**20),
+                   downloads=ReleaseFolder(graph, catalogue, config.downloads_dir))
 
     @property
     def base(self) -> str:
         return self.graph.iris.base
 
-    # ---- resources, listings and pages (service/resources.py) ----
-
-    @cached_property
-    def descriptions(self):
-        """Subject index and self-contained descriptions of every IRI (service.describe)."""
-        from .describe import Descriptions
-        return Descriptions(self.graph, page_size=self.config.page_size)
-
-    @cached_property
-    def render_cache(self):
-        """Rendered answers (bytes + ETag) per resource, format, language and page; bounded LRU."""
-        from .resources import RenderCache
-        return RenderCache(self.config.render_cache_size)
-
-    @cached_property
-    def pages(self):
-        """The HTML page writer (service.html)."""
-        from .html import Pages
-        return Pages(self)
-
     @property
     def context_iri(self) -> str:
         """Where documents say their JSON-LD context is; served by this app at /context.jsonld."""
         return f"{self.base}context.jsonld"
-
-    def cached(self, name: str, factory):
-        """``factory`` wrapped so it runs once per site (for documents read from files)."""
-        def get():
-            if name not in self.cache:
-                self.cache[name] = factory()
-            return self.cache[name]
-        return get
 
 
 def current_site() -> Site:

@@ -1,8 +1,8 @@
 """Finished SPARQL answers are reused, bounded by bytes, and errors are never kept."""
 from __future__ import annotations
 
-from service.sparql_cache import AnswerCache
-from service.sparql_execute import Answer, Job
+from service.caches import AnswerCache
+from service.sparql.execute import Answer, Job
 
 
 def job(query: str, media_type: str = "application/sparql-results+json") -> Job:

@@ -1,4 +1,4 @@
-"""The killable query processes (service.sparql_pool), without a web server."""
+"""The killable query processes (service.sparql.pool), without a web server."""
 from __future__ import annotations
 
 import os
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pyoxigraph import Literal, NamedNode, Quad, Store
 
-from service.sparql_execute import Job
-from service.sparql_pool import QueryPool, pool_for
+from service.sparql.execute import Job
+from service.sparql.pool import QueryPool, pool_for
 
 SRJ = "application/sparql-results+json"
 CROSS = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l } ORDER BY ?a ?f ?i ?l"

@@ -11,10 +11,10 @@ import socket
 import pytest
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, Store
 
-from service.sparql_execute import Job, execute
-from service.sparql_formats import GRAPH_FORMATS, SOLUTION_FORMATS
-from service.sparql_pool import isolate_network
-from service.sparql_safety import bare_words, decode_escapes, inspect_query
+from service.sparql.execute import Job, execute
+from service.sparql.formats import GRAPH_FORMATS, SOLUTION_FORMATS
+from service.sparql.pool import isolate_network
+from service.sparql.safety import bare_words, decode_escapes, inspect_query
 
 SERVICE_QUERIES = [
     "SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }",
@@ -116,7 +116,7 @@ def test_query_processes_can_be_cut_off_from_the_network():
     assert code == 0
 
 
-# ---- result-size bounds (service.sparql_execute / sparql_formats) ----
+# ---- result-size bounds (service.sparql.execute / service.sparql.formats) ----
 
 def _tricky_store(rows: int) -> Store:
     """Literals full of the marks the size bounds count: commas, braces, newlines, dots, '<result>'."""

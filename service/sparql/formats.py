@@ -18,7 +18,7 @@ from typing import Callable
 
 from pyoxigraph import QueryResultsFormat, RdfFormat
 
-from .negotiation import ranked
+from ..negotiation import ranked
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from multiprocessing.connection import Connection
 
 from pyoxigraph import Store
 
-from .sparql_execute import Answer, Job, execute
+from .execute import Answer, Job, execute
 
 log = logging.getLogger(__name__)
 

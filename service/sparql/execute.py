@@ -1,6 +1,6 @@
 """Running one query against the store and writing its answer, inside a query worker process.
 
-This is the code that runs in the killable child processes of :mod:`service.sparql_pool`; it has
+This is the code that runs in the killable child processes of :mod:`service.sparql.pool`; it has
 no Flask in it. Its answer is always complete and in one piece (status, media type, bytes), so the
 parent only relays it.
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from pyoxigraph import NamedNode, QueryBoolean, QueryTriples, RdfFormat, Store
 
-from .sparql_formats import NotAcceptable, ResultFormat, choose_format, format_by_media_type
+from .formats import NotAcceptable, ResultFormat, choose_format, format_by_media_type
 
 
 @dataclass(frozen=True)

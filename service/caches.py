@@ -1,0 +1,82 @@
+"""The two bounded caches of a site: rendered resource answers (by count) and SPARQL answers (by bytes).
+
+Both live in :class:`service.site.Site`, so they are here, below the blueprints that fill them.
+
+Finished SPARQL answers are kept per worker, so a repeated query costs a dictionary lookup.
+The graph never changes while it is served (a reload builds a new Site, and with it a new cache),
+so an answer stays right for as long as its site lives. Only complete 200 answers are kept; they
+already passed the time and size limits, so serving them again bypasses no safety rule. The cache
+is bounded by the bytes it holds and forgets the least recently used answers first.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Callable, Hashable, Protocol
+
+if TYPE_CHECKING:
+    from .edge import Rendered
+
+
+class _Answer(Protocol):
+    """What the SPARQL answer cache needs of an answer (``service.sparql.execute.Answer``)."""
+
+    status: int
+    body: bytes
+
+
+class RenderCache:
+    """A bounded, thread-safe LRU of rendered answers (graph immutable, so entries never go stale)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._entries: OrderedDict[tuple, Rendered] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, make: Callable[[], Rendered | None]) -> Rendered | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+                return found
+        made = make()
+        if made is None:
+            return None
+        with self._lock:
+            self._entries[key] = made
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return made
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+
+
+class AnswerCache:
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[Hashable, _Answer] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()  # gthread workers serve several requests at once
+
+    def get(self, job: Hashable) -> _Answer | None:
+        with self._lock:
+            answer = self._entries.get(job)
+            if answer is not None:
+                self._entries.move_to_end(job)
+            return answer
+
+    def put(self, job: Hashable, answer: _Answer) -> None:
+        size = len(answer.body)
+        if answer.status != 200 or size > self.max_bytes // 4:  # one answer may not flush the rest
+            return
+        with self._lock:
+            if job in self._entries:
+                return
+            self._entries[job] = answer
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                _, dropped = self._entries.popitem(last=False)
+                self._bytes -= len(dropped.body)

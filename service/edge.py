@@ -1,0 +1,243 @@
+"""The HTTP edge every blueprint goes through: which format to answer in, conditional requests, CORS
+and the plain-text error bodies.
+
+Blueprints describe what a route offers (an :class:`Offer`) and raise :class:`Refused` for what
+the client can fix; they never build an error response or a CORS header themselves. The app
+installs :func:`install` once: one ``after_request`` hook for CORS (every answer, errors
+included, since the data is public and read-only) and one error handler that turns every refusal,
+every ``HTTPException`` and every unexpected exception into a plain answer with the right status.
+Unexpected exceptions are logged with their traceback on the server and answered 500 without one.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Callable, Iterable, Mapping, Sequence
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
+
+from . import negotiation
+
+TEXT = "text/plain; charset=utf-8"
+VARY = "Accept, Accept-Language"
+"""What answers with a page language vary on; data-only answers vary on ``Accept`` alone."""
+EXPOSED = "Content-Type, Content-Length, ETag, Link, Vary"
+"""Response headers a browser script may read besides the CORS-safelisted ones."""
+PREFLIGHT_HEADERS = ("Accept", "Accept-Language", "Content-Type", "If-None-Match")
+"""Request headers this service reads; a preflight also allows any others the browser names."""
+
+_METHOD_ORDER = ("GET", "HEAD", "POST", "OPTIONS")
+log = logging.getLogger("service")
+
+
+class Refused(Exception):
+    """A request the client can fix: answered with ``status`` and ``message`` as plain text.
+
+    ``headers`` go with the answer (e.g. ``Vary``, or ``Link`` to the twins after a 406).
+    ``prefixed`` starts the body with the status line (``406 Not Acceptable: …``), as every
+    page and data route does; the SPARQL endpoint's errors are the bare message, as its clients
+    show them to people.
+    """
+
+    def __init__(self, status: int, message: str, headers: Mapping[str, str] | None = None,
+                 *, prefixed: bool = True) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = dict(headers or {})
+        self.prefixed = prefixed
+
+
+def error_text(status: int, message: str) -> str:
+    """``404 Not Found: message`` and a newline: the first line of every plain error body."""
+    return f"{status} {HTTP_STATUS_CODES.get(status, 'Error')}: {message.rstrip()}\n"
+
+
+def plain(status: int, text: str, headers: Mapping[str, str] | None = None) -> Response:
+    """A plain-text answer (UTF-8, ending in a newline)."""
+    return Response(text.rstrip("\n") + "\n", status=status, content_type=TEXT, headers=dict(headers or {}))
+
+
+# ---- choosing the format -------------------------------------------------------------------
+
+_PROFILE = re.compile(r';\s*profile\s*=\s*("[^"]*"|[^;,]*)', re.IGNORECASE)
+
+
+@lru_cache(maxsize=1024)
+def _best(accept: str | None, offered: tuple[str, ...]) -> str | None:
+    """Accept header -> chosen media type; headers repeat, so each is parsed once per offer.
+
+    A JSON-LD ``profile`` parameter (expanded, compacted, flattened...) is a wish, not a
+    condition (JSON-LD 1.1 §9.1): documents are served in their one shape rather than refused,
+    so the parameter is dropped before matching.
+    """
+    if accept and "profile" in accept:
+        accept = _PROFILE.sub("", accept)
+    return negotiation.choose(accept, offered)
+
+
+def param(name: str, default: str = "") -> str:
+    """A query parameter; requests without a query string (most of them) skip parsing altogether."""
+    if not request.query_string:
+        return default
+    return request.args.get(name, default)
+
+
+@dataclass(frozen=True)
+class Offer:
+    """What a route serves, and how a request picks among it.
+
+    The order of choice is the same on every route: a suffix twin the route found in its path
+    (``.ttl``), else ``?format=NAME``, else the ``Accept`` header (``offered``, best first for
+    ties). An unknown ``format`` is a 400 naming the known ones; an ``Accept`` that allows
+    nothing offered is a 406 naming what is.
+    """
+
+    what: str
+    """How the 406 names the thing ("this resource", "/mappings")."""
+    names: Mapping[str, str]
+    """Format name (suffix twin, ``?format=``) -> media type; the first names are listed in a 400."""
+    offered: tuple[str, ...]
+    """Media types ``Accept`` chooses among, in the server's order of preference."""
+    listed: tuple[str, ...] = ()
+    """The names a 400 lists (default: every name)."""
+    vary: str = "Accept"
+    """The ``Vary`` of the refusals (answers set their own)."""
+    advice: tuple[str, ...] = field(default=())
+    """Lines after a 406's first one (e.g. how to ask)."""
+
+    def choose(self, suffix: str | None = None, *,
+               twins: Callable[[], tuple[Iterable[str], str]] | None = None) -> str:
+        """The media type to answer with; raises :class:`Refused` (400 or 406) when there is none.
+
+        ``twins`` gives, only when a 406 is written, its extra lines (where the twins are) and its
+        ``Link`` header.
+        """
+        if suffix is not None:
+            return self.names[suffix]
+        name = param("format")
+        if name:
+            if name in self.names:
+                return self.names[name]
+            raise Refused(400, f"unknown format {name!r}; use one of: {', '.join(self.listed or self.names)}",
+                          {"Vary": self.vary})
+        chosen = _best(request.headers.get("Accept"), self.offered)
+        if chosen is None:
+            hints, links = twins() if twins else ((), "")
+            lines = [f"{self.what} is offered as {', '.join(self.offered)}.", *self.advice, *hints]
+            raise Refused(406, "\n".join(lines), {"Vary": self.vary, **({"Link": links} if links else {})})
+        return chosen
+
+
+def accepted(offered: Sequence[str]) -> str | None:
+    """The best of ``offered`` for this request's ``Accept`` (None if none), for answers that are not refused."""
+    return _best(request.headers.get("Accept"), tuple(offered))
+
+
+# ---- answers rendered once -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """An answer ready to send: computed once, then only copied into responses."""
+
+    body: bytes
+    content_type: str
+    etag: str
+    headers: tuple[tuple[str, str], ...]
+    """``ETag``, ``Vary`` and ``Link``: what a 304 repeats (RFC 9110 §15.4.5)."""
+
+
+def rendered(body: bytes, content_type: str, links: str = "", vary: str | None = VARY) -> Rendered:
+    etag = etag_of(body)
+    headers = [("ETag", etag)]
+    if vary:
+        headers.append(("Vary", vary))
+    if links:
+        headers.append(("Link", links))
+    return Rendered(body, content_type, etag, tuple(headers))
+
+
+def answer(found: Rendered) -> Response:
+    """``found`` as a 200, or a 304 when the client already holds these bytes."""
+    if not_modified(found.etag):
+        return Response(status=304, headers=found.headers)
+    return Response(found.body, status=200, headers=found.headers, content_type=found.content_type)
+
+
+# ---- validators -----------------------------------------------------------------------------
+
+
+def etag_of(body: bytes) -> str:
+    """A strong ETag: the digest of the bytes, so equal answers share it across workers and restarts."""
+    return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+
+
+def not_modified(etag: str) -> bool:
+    """Whether the request's If-None-Match names ``etag`` (weak comparison, as RFC 9110 asks for GET)."""
+    header = request.headers.get("If-None-Match")
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return etag in tags
+
+
+# ---- the app-wide hooks ---------------------------------------------------------------------
+
+
+def _method_rank(method: str) -> tuple[int, str]:
+    """A stable order for the methods a preflight allows (werkzeug's ``Allow`` comes from a set)."""
+    return (_METHOD_ORDER.index(method) if method in _METHOD_ORDER else len(_METHOD_ORDER), method)
+
+
+def _cors(response: Response) -> Response:
+    """Any web page may read this public, read-only service: every answer says so, errors included."""
+    headers = response.headers
+    headers["Access-Control-Allow-Origin"] = "*"
+    headers["Access-Control-Expose-Headers"] = EXPOSED
+    if request.method == "OPTIONS":  # a preflight: allow the methods of the route and the headers asked about
+        allowed = {m.strip() for m in headers.get("Allow", "GET, HEAD, OPTIONS").split(",")}
+        headers["Access-Control-Allow-Methods"] = ", ".join(sorted(allowed, key=_method_rank))
+        asked = [h.strip() for h in request.headers.get("Access-Control-Request-Headers", "").split(",") if h.strip()]
+        known = {h.lower() for h in PREFLIGHT_HEADERS}
+        headers["Access-Control-Allow-Headers"] = ", ".join([*PREFLIGHT_HEADERS,
+                                                             *(h for h in asked if h.lower() not in known)])
+        headers["Access-Control-Max-Age"] = "86400"
+        if response.calculate_content_length() == 0:
+            del headers["Content-Type"]  # no body, so no type
+    return response
+
+
+def _refused(error: Refused) -> Response:
+    text = error_text(error.status, error.message) if error.prefixed else error.message
+    return plain(error.status, text, error.headers)
+
+
+def _http_error(error: HTTPException) -> Response:
+    """Werkzeug's own refusals (405, 413, a 404 outside the catch-all...) as plain text, headers kept."""
+    headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+    return plain(error.code or 500, error_text(error.code or 500, error.description or error.name), headers)
+
+
+def _unexpected(error: Exception) -> Response:
+    """A bug: logged here with its traceback, answered without it."""
+    if isinstance(error, HTTPException):
+        return _http_error(error)
+    log.exception("unhandled error answering %s %s", request.method, request.path)
+    return plain(500, error_text(500, "the server failed to answer this request; the error has been logged. "
+                                      "Please report it if it persists."))
+
+
+def install(app: Flask) -> None:
+    """The one CORS hook and the one error handler, for every blueprint of ``app``."""
+    app.after_request(_cors)
+    app.register_error_handler(Refused, _refused)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)

@@ -1,0 +1,87 @@
+"""The SPARQL 1.1 query endpoint at ``{base}sparql`` (route ``/sparql``), for integrators.
+
+The flow of a request, each step in its own module:
+
+1. :mod:`.protocol` reads the query and dataset from GET, a form POST or a direct POST;
+2. :mod:`.safety` refuses SERVICE and updates after a lexical scan, and finds the query form;
+3. :mod:`.formats` picks the result format from ``format`` or ``Accept`` (406 if none fits);
+4. the site's answer cache (:mod:`service.caches`) returns a finished answer to the same query, if
+   it has one; else
+5. :mod:`.pool` runs the query in a killable process within the time limit, and
+   :mod:`.execute` writes the whole answer there, refusing over-large ones.
+
+Every answer, errors included, carries CORS headers (the app-wide hook of :mod:`service.edge`) so
+browser clients (YASGUI, Comunica) can call the endpoint from any page; errors are plain text
+saying what to change, raised as :class:`service.edge.Refused`.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from ..edge import Refused
+from ..site import Site, current_site
+from .description import description_triples, render_description
+from .execute import Answer, Job
+from .formats import GRAPH_FORMATS, SOLUTION_FORMATS, NotAcceptable, choose_format
+from .pool import QueryPool, pool_for
+from .protocol import ProtocolError, read_query_request
+from .safety import inspect_query
+
+blueprint = Blueprint("sparql", __name__)
+
+
+def query_pool(site: Site) -> QueryPool:
+    """This worker process's query processes for ``site`` (forked on first use, or at worker start-up)."""
+    return pool_for(site.store, site.config.threads, site.config.query_memory * 2**20)
+
+
+def _response(answer: Answer) -> Response:
+    response = Response(answer.body, status=answer.status, content_type=answer.content_type)
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+def _refused(status: int, message: str) -> Refused:
+    """SPARQL clients show the body to people as it is: the bare message, no status line."""
+    return Refused(status, message, {"Vary": "Accept"}, prefixed=False)
+
+
+@blueprint.route("/sparql", methods=["GET", "POST"])
+def endpoint() -> Response:
+    """Answer one SPARQL query, or describe the service when a GET carries no query."""
+    site = current_site()
+    try:
+        query_request = read_query_request(request)
+    except ProtocolError as error:
+        raise _refused(error.status, error.message) from None
+    if query_request is None:
+        return service_description(site)
+    inspection = inspect_query(query_request.query)
+    if inspection.refusal:
+        raise _refused(400, inspection.refusal)
+    accept = request.headers.get("Accept")
+    try:
+        fmt = choose_format(inspection.returns_graph, accept, query_request.format)
+    except NotAcceptable as error:
+        raise _refused(406, str(error)) from None
+    job = Job(query=query_request.query, media_type=fmt.media_type, accept=accept, format_param=query_request.format,
+              default_graphs=query_request.default_graphs, named_graphs=query_request.named_graphs,
+              max_results=site.config.max_results, base_iri=site.base)
+    answer = site.answers.get(job)
+    if answer is None:
+        answer = query_pool(site).run(job, site.config.query_timeout)
+        site.answers.put(job, answer)
+    return _response(answer)
+
+
+def service_description(site: Site) -> Response:
+    """The SPARQL Service Description in the RDF format negotiated (Turtle by default)."""
+    try:
+        fmt = choose_format(True, request.headers.get("Accept"), request.args.get("format"))
+    except NotAcceptable as error:
+        raise _refused(406, str(error)) from None
+    # Described at the URL the client used (a local or proxied server) and at its canonical IRI.
+    endpoints = [request.base_url, site.graph.iris.sparql]
+    triples = description_triples(endpoints, site.graph.iris.dataset, len(site.graph),
+                                  list(SOLUTION_FORMATS + GRAPH_FORMATS))
+    return _response(Answer(200, fmt.content_type, render_description(triples, fmt)))
