@@ -3,9 +3,10 @@
 The flow of a request, each step in its own module:
 
 1. :mod:`.sparql_protocol` reads the query and dataset from GET, a form POST or a direct POST;
-2. :mod:`.sparql_safety` refuses SERVICE and updates after a lexical scan, and finds the query form;
+2. :mod:`.sparql_safety` refuses SERVICE and updates after a lexical scan (:mod:`.sparql_analysis`), and finds
+   the query form and whether its answer may be cached;
 3. :mod:`.sparql_formats` picks the result format from ``format`` or ``Accept`` (406 if none fits);
-4. :mod:`.sparql_cache` returns a finished answer to the same query if it has one; else
+4. :mod:`.sparql_cache` returns a finished answer to the same deterministic query if it has one; else
 5. :mod:`.sparql_pool` runs the query in a killable process within the time limit, and
    :mod:`.sparql_execute` writes the whole answer there, refusing over-large ones.
 
@@ -88,11 +89,15 @@ def endpoint() -> Response:
               default_graphs=query_request.default_graphs, named_graphs=query_request.named_graphs,
               max_results=site.config.max_results, base_iri=site.base)
     cache = answer_cache(site)
-    answer = cache.get(job)
+    answer = cache.get(job) if inspection.cacheable else None  # RAND(), NOW(), STRUUID()…: run every time
+    hit = answer is not None
     if answer is None:
         answer = query_pool(site).run(job, site.config.query_timeout)
-        cache.put(job, answer)
-    return _response(answer)
+        if inspection.cacheable:
+            cache.put(job, answer)
+    response = _response(answer)
+    response.headers["X-Cache"] = "hit" if hit else "miss"  # lets clients (and tests) see where an answer came from
+    return response
 
 
 def answer_cache(site: Site) -> AnswerCache:
