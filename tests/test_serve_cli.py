@@ -8,6 +8,7 @@ import sys
 import time
 
 import pytest
+import rdflib
 import requests
 from click.testing import CliRunner
 
@@ -136,13 +137,18 @@ def test_query_raw_formats(sparql_endpoint, fmt, check):
     assert check(result.output)
 
 
-@pytest.mark.parametrize("fmt, marker", [("table", "@prefix"), ("turtle", "@prefix"), ("jsonld", '"@id"'),
+@pytest.mark.parametrize("fmt, marker", [("table", " a <"), ("turtle", " a <"), ("jsonld", '"@id"'),
                                          ("rdfxml", "<rdf:RDF")])
 def test_query_graph_results(sparql_endpoint, fmt, marker):
     query = "CONSTRUCT WHERE { ?s a <http://www.w3.org/2004/02/skos/core#ConceptScheme> }"
     result = run_query("-e", sparql_endpoint, "-f", fmt, query)
     assert result.exit_code == 0, result.output
-    assert marker in result.output or "ConceptScheme" in result.output
+    assert marker in result.output
+    parsed = rdflib.Graph().parse(data=result.output, format={"table": "turtle", "turtle": "turtle",
+                                                              "jsonld": "json-ld", "rdfxml": "xml"}[fmt])
+    schemes = set(parsed.subjects(rdflib.RDF.type, rdflib.SKOS.ConceptScheme))
+    assert schemes == {rdflib.URIRef("https://w3id.org/competency-kg/scheme"),
+                       rdflib.URIRef("https://w3id.org/competency-kg/levels")} and len(parsed) == 2
 
 
 def test_query_reports_a_bad_query(sparql_endpoint):
