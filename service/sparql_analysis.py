@@ -78,9 +78,9 @@ _TOKEN = re.compile(
 )
 # An opening quote or '<' that starts none of the complete forms above is an unterminated string/IRI.
 _UNTERMINATED_STRING = re.compile(r"'''|\"\"\"|'|\"")
-_UNTERMINATED_IRI = re.compile(rf"<(?:[A-Za-z][A-Za-z0-9+.\-]*+://|{_IRI_CHAR}*+\Z)")
-"""A '<' that is not a complete IRI but starts like one (a scheme and ://, or runs to the end of the text).
-Anything else is the less-than operator."""
+_UNTERMINATED_IRI = re.compile(r"<[A-Za-z][A-Za-z0-9+.\-]*+://")
+"""A '<' that is not a complete IRI but starts like one (a scheme and ://, which no expression can continue).
+Anything else is the less-than operator: ``ORDER BY (?a<?b)`` at the very end of a query is valid."""
 _NAME_RUN = re.compile(f"[{_PN_CHARS_BASE}][{_PN_CHARS}.]*+")
 """The longest run that could be a PN_PREFIX; it is one if ':' follows and it does not end with '.'."""
 _LOCAL = re.compile(f"(?:{_PN_LOCAL})?")
