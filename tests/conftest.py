@@ -23,6 +23,53 @@ from typing import Iterator
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _shared_dir() -> Path:
+    """The project's shared data (ESCO downloads, the source page): $CKG_TEST_SHARED, else ``../shared`` beside
+    the repository, else two levels up (a git worktree in ``../wt/NAME`` shares its main clone's data)."""
+    if os.environ.get("CKG_TEST_SHARED"):
+        return Path(os.environ["CKG_TEST_SHARED"])
+    beside, worktree = ROOT.parent / "shared", ROOT.parent.parent / "shared"
+    return beside if beside.is_dir() or not worktree.is_dir() else worktree
+
+
+SHARED = _shared_dir()
+CI = os.environ.get("CI", "").lower() in ("true", "1", "yes")
+CI_PROVIDES = "(CI provides it)"
+"""End a skip reason with this when CI must run the test: under CI=true such a skip fails the run instead
+(see ``pytest_runtest_makereport``), so a missing download or browser in CI is never a silent green."""
+
+
+def skip_reason(what_is_missing: str) -> str:
+    """A skip reason for something CI provides (data, Chromium, a test extra): skipped locally, a failure in CI."""
+    return f"{what_is_missing} {CI_PROVIDES}"
+
+
+def _ci_failure(report, reason: str) -> None:
+    report.outcome = "failed"
+    report.longrepr = (f"skipped under CI=true, but CI provides what this needs (.ci/run installs it): {reason}")
+
+
+def _skip_reason_of(report) -> str:
+    return report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if CI and report.skipped and CI_PROVIDES in _skip_reason_of(report):
+        _ci_failure(report, _skip_reason_of(report))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    """A whole module skipped at import (``importorskip``) is held to the same rule."""
+    outcome = yield
+    report = outcome.get_result()
+    if CI and report.skipped and CI_PROVIDES in _skip_reason_of(report):
+        _ci_failure(report, _skip_reason_of(report))
 LIVE_QUERY_TIMEOUT = 2.0
 """The SPARQL time limit of ``live_server``, in seconds (tests of the limit wait about this long)."""
 LIVE_WORKERS = 2
@@ -77,8 +124,10 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @contextmanager
-def start_server(*args: str, env: dict[str, str] | None = None) -> Iterator[ServerURL]:
+def start_server(*args: str, env: dict[str, str] | None = None, runner: list[str] | None = None) -> Iterator[ServerURL]:
     """Run ``ckg serve --port <free> *args`` until the block ends; yields ``http://127.0.0.1:<port>/``.
+
+    ``runner`` replaces ``python -m ckg.cli`` (e.g. a wrapper script that instruments the command).
 
     The server's output goes to a temporary log file, shown if it fails to start.
     """
@@ -86,7 +135,7 @@ def start_server(*args: str, env: dict[str, str] | None = None) -> Iterator[Serv
     url = ServerURL(f"http://127.0.0.1:{port}/")
     with tempfile.NamedTemporaryFile("w+", prefix="ckg-serve-", suffix=".log", delete=False) as log_file:
         log = Path(log_file.name)
-        process = subprocess.Popen([sys.executable, "-m", "ckg.cli", "serve", "--host", "127.0.0.1",
+        process = subprocess.Popen([*(runner or [sys.executable, "-m", "ckg.cli"]), "serve", "--host", "127.0.0.1",
                                     "--port", str(port), *args],
                                    cwd=ROOT, env=_server_env(env), stdout=log_file, stderr=subprocess.STDOUT)
     url.pid = process.pid

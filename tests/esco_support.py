@@ -9,13 +9,15 @@ from pathlib import Path
 
 import pytest
 
-ESCO_DIR = Path(__file__).resolve().parents[2] / "shared" / "esco"
+from conftest import SHARED, skip_reason
+
+ESCO_DIR = SHARED / "esco"
 CLASSIFICATION_ZIP = ESCO_DIR / "esco-v1.1.1-classification-en-csv.zip"
 RELATIONS_ZIP = ESCO_DIR / "esco-v1.1.1-relations-csv.zip"
 
 needs_esco = pytest.mark.skipif(
     not (CLASSIFICATION_ZIP.is_file() and RELATIONS_ZIP.is_file()),
-    reason=f"the official ESCO v1.1.1 CSV downloads are not in {ESCO_DIR} (they are in CI)")
+    reason=skip_reason(f"the official ESCO v1.1.1 CSV downloads are not in {ESCO_DIR}"))
 
 
 @cache
@@ -45,5 +47,5 @@ def _full_import():
 def full_esco():
     """The whole English ESCO imported once per test session (about 10 s): (N-Quads file, ImportStats)."""
     if not (CLASSIFICATION_ZIP.is_file() and RELATIONS_ZIP.is_file()):
-        pytest.skip(f"the official ESCO v1.1.1 CSV downloads are not in {ESCO_DIR} (they are in CI)")
+        pytest.skip(skip_reason(f"the official ESCO v1.1.1 CSV downloads are not in {ESCO_DIR}"))
     return _full_import()

@@ -7,10 +7,11 @@ import pytest
 from pyoxigraph import Literal, NamedNode
 
 from catalog import CATALOG_DIR
+from conftest import SHARED, skip_reason
 from ontology.compile import compile_catalogue
 from ontology.namespaces import CKG, DCAT, DCT, RDF, SKOS, VCARD
 
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seed"
+SEED = SHARED / "seed"
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +47,7 @@ def test_every_text_has_nl_and_en_and_nothing_else(built):
         assert languages == {"nl", "en"}, key
 
 
-@pytest.mark.skipif(not SEED.is_dir(), reason="the source page ../shared/seed is not present")
+@pytest.mark.skipif(not SEED.is_dir(), reason=skip_reason(f"the source page is not in {SEED}"))
 def test_every_dutch_text_stands_word_for_word_on_the_source_page(built):
     page = "\n".join(p.read_text(encoding="utf-8") for p in SEED.glob("*.txt"))
     _, graph = built

@@ -6,12 +6,15 @@ import re
 
 import pytest
 
+from conftest import skip_reason
+
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"Chromium is not installed at {CHROMIUM} "
-                       "(apt-get install chromium; .ci/run does it)"),
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=skip_reason(f"Chromium is not installed at {CHROMIUM} "
+                                                                        "(apt-get install chromium)")),
 ]
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed (pip install -e '.[test]')")
+sync_api = pytest.importorskip("playwright.sync_api", reason=skip_reason(
+    "the playwright package is not installed (pip install -e '.[test]')"))
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run"]
 
@@ -111,8 +114,7 @@ def test_narrow_screen_stacks_the_levels(browser, live_server):
 def test_query_page_runs_an_example_and_shows_a_table(page, live_server):
     probe = page.request.get(live_server + "sparql?query=ASK%7B%7D",
                              headers={"Accept": "application/sparql-results+json"})
-    if probe.status != 200:
-        pytest.skip(f"/sparql is not implemented yet (answered {probe.status})")
+    assert probe.status == 200, f"/sparql answered {probe.status}: the query page cannot work"
     page.goto(live_server + "query")
     page.locator("button.example").nth(2).click()  # the five behaviour levels
     rows = page.locator("#results tbody tr")

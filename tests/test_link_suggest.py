@@ -9,6 +9,7 @@ from pyoxigraph import Store
 
 from catalog import CATALOG_DIR
 from ckg.cli import cli
+from conftest import skip_reason
 from esco_support import full_esco  # noqa: F401 - fixture
 from linking.suggest import Concept, Index, catalogue_items, esco_skills, stem, suggest, tokens
 from ontology.compile import compile_catalogue
@@ -57,7 +58,7 @@ def test_suggest_command_writes_valid_sssom(mini_import, tmp_path):
     best = [m for m in mapping_set.mappings if m.subject == CRITERION]
     assert best[0].object == ESCO + "skill/28d715e3-3e5b-4fb6-8dd2-4be4919c8587"
     assert "already in a curated mapping set" in best[0].comment
-    validators = pytest.importorskip("sssom.validators", reason="the sssom toolkit is in the test extra")
+    validators = pytest.importorskip("sssom.validators", reason=skip_reason("the sssom toolkit is not installed (pip install -e '.[test]')"))
     from sssom.parsers import parse_sssom_table
     validators.validate(parse_sssom_table(out), fail_on_error=True)
 

@@ -1,6 +1,8 @@
 """Finished SPARQL answers are reused, bounded by bytes, and errors are never kept."""
 from __future__ import annotations
 
+import pytest
+
 from service.caches import AnswerCache
 from service.sparql.execute import Answer, Job
 
@@ -35,10 +37,46 @@ def test_least_recently_used_answers_go_first_when_full():
     assert all(cache.get(job(name)) is not None for name in ("a", "c", "d", "e"))
 
 
-def test_the_live_endpoint_answers_a_repeated_query_identically(live_server):
+def _get(url: str, query: str):
     import requests
-    query = "SELECT ?c WHERE { ?c a <https://w3id.org/competency-kg/def#Competency> }"
-    first = requests.get(live_server + "sparql", params={"query": query}, timeout=30)
-    second = requests.get(live_server + "sparql", params={"query": query}, timeout=30)
-    assert first.status_code == second.status_code == 200
-    assert first.content == second.content and first.headers["Content-Type"] == second.headers["Content-Type"]
+    answer = requests.get(url + "sparql", params={"query": query}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return answer
+
+
+COMPETENCIES = "SELECT ?c WHERE { ?c a <https://w3id.org/competency-kg/def#Competency> } # %s"
+
+
+def test_the_live_endpoint_serves_a_repeated_query_from_its_cache(live_server):
+    """The first answer is computed; the same query again is a cache hit with the same bytes. (live_server has
+    2 workers with a cache each: by the third request at least one worker has the answer already.)"""
+    query = COMPETENCIES % "repeated"
+    answers = [_get(live_server, query) for _ in range(3)]
+    assert answers[0].headers["X-Cache"] == "miss"
+    assert "hit" in [a.headers["X-Cache"] for a in answers[1:]]
+    assert len({a.content for a in answers}) == 1 and b"competency/" in answers[0].content
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT (STRUUID() AS ?v) WHERE {}",
+    "SELECT (UUID() AS ?v) WHERE {}",
+    "SELECT (RAND() AS ?v) WHERE {}",
+    "SELECT (BNODE() AS ?v) WHERE {}",
+    "SELECT (STR(NOW()) AS ?v) WHERE {}",
+])
+def test_answers_that_differ_per_run_are_never_served_from_the_cache(live_server, query):
+    """The stale-answer bug: with the cache on, the same STRUUID() came back twice."""
+    answers = [_get(live_server, query) for _ in range(4)]
+    values = [a.json()["results"]["bindings"][0]["v"]["value"] for a in answers]
+    assert len(set(values)) == 4, values
+    assert {a.headers["X-Cache"] for a in answers} == {"miss"}
+
+
+def test_cache_size_zero_from_the_environment_turns_the_cache_off():
+    """CKG_SPARQL_CACHE_MIB is read by ``ckg serve``: 0 MiB keeps nothing, so a repeat is computed again."""
+    from conftest import start_server
+    query = COMPETENCIES % "no cache"
+    with start_server("--workers", "1", env={"CKG_SPARQL_CACHE_MIB": "0"}) as url:
+        assert [_get(url, query).headers["X-Cache"] for _ in range(3)] == ["miss"] * 3
+    with start_server("--workers", "1", env={"CKG_SPARQL_CACHE_MIB": "1"}) as url:
+        assert [_get(url, query).headers["X-Cache"] for _ in range(3)] == ["miss", "hit", "hit"]

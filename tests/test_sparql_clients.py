@@ -76,6 +76,7 @@ def test_ask(sparql_endpoint, fmt):
         assert yes.queryAndConvert()["boolean"] is True and no.queryAndConvert()["boolean"] is False
     else:
         assert yes.queryAndConvert().getElementsByTagName("boolean")[0].firstChild.data == "true"
+        assert no.queryAndConvert().getElementsByTagName("boolean")[0].firstChild.data == "false"
 
 
 @pytest.mark.parametrize("fmt", [TURTLE, N3, RDFXML, JSONLD, XML])

@@ -24,6 +24,11 @@ SERVICE_QUERIES = [
     "PREFIX s: <http://x/>\nSELECT * WHERE { ?a ?b ?c . # comment\n SERVICE s:endpoint { ?s ?p ?o } }",
     "SELECT * WHERE { \\u0053ERVICE <http://x/> { ?s ?p ?o } }",
     "SELECT * WHERE { ?s ?p 'a' . SeRvIcE ?endpoint { ?s ?p ?o } }",
+    # a number ends where the grammar ends it: 1.SERVICE is the integer 1, '.', SERVICE
+    "SELECT * WHERE { ?s ?p 1.SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }",
+    "SELECT * WHERE { ?s ?p 1.5e3.SERVICE <http://127.0.0.1:9/> {} }",
+    "SELECT * WHERE { ?s ?p ?o.SERVICE <http://127.0.0.1:9/> {} }",
+    "SELECT * WHERE { ?s ?p 'x'@en.SERVICE <http://127.0.0.1:9/> {} }",
 ]
 HARMLESS_LOOKALIKES = [
     "SELECT * WHERE { ?s ?p 'SERVICE' }",
@@ -33,6 +38,7 @@ HARMLESS_LOOKALIKES = [
     "PREFIX service: <http://x/> SELECT * WHERE { ?s service:SERVICE ?o }",
     "SELECT * WHERE { ?s ?p ?o } # SERVICE <http://x/> { }",
     "SELECT * WHERE { ?s ?p 'it''s \\' SERVICE' }",
+    "PREFIX e: <http://x/> SELECT * WHERE { ?s ?p e:a.SERVICE }",  # one prefixed name: dots inside are allowed
 ]
 
 
@@ -79,6 +85,25 @@ def test_bare_words_skip_literals_tags_and_numbers():
 
 def test_escapes_are_decoded_but_invalid_code_points_kept():
     assert decode_escapes("\\u0041\\U0001F600\\uD800") == "A\U0001F600\\uD800"
+
+
+def test_service_after_a_number_is_refused_over_http_and_nothing_is_contacted(live_server):
+    """The bypass of the old scan (it read ``1.SERVICE`` as one number): the endpoint must refuse it and the
+    server it names must never see a connection."""
+    import requests
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.settimeout(0.5)
+    port = listener.getsockname()[1]
+    try:
+        answer = requests.get(live_server + "sparql", timeout=30, params={
+            "query": f"SELECT * WHERE {{ ?s ?p 1.SERVICE <http://127.0.0.1:{port}/> {{ ?a ?b ?c }} }}"})
+        assert answer.status_code == 400 and "SERVICE (federated query) is not allowed" in answer.text
+        with pytest.raises(TimeoutError):
+            listener.accept()[0].close()
+    finally:
+        listener.close()
 
 
 def test_the_refusal_says_where_service_is():

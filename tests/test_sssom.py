@@ -10,6 +10,7 @@ import pytest
 from pyoxigraph import NamedNode
 
 from catalog import CATALOG_DIR
+from conftest import skip_reason
 from esco_support import esco_skills, needs_esco
 from ontology.compile import compile_catalogue
 from ontology.mappings import mappable_subjects
@@ -102,7 +103,7 @@ def test_every_curated_object_exists_in_esco_with_its_label():
 
 
 def test_curated_set_passes_the_sssom_validator():
-    parsers = pytest.importorskip("sssom.parsers", reason="the sssom toolkit is in the test extra")
+    parsers = pytest.importorskip("sssom.parsers", reason=skip_reason("the sssom toolkit is not installed (pip install -e '.[test]')"))
     validators = pytest.importorskip("sssom.validators")
     msdf = parsers.parse_sssom_table(CURATED)
     validators.validate(msdf, fail_on_error=True)
@@ -141,7 +142,7 @@ def test_mappings_follow_a_different_base():
 
 
 def test_exports_are_valid_sssom(built, tmp_path):
-    parsers = pytest.importorskip("sssom.parsers", reason="the sssom toolkit is in the test extra")
+    parsers = pytest.importorskip("sssom.parsers", reason=skip_reason("the sssom toolkit is not installed (pip install -e '.[test]')"))
     validators = pytest.importorskip("sssom.validators")
     from exports.sssom import write_json, write_tsv
     tsv, js = tmp_path / "m.sssom.tsv", tmp_path / "m.sssom.json"

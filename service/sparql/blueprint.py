@@ -3,10 +3,11 @@
 The flow of a request, each step in its own module:
 
 1. :mod:`.protocol` reads the query and dataset from GET, a form POST or a direct POST;
-2. :mod:`.safety` refuses SERVICE and updates after a lexical scan, and finds the query form;
+2. :mod:`.safety` refuses SERVICE and updates after a lexical scan (:mod:`.analysis`), and finds the
+   query form and whether its answer may be cached;
 3. :mod:`.formats` picks the result format from ``format`` or ``Accept`` (406 if none fits);
-4. the site's answer cache (:mod:`service.caches`) returns a finished answer to the same query, if
-   it has one; else
+4. the site's answer cache (:mod:`service.caches`) returns a finished answer to the same
+   deterministic query, if it has one; else
 5. :mod:`.pool` runs the query in a killable process within the time limit, and
    :mod:`.execute` writes the whole answer there, refusing over-large ones.
 
@@ -67,11 +68,15 @@ def endpoint() -> Response:
     job = Job(query=query_request.query, media_type=fmt.media_type, accept=accept, format_param=query_request.format,
               default_graphs=query_request.default_graphs, named_graphs=query_request.named_graphs,
               max_results=site.config.max_results, base_iri=site.base)
-    answer = site.answers.get(job)
+    answer = site.answers.get(job) if inspection.cacheable else None  # RAND(), NOW(), STRUUID()…: run every time
+    hit = answer is not None
     if answer is None:
         answer = query_pool(site).run(job, site.config.query_timeout)
-        site.answers.put(job, answer)
-    return _response(answer)
+        if inspection.cacheable:
+            site.answers.put(job, answer)
+    response = _response(answer)
+    response.headers["X-Cache"] = "hit" if hit else "miss"  # lets clients (and tests) see where an answer came from
+    return response
 
 
 def service_description(site: Site) -> Response:

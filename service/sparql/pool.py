@@ -99,6 +99,16 @@ def _child_main(conn: Connection, store: Store, memory_limit: int, parent: int, 
         limit_memory(memory_limit)
     except (OSError, ValueError, StopIteration) as error:
         log.warning("cannot limit the memory of SPARQL query processes: %s", error)
+    # Oxigraph's random numbers (RAND(), UUID(), STRUUID(), BNODE()) come from a thread-local generator
+    # that a fork copies: every child forked from the same worker would draw the same "random" values.
+    # A thread started after the fork seeds its own generator from the kernel, so jobs run on one.
+    answering = threading.Thread(target=_answer_jobs, args=(conn, store), name="ckg-sparql-answer")
+    answering.start()
+    answering.join()
+
+
+def _answer_jobs(conn: Connection, store: Store) -> None:
+    """Read a job, answer it, until the parent closes the pipe."""
     while True:
         try:
             job = conn.recv()

@@ -1,0 +1,66 @@
+"""Benchmark: the pre-execution SPARQL scan (service.sparql.analysis) is linear in the size of the text.
+
+For each input shape — an ordinary query repeated, and texts built to make a naive scanner rescan
+(letters and dots with no ':', '<' that never closes, '(' that never closes, long strings, deep
+nesting) — it times ``analyse`` at sizes from 4 KB to 4 MB (best of --repeat runs) and prints
+microseconds per KB. Linear work shows as a flat row; a quadratic scan would grow 1000x across it.
+The unit test (tests/test_sparql_analysis.py) asserts the same with an operation count, no clock.
+
+Usage: python bench/sparql_analysis_scaling.py [--repeat 3]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if sys.path and Path(sys.path[0]).resolve() == ROOT / "bench":
+    sys.path[0] = str(ROOT)
+from service.sparql.analysis import SparqlLexError, analyse  # noqa: E402
+
+SHAPES = {
+    "ordinary query": "SELECT ?x WHERE { ?x <http://x/p> 'a'@en, 1.5 ; ex:q ?y FILTER(?y > 2) } ",
+    "a.a.a… no colon": "a.",
+    "'<' never an IRI": "?a< ",
+    "'(' never closed": "( ",
+    "strings": "'it''s' \"\"\"x\"\"\" ",
+    "nested groups": "{ ",
+    "unterminated ''' at the end": None,
+}
+SIZES_KB = (4, 64, 1024, 4096)
+
+
+def text_of(shape: str, unit: str | None, size: int) -> str:
+    if unit is None:
+        return "SELECT * { ?s ?p ?o } " * (size // 22) + "'''"
+    return unit * (size // len(unit))
+
+
+def best_seconds(text: str, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        try:
+            analyse(text)
+        except SparqlLexError:
+            pass
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    header = "| input | " + " | ".join(f"{kb} KB µs/KB" for kb in SIZES_KB) + " | 4 MB / 4 KB |"
+    print(header)
+    print("|" + "---|" * (len(SIZES_KB) + 2))
+    for shape, unit in SHAPES.items():
+        per_kb = [best_seconds(text_of(shape, unit, kb * 1024), args.repeat) / kb * 1e6 for kb in SIZES_KB]
+        print(f"| {shape} | " + " | ".join(f"{v:,.0f}" for v in per_kb) + f" | {per_kb[-1] / per_kb[0]:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()
