@@ -23,6 +23,7 @@ def create_app(config: ServiceConfig | None = None) -> Flask:
     from . import downloads, mappings, resources  # resources last: its catch-all route answers every other path
     from . import sparql
     app.register_blueprint(sparql.blueprint)
+    from . import case; app.register_blueprint(case.blueprint)  # CASE 1.1 API (issue 10)
     app.register_blueprint(downloads.blueprint)
     app.register_blueprint(mappings.blueprint)
     app.register_blueprint(resources.blueprint)

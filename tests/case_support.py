@@ -26,8 +26,22 @@ def validator(definition: str | None = None) -> Draft201909Validator:
     return Draft201909Validator(target, format_checker=Draft201909Validator.FORMAT_CHECKER)
 
 
-def errors(instance: Any, definition: str | None = None) -> list[str]:
-    return [f"{list(e.absolute_path)}: {e.message}" for e in validator(definition).iter_errors(instance)]
+REST_LINKS = {"CFPckgDocument": "CFPackageURI", "CFPckgItem": "CFDocumentURI", "CFPckgAssociation": "CFDocumentURI"}
+"""The one property the REST binding adds to a package object: the link to its package or document (a LinkURI)."""
+
+
+def rest_validator(definition: str) -> Draft201909Validator:
+    """The official ``$defs`` entry, still closed (additionalProperties false), plus only its REST link."""
+    copied = json.loads(json.dumps(schema()))
+    copied["$defs"][definition]["properties"][REST_LINKS[definition]] = {"$ref": "#/$defs/LinkURI"}
+    copied["$defs"][definition]["required"] = [*copied["$defs"][definition].get("required", []), REST_LINKS[definition]]
+    target = {k: v for k, v in copied.items() if k not in ("properties", "required", "additionalProperties", "type")}
+    return Draft201909Validator({**target, "$ref": f"#/$defs/{definition}"}, format_checker=Draft201909Validator.FORMAT_CHECKER)
+
+
+def errors(instance: Any, definition: str | None = None, rest: bool = False) -> list[str]:
+    checker = rest_validator(definition) if rest else validator(definition)
+    return [f"{list(e.absolute_path)}: {e.message}" for e in checker.iter_errors(instance)]
 
 
 def uris(value: Any) -> Iterator[str]:
