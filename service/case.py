@@ -46,3 +46,36 @@ def case_endpoint(endpoint: str, identifier: str | None) -> Response:
     if answer.status == 200:
         response.set_etag(tag)
     return response
+
+
+ALIGNMENT_LANGUAGES = ("nl", "en")
+
+
+def _alignment_json(path: str, language: str) -> str | None:
+    """The Open Badges 3.0 Alignment of the resource at ``path`` (a competency or competency level), as JSON text."""
+    site = current_site()
+    found = _api().alignment(site.base + path.lstrip("/"), language if language in ALIGNMENT_LANGUAGES else "nl")
+    return None if found is None else orjson.dumps(found, option=orjson.OPT_INDENT_2).decode()
+
+
+@blueprint.app_context_processor
+def _alignment_helper() -> dict:
+    """Lets a page template show its copyable alignment block (templates/_alignment.html)."""
+    return {"ob_alignment": _alignment_json}
+
+
+@blueprint.route("/<path:path>/alignment")
+def alignment(path: str) -> Response:
+    """``{IRI}/alignment[?lang=en]``: the Open Badges 3.0 Alignment object of a competency or competency level."""
+    language = request.args.get("lang", "nl")
+    unknown = sorted(set(request.args) - {"lang"})
+    if unknown or language not in ALIGNMENT_LANGUAGES:
+        message = f"unsupported parameter {', '.join(unknown)}" if unknown else f"no alignment in language '{language}'"
+        body = {"error": f"{message}; use ?lang={' or ?lang='.join(ALIGNMENT_LANGUAGES)} (default nl)"}
+        return Response(orjson.dumps(body), status=400, mimetype="application/json")
+    text = _alignment_json(path, language)
+    if text is None:
+        body = {"error": f"/{path} is not a competency or competency level of this catalogue; "
+                         "alignments are offered at {competency IRI}/alignment and {competency level IRI}/alignment"}
+        return Response(orjson.dumps(body), status=404, mimetype="application/json")
+    return Response(text + "\n", mimetype="application/json")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable, Mapping, Sequence
 
 from exports.case import LANGUAGES, CaseFramework
@@ -53,8 +54,12 @@ class CaseApi:
         self.rubrics: dict[str, dict[str, Any]] = {}
         self.definitions: dict[str, dict[str, dict[str, Any]]] = {
             key: {} for key in ("CFItemTypes", "CFConcepts", "CFSubjects", "CFLicenses", "CFAssociationGroupings")}
+        self.by_iri: dict[tuple[str, str], dict[str, Any]] = {}
+        """Items by (Linked Data IRI, language of their document): how a page finds its CASE item."""
+        self.frameworks: dict[str, str] = {}
         for language in LANGUAGES:
             package = framework.package(language)
+            self.frameworks[language] = package["CFDocument"]["title"]
             document = package["CFDocument"]
             link = {"title": document["title"], "identifier": document["identifier"], "uri": document["uri"]}
             package_link = {**link, "uri": framework.uri("CFPackages", document["identifier"])}
@@ -62,6 +67,7 @@ class CaseApi:
             self.documents[document["identifier"]] = _with(document, "CFPackageURI", package_link)
             for item in package["CFItems"]:
                 self.items[item["identifier"]] = _with(item, "CFDocumentURI", link)
+                self.by_iri[(item["extensions"]["linkedDataIRI"], language)] = item
             for association in package["CFAssociations"]:
                 association = _with(association, "CFDocumentURI", link)
                 self.associations[association["identifier"]] = association
@@ -86,11 +92,44 @@ class CaseApi:
             "CFAssociationGroupings": self.definitions["CFAssociationGroupings"].get,
         }
 
+    @cached_property
+    def _types(self) -> dict[str, str]:
+        return {t["identifier"]: t["typeCode"] for t in self.definitions["CFItemTypes"].values()}
+
     def _item_associations(self, identifier: str) -> dict[str, Any] | None:
         item = self.items.get(identifier)
         if item is None:
             return None
         return {"CFItem": item, "CFAssociations": self.by_item.get(identifier, [])}
+
+    def alignment(self, iri: str, language: str) -> dict[str, Any] | None:
+        """The Open Badges 3.0 ``Alignment`` a badge issuer pastes into an ``Achievement`` for ``iri``.
+
+        Only competencies and competency levels are offered: they are what a badge certifies.
+        ``targetUrl`` is our IRI, ``targetType`` "CFItem" and ``targetCode`` the CFItem's identifier,
+        so a CASE-aware reader can fetch ``CFItems/{targetCode}``; the description of a competency
+        level lists its behavioural criteria word for word (OB allows Markdown there).
+        """
+        item = self.by_iri.get((iri, language))
+        kind = self._types.get(item["CFItemTypeURI"]["identifier"]) if item else None
+        if kind not in ("Competency", "CompetencyLevel"):
+            return None
+        out: dict[str, Any] = {"type": ["Alignment"], "targetCode": item["identifier"]}
+        if kind == "Competency":
+            out["targetName"] = item.get("abbreviatedStatement", item["fullStatement"])
+            if "abbreviatedStatement" in item:  # then fullStatement is the competency's definition
+                out["targetDescription"] = item["fullStatement"]
+        else:
+            out["targetName"] = item["fullStatement"]
+            children = sorted((a for a in self.by_item.get(item["identifier"], []) if a["associationType"] == "isChildOf"
+                               and a["destinationNodeURI"]["identifier"] == item["identifier"]),
+                              key=lambda a: a["sequenceNumber"])
+            out["targetDescription"] = "\n".join(f"- {self.items[a['originNodeURI']['identifier']]['fullStatement']}"
+                                                  for a in children)
+        out["targetFramework"] = self.frameworks[language]
+        out["targetType"] = "CFItem"
+        out["targetUrl"] = iri
+        return out
 
     def answer(self, endpoint: str, identifier: str | None, args: Mapping[str, Sequence[str]]) -> Answer:
         """The answer to ``GET {base}ims/case/v1p1/{endpoint}[/{identifier}]?{args}``."""
