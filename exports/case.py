@@ -18,6 +18,7 @@ decisions are explained in README.md ("CASE 1.1"); in short:
 """
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -58,13 +59,25 @@ _LICENCE_NAMES = {
 _TYPE = RDF + "type"
 
 
+def _uuid5(namespace: bytes, name: str) -> str:
+    """RFC 4122 UUID v5 as text, ~4x faster than ``str(uuid.uuid5(...))`` (millions are made for a large catalogue)."""
+    digest = bytearray(hashlib.sha1(namespace + name.encode("utf-8")).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_URL_NAMESPACE = uuid.NAMESPACE_URL.bytes
+
+
 def item_id(iri: str, language: str = SOURCE_LANGUAGE) -> str:
     """The CASE identifier of the resource ``iri`` in ``language``: UUID v5 (URL namespace) of its IRI.
 
     The translation's IRI is the one that dereferences to that language (``?lang=en``), so both
     identifiers can be recomputed by anyone who has the IRI, and neither ever changes.
     """
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, language_iri(iri, language)))
+    return _uuid5(_URL_NAMESPACE, language_iri(iri, language))
 
 
 def language_iri(iri: str, language: str) -> str:
@@ -73,7 +86,7 @@ def language_iri(iri: str, language: str) -> str:
 
 def derived_id(*parts: str) -> str:
     """Identifier of an object without an IRI of its own (an association, a rubric row), from what defines it."""
-    return str(uuid.uuid5(CASE_NAMESPACE, " ".join(parts)))
+    return _uuid5(CASE_NAMESPACE.bytes, " ".join(parts))
 
 
 @cache
@@ -225,6 +238,7 @@ class CaseFramework:
     def mapping_sets(self) -> list[_Node]:
         return sorted((n for n in _nodes(self.graph.mappings).values() if SSSOM + "MappingSet" in n.types), key=lambda n: n.iri)
 
+    @cache
     def item_type_id(self, name: str, language: str) -> str:
         return item_id(CKG + name, language)
 
@@ -247,6 +261,7 @@ class CaseFramework:
             })
         return out
 
+    @cache
     def licenses(self) -> list[dict[str, Any]]:
         if not self.license:
             return []
@@ -256,6 +271,7 @@ class CaseFramework:
                  "licenseText": f"{_LICENCE_NAMES.get(self.license, 'Licence')}: {self.license}",
                  "lastChangeDateTime": self.last_change, "extensions": {"linkedDataIRI": self.license}}]
 
+    @cache
     def license_link(self) -> dict[str, str] | None:
         found = self.licenses()
         return _link(found[0]["title"], found[0]["identifier"], found[0]["uri"]) if found else None
