@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 
 import orjson
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, request, send_file
 
 from exports.case import API_PATH
 
@@ -35,7 +35,10 @@ def _cors(response: Response) -> Response:
 @blueprint.route(f"{PREFIX}/<endpoint>", defaults={"identifier": None})
 @blueprint.route(f"{PREFIX}/<endpoint>/<identifier>")
 def case_endpoint(endpoint: str, identifier: str | None) -> Response:
-    answer = _api().answer(endpoint, identifier, request.args.to_dict(flat=False))
+    api = _api()
+    answer = api.answer(endpoint, identifier, request.args.to_dict(flat=False))
+    if answer.package_language is not None:  # a whole framework: streamed to a file once, then sent from it
+        return send_file(api.package_file(identifier), mimetype="application/json", etag=True, conditional=True)
     body = orjson.dumps(answer.body, option=orjson.OPT_INDENT_2)
     tag = hashlib.sha256(body).hexdigest()[:32]
     if answer.status == 200 and request.if_none_match.contains(tag):

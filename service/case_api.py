@@ -9,15 +9,21 @@ CFPackages (exports/case.py); the REST binding adds only the links back to the d
 from __future__ import annotations
 
 import re
+import sys
+import tempfile
+import threading
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
+from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from exports.case import LANGUAGES, CaseFramework
+from exports.case import LANGUAGES, CaseFramework, item_id, write_package
 from ontology.graph import CatalogueGraph
+from ontology.namespaces import CKG, RDF
 
 COLLECTION_PARAMETERS = ("limit", "offset", "sort", "orderBy", "filter", "fields")
 """The optional query parameters of the specification; only CFDocuments (all) is a collection here."""
+_TYPE = RDF + "type"
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 _FILTER = re.compile(r"^\s*(?P<field>[A-Za-z]+)\s*(?P<op>!=|>=|<=|=|>|<|~)\s*'(?P<value>[^']*)'\s*$")
 _OPERATORS: dict[str, Callable[[str, str], bool]] = {
@@ -31,6 +37,8 @@ class Answer:
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    package_language: str | None = None
+    """Set on a CFPackages answer: the body is the package file of that document (``CaseApi.package_file``)."""
 
 
 def status_info(status: int, minor: str, description: str) -> Answer:
@@ -42,49 +50,56 @@ def status_info(status: int, minor: str, description: str) -> Answer:
 
 
 class CaseApi:
-    """Every CASE object of one graph, indexed by identifier, in both languages; built once per site."""
+    """The CASE objects of one graph, found by identifier, in both languages.
 
-    def __init__(self, graph: CatalogueGraph):
-        framework = CaseFramework(graph)
+    Only the shared objects (documents, definitions, clusters, generic levels) are kept whole. A
+    competency's objects are made when asked for, from that competency's part of the graph, and the
+    last few hundred are cached; an index maps each identifier to its competency part. So a worker
+    holds identifiers, not millions of objects, and a single-item request maps one competency.
+    Whole packages are streamed to a file once (``package_file``) and served from it.
+    """
+
+    def __init__(self, graph: CatalogueGraph, cache_size: int = 512):
+        self.framework = framework = CaseFramework(graph)
+        self.parts = graph.parts
+        self.sequences = [sequence for _, sequence in framework.competency_sequences()]
         self.documents: dict[str, dict[str, Any]] = {}
-        self.packages: dict[str, dict[str, Any]] = {}
-        self.items: dict[str, dict[str, Any]] = {}
-        self.associations: dict[str, dict[str, Any]] = {}
-        self.by_item: dict[str, list[dict[str, Any]]] = {}
-        self.rubrics: dict[str, dict[str, Any]] = {}
+        self.document_links: dict[str, dict[str, str]] = {}
+        self.languages: dict[str, str] = {}
+        """Language of each document identifier."""
+        self.shared: dict[str, dict[str, Any]] = {}
+        """Items and associations of the shared nodes (clusters, generic levels, document translation) by identifier."""
         self.definitions: dict[str, dict[str, dict[str, Any]]] = {
             key: {} for key in ("CFItemTypes", "CFConcepts", "CFSubjects", "CFLicenses", "CFAssociationGroupings")}
-        self.by_iri: dict[tuple[str, str], dict[str, Any]] = {}
-        """Items by (Linked Data IRI, language of their document): how a page finds its CASE item."""
         self.frameworks: dict[str, str] = {}
+        self._package_files: dict[str, Path] = {}
+        self._folder: Path | None = None
+        self._lock = threading.Lock()
         for language in LANGUAGES:
-            package = framework.package(language)
-            self.frameworks[language] = package["CFDocument"]["title"]
-            document = package["CFDocument"]
-            link = {"title": document["title"], "identifier": document["identifier"], "uri": document["uri"]}
-            package_link = {**link, "uri": framework.uri("CFPackages", document["identifier"])}
-            self.packages[document["identifier"]] = package
-            self.documents[document["identifier"]] = _with(document, "CFPackageURI", package_link)
-            for item in package["CFItems"]:
-                self.items[item["identifier"]] = _with(item, "CFDocumentURI", link)
-                self.by_iri[(item["extensions"]["linkedDataIRI"], language)] = item
-            for association in package["CFAssociations"]:
-                association = _with(association, "CFDocumentURI", link)
-                self.associations[association["identifier"]] = association
-                for end in ("originNodeURI", "destinationNodeURI"):
-                    self.by_item.setdefault(association[end]["identifier"], []).append(association)
-            for rubric in package["CFRubrics"]:
-                self.rubrics[rubric["identifier"]] = rubric
-            for key, objects in package["CFDefinitions"].items():
+            document = framework.document(language)
+            identifier = document["identifier"]
+            link = {"title": document["title"], "identifier": identifier, "uri": document["uri"]}
+            self.document_links[language] = link
+            self.languages[identifier] = language
+            self.frameworks[language] = document["title"]
+            self.documents[identifier] = _with(document, "CFPackageURI", {**link, "uri": framework.uri("CFPackages", identifier)})
+            items, associations = framework.shared_objects(language)
+            for obj in items:
+                self.shared[obj["identifier"]] = _with(obj, "CFDocumentURI", link)
+            for obj in associations + framework._document_translation(language):
+                self.shared[obj["identifier"]] = _with(obj, "CFDocumentURI", link)
+            for key, objects in framework.definitions(language).items():
                 for obj in objects:
                     self.definitions[key][obj["identifier"]] = obj
+        self._types = {t["identifier"]: t["typeCode"] for t in self.definitions["CFItemTypes"].values()}
+        self.objects = lru_cache(maxsize=cache_size)(self._objects)
         self.routes: dict[str, Callable[[str], dict[str, Any] | None]] = {
             "CFDocuments": self.documents.get,
-            "CFPackages": self.packages.get,
-            "CFItems": self.items.get,
-            "CFAssociations": self.associations.get,
+            "CFPackages": lambda i: None,  # answered from a file: see answer() and package_file()
+            "CFItems": lambda i: self._find(i, "items"),
+            "CFAssociations": lambda i: self._find(i, "associations"),
             "CFItemAssociations": self._item_associations,
-            "CFRubrics": self.rubrics.get,
+            "CFRubrics": lambda i: self._find(i, "rubrics"),
             "CFItemTypes": lambda i: _set("CFItemTypes", self.definitions["CFItemTypes"].get(i)),
             "CFConcepts": lambda i: _set("CFConcepts", self.definitions["CFConcepts"].get(i)),
             "CFSubjects": lambda i: _set("CFSubjects", self.definitions["CFSubjects"].get(i)),
@@ -92,15 +107,70 @@ class CaseApi:
             "CFAssociationGroupings": self.definitions["CFAssociationGroupings"].get,
         }
 
+    def _objects(self, index: int, language: str) -> dict[str, dict[str, dict[str, Any]]]:
+        """One competency's items, associations and rubric by identifier, with the REST links (cached)."""
+        items, associations, rubrics = self.framework.competency_objects(self.parts[index], language, self.sequences[index])
+        link = self.document_links[language]
+        return {"items": {o["identifier"]: _with(o, "CFDocumentURI", link) for o in items},
+                "associations": {o["identifier"]: _with(o, "CFDocumentURI", link) for o in associations},
+                "rubrics": {o["identifier"]: o for o in rubrics}}
+
     @cached_property
-    def _types(self) -> dict[str, str]:
-        return {t["identifier"]: t["typeCode"] for t in self.definitions["CFItemTypes"].values()}
+    def owners(self) -> dict[str, tuple[int, str]]:
+        """Which competency part (and language) each identifier comes from; built on first use, kept small."""
+        owners: dict[str, tuple[int, str]] = {}
+        for language in LANGUAGES:
+            for index in range(len(self.parts)):
+                found = self._objects(index, language)
+                for kind in ("items", "associations", "rubrics"):
+                    for identifier in found[kind]:
+                        owners[identifier] = (index, sys.intern(language))
+        return owners
+
+    @cached_property
+    def competency_parts(self) -> dict[str, int]:
+        """Part index of each competency IRI (its competency levels share it)."""
+        competency = CKG + "Competency"
+        return {s.subject.value: index for index, part in enumerate(self.parts) for s in part
+                if s.predicate.value == _TYPE and s.object.value == competency}
+
+    def _find(self, identifier: str, kind: str) -> dict[str, Any] | None:
+        if kind != "rubrics" and identifier in self.shared:
+            found = self.shared[identifier]
+            is_item = "fullStatement" in found
+            return found if is_item == (kind == "items") else None
+        owner = self.owners.get(identifier)
+        return None if owner is None else self.objects(*owner)[kind].get(identifier)
 
     def _item_associations(self, identifier: str) -> dict[str, Any] | None:
-        item = self.items.get(identifier)
+        item = self._find(identifier, "items")
         if item is None:
             return None
-        return {"CFItem": item, "CFAssociations": self.by_item.get(identifier, [])}
+        if identifier in self.shared:  # a cluster or generic level: every competency may point at it
+            places = [(index, language) for language in LANGUAGES for index in range(len(self.parts))]
+            found = [a for a in self.shared.values() if "associationType" in a and _touches(a, identifier)]
+        else:  # its own competency, in every language (translations point across)
+            index, _ = self.owners[identifier]
+            places = [(index, language) for language in LANGUAGES]
+            found = []
+        for place in places:
+            found.extend(a for a in self.objects(*place)["associations"].values() if _touches(a, identifier))
+        return {"CFItem": item, "CFAssociations": found}
+
+    def package_file(self, identifier: str) -> Path | None:
+        """The CFPackage of document ``identifier`` as a file, written (streamed) on first use into a private temporary folder."""
+        language = self.languages.get(identifier)
+        if language is None:
+            return None
+        with self._lock:
+            if identifier not in self._package_files:
+                if self._folder is None:
+                    self._folder = Path(tempfile.mkdtemp(prefix="ckg-case-"))
+                path = self._folder / f"case-{identifier}.json"
+                with open(path, "wb") as out:
+                    write_package(self.framework.graph, out, language)
+                self._package_files[identifier] = path
+            return self._package_files[identifier]
 
     def alignment(self, iri: str, language: str) -> dict[str, Any] | None:
         """The Open Badges 3.0 ``Alignment`` a badge issuer pastes into an ``Achievement`` for ``iri``.
@@ -110,7 +180,11 @@ class CaseApi:
         so a CASE-aware reader can fetch ``CFItems/{targetCode}``; the description of a competency
         level lists its behavioural criteria word for word (OB allows Markdown there).
         """
-        item = self.by_iri.get((iri, language))
+        index = self.competency_parts.get(iri.split("/level/")[0])
+        if index is None or language not in self.document_links:
+            return None
+        objects = self.objects(index, language)
+        item = objects["items"].get(item_id(iri, language))
         kind = self._types.get(item["CFItemTypeURI"]["identifier"]) if item else None
         if kind not in ("Competency", "CompetencyLevel"):
             return None
@@ -121,10 +195,10 @@ class CaseApi:
                 out["targetDescription"] = item["fullStatement"]
         else:
             out["targetName"] = item["fullStatement"]
-            children = sorted((a for a in self.by_item.get(item["identifier"], []) if a["associationType"] == "isChildOf"
+            children = sorted((a for a in objects["associations"].values() if a["associationType"] == "isChildOf"
                                and a["destinationNodeURI"]["identifier"] == item["identifier"]),
                               key=lambda a: a["sequenceNumber"])
-            out["targetDescription"] = "\n".join(f"- {self.items[a['originNodeURI']['identifier']]['fullStatement']}"
+            out["targetDescription"] = "\n".join(f"- {objects['items'][a['originNodeURI']['identifier']]['fullStatement']}"
                                                   for a in children)
         out["targetFramework"] = self.frameworks[language]
         out["targetType"] = "CFItem"
@@ -147,7 +221,12 @@ class CaseApi:
                                f"(got {', '.join(unknown)}); limit, offset, sort, orderBy, filter and fields apply to CFDocuments")
         if not _UUID.match(identifier):
             return status_info(400, "invaliduuid", f"'{identifier}' is not a lower-case UUID (8-4-4-4-12 hexadecimal digits)")
-        found = self.routes[endpoint](identifier)
+        if endpoint == "CFPackages":
+            if identifier in self.languages:
+                return Answer(200, {}, package_language=self.languages[identifier])
+            found = None
+        else:
+            found = self.routes[endpoint](identifier)
         if found is None:
             return status_info(404, "unknownobject", f"nothing in {endpoint} has the identifier {identifier}; "
                                "the frameworks are listed at CFDocuments")
@@ -208,6 +287,10 @@ def _with(obj: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
     if "extensions" in obj:
         out["extensions"] = obj["extensions"]
     return out
+
+
+def _touches(association: dict[str, Any], identifier: str) -> bool:
+    return identifier in (association["originNodeURI"]["identifier"], association["destinationNodeURI"]["identifier"])
 
 
 def _set(key: str, obj: dict[str, Any] | None) -> dict[str, Any] | None:
