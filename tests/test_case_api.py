@@ -181,6 +181,9 @@ def test_cors_and_etags(client, documents):
     preflight = client.options(API + path, headers={"Origin": "https://lms.example", "Access-Control-Request-Method": "GET"})
     assert preflight.headers["Access-Control-Allow-Origin"] == "*" and "GET" in preflight.headers["Access-Control-Allow-Methods"]
     assert get(client, "CFItems/nope").headers["Access-Control-Allow-Origin"] == "*"
+    package = get(client, f"CFPackages/{documents[0]['identifier']}")
+    assert package.headers["Access-Control-Allow-Origin"] == "*" and package.mimetype == "application/json"
+    assert get(client, f"CFPackages/{documents[0]['identifier']}", headers={"If-None-Match": package.headers["ETag"]}).status_code == 304
 
 
 def test_the_api_logic_needs_no_flask():
