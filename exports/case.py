@@ -187,6 +187,7 @@ class CaseFramework:
         self.clusters = sorted((n for n in self.shared.values() if CKG + "Cluster" in n.types), key=lambda n: n.iri)
         self.levels = sorted((n for n in self.shared.values() if CKG + "ProficiencyLevel" in n.types),
                              key=lambda n: int(n.values[CKG + "rank"]))
+        self._type_ids: dict[tuple[str, str], str] = {}
 
     # ---- identifiers and links ----
 
@@ -238,9 +239,11 @@ class CaseFramework:
     def mapping_sets(self) -> list[_Node]:
         return sorted((n for n in _nodes(self.graph.mappings).values() if SSSOM + "MappingSet" in n.types), key=lambda n: n.iri)
 
-    @cache
     def item_type_id(self, name: str, language: str) -> str:
-        return item_id(CKG + name, language)
+        key = (name, language)
+        if key not in self._type_ids:
+            self._type_ids[key] = item_id(CKG + name, language)
+        return self._type_ids[key]
 
     def item_type_title(self, name: str, language: str) -> str:
         labels = _vocabulary_texts()[CKG + name][RDFS + "label"]
@@ -261,8 +264,11 @@ class CaseFramework:
             })
         return out
 
-    @cache
     def licenses(self) -> list[dict[str, Any]]:
+        return self._licenses
+
+    @cached_property
+    def _licenses(self) -> list[dict[str, Any]]:
         if not self.license:
             return []
         identifier = item_id(self.license)
@@ -271,8 +277,11 @@ class CaseFramework:
                  "licenseText": f"{_LICENCE_NAMES.get(self.license, 'Licence')}: {self.license}",
                  "lastChangeDateTime": self.last_change, "extensions": {"linkedDataIRI": self.license}}]
 
-    @cache
     def license_link(self) -> dict[str, str] | None:
+        return self._license_link
+
+    @cached_property
+    def _license_link(self) -> dict[str, str] | None:
         found = self.licenses()
         return _link(found[0]["title"], found[0]["identifier"], found[0]["uri"]) if found else None
 
