@@ -89,6 +89,11 @@ def derived_id(*parts: str) -> str:
     return _uuid5(CASE_NAMESPACE.bytes, " ".join(parts))
 
 
+def rubric_identifier(competency_iri: str, language: str) -> str:
+    """The CFRubric of a competency: one per competency and language."""
+    return derived_id(language_iri(competency_iri, language), "rubric")
+
+
 @cache
 def _vocabulary_texts() -> dict[str, dict[str, dict[str, str]]]:
     """rdfs:label and skos:definition of our classes per language, read from the published vocabulary."""
@@ -511,7 +516,7 @@ class CaseFramework:
         Each level's ``description`` holds that level's behavioural criteria, one per line, word for
         word; ``extensions.criteria`` links each of them to its own CFItem.
         """
-        rubric_id = derived_id(language_iri(competency.iri, language), "rubric")
+        rubric_id = rubric_identifier(competency.iri, language)
         rubric_uri = self.uri("CFRubrics", rubric_id)
         criterion_id = derived_id(language_iri(competency.iri, language), "rubric criterion")
         levels = []

@@ -17,7 +17,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from exports.case import LANGUAGES, CaseFramework, item_id, write_package
+from exports.case import LANGUAGES, CaseFramework, item_id, rubric_identifier, write_package
 from ontology.graph import CatalogueGraph
 from ontology.namespaces import CKG, RDF
 
@@ -128,6 +128,21 @@ class CaseApi:
         return owners
 
     @cached_property
+    def item_owners(self) -> dict[str, tuple[int, str]]:
+        """Part of each item and rubric identifier, computed from the IRIs alone (no objects made): cheap
+        enough that the first CFItems or CFRubrics request of a worker does not wait for ``owners``."""
+        classes = {CKG + name for name in ("Competency", "CompetencyLevel", "BehaviouralCriterion")}
+        owners: dict[str, tuple[int, str]] = {}
+        for index, part in enumerate(self.parts):
+            for s in part:
+                if s.predicate.value == _TYPE and s.object.value in classes:
+                    for language in LANGUAGES:
+                        owners[item_id(s.subject.value, language)] = (index, language)
+                        if s.object.value == CKG + "Competency":
+                            owners[rubric_identifier(s.subject.value, language)] = (index, language)
+        return owners
+
+    @cached_property
     def competency_parts(self) -> dict[str, int]:
         """Part index of each competency IRI (its competency levels share it)."""
         competency = CKG + "Competency"
@@ -139,7 +154,7 @@ class CaseApi:
             found = self.shared[identifier]
             is_item = "fullStatement" in found
             return found if is_item == (kind == "items") else None
-        owner = self.owners.get(identifier)
+        owner = (self.item_owners if kind in ("items", "rubrics") else self.owners).get(identifier)
         return None if owner is None else self.objects(*owner)[kind].get(identifier)
 
     def _item_associations(self, identifier: str) -> dict[str, Any] | None:
@@ -150,7 +165,7 @@ class CaseApi:
             places = [(index, language) for language in LANGUAGES for index in range(len(self.parts))]
             found = [a for a in self.shared.values() if "associationType" in a and _touches(a, identifier)]
         else:  # its own competency, in every language (translations point across)
-            index, _ = self.owners[identifier]
+            index, _ = self.item_owners[identifier]
             places = [(index, language) for language in LANGUAGES]
             found = []
         for place in places:

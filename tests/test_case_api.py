@@ -12,6 +12,7 @@ import yaml
 from case_support import errors, uri_errors, uris
 from catalog import CATALOG_DIR
 from service import create_app
+from exports import case
 from service.case_api import CaseApi
 
 API = "/ims/case/v1p1/"
@@ -192,6 +193,10 @@ def test_the_api_logic_needs_no_flask():
     api = CaseApi(graph)
     answer = api.answer("CFDocuments", None, {"fields": ["title"]})
     assert answer.status == 200 and answer.body == {"CFDocuments": [{"title": "Competentielijst"}, {"title": "List of competencies"}]}
+    criterion = case.item_id(BASE + "competency/klantgerichtheid/level/2/criterion/3", "en")
+    answer = api.answer("CFItems", criterion, {})
+    assert answer.status == 200 and answer.body["fullStatement"] == SEED["levels"][1]["criteria"][2]["en"]
+    assert "owners" not in api.__dict__, "an item lookup should not map every competency (only associations need that)"
 
 
 def test_a_newcomer_follows_documents_to_the_package_on_the_real_server(live_server):
