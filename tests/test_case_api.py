@@ -1,7 +1,6 @@
 """The CASE 1.1 REST API under {base}ims/case/v1p1/: every answer checked against 1EdTech's schema."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from urllib.parse import urldefrag
 
@@ -62,7 +61,7 @@ def test_documents_list_both_languages_and_each_validates(documents, client):
         assert document["CFPackageURI"]["identifier"] == document["identifier"]
 
 
-def test_packages_validate_and_match_the_export(packages, tmp_path):
+def test_packages_validate_and_match_the_export(packages):
     from exports.case import CaseFramework
     from ontology.compile import compile_catalogue
     _, graph = compile_catalogue(CATALOG_DIR)

@@ -201,7 +201,7 @@ def test_the_manifest_lists_the_packages(exported):
         assert entries[f"catalogue.{suffix}"]["rows"] == 27  # 1 cluster, 5 levels, 1 competency, 5 competency levels, 15 criteria
 
 
-def test_the_mapping_reads_only_the_graph(tmp_path):
+def test_the_mapping_reads_only_the_graph():
     """A second base gives other URIs and identifiers, as the graph built under that base says."""
     _, graph = compile_catalogue(CATALOG_DIR, base="http://example.org/kg/")
     package = case.CaseFramework(graph).package()
