@@ -67,9 +67,14 @@ def _alignment_helper() -> dict:
     return {"ob_alignment": _alignment_json}
 
 
-@blueprint.route("/<path:path>/alignment")
-def alignment(path: str) -> Response:
-    """``{IRI}/alignment[?lang=en]``: the Open Badges 3.0 Alignment object of a competency or competency level."""
+@blueprint.route("/competency/<path:rest>/alignment")
+def alignment(rest: str) -> Response:
+    """``{IRI}/alignment[?lang=en]``: the Open Badges 3.0 Alignment object of a competency or competency level.
+
+    Only below ``competency/``, where no IRI of the scheme ends in ``/alignment``: a route on every
+    path would hide, say, a competency whose slug is "alignment".
+    """
+    path = f"competency/{rest}"
     language = request.args.get("lang", "nl")
     unknown = sorted(set(request.args) - {"lang"})
     if unknown or language not in ALIGNMENT_LANGUAGES:

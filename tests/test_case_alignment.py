@@ -10,7 +10,9 @@ import pytest
 import yaml
 
 from catalog import CATALOG_DIR
+from catalogue_fixtures import FIXTURES, assemble
 from service import create_app
+from service.config import ServiceConfig
 
 BASE = yaml.safe_load((Path(CATALOG_DIR) / "catalog.yaml").read_text(encoding="utf-8"))["base"]
 CATALOG = yaml.safe_load((Path(CATALOG_DIR) / "catalog.yaml").read_text(encoding="utf-8"))
@@ -50,8 +52,20 @@ def test_each_alignment_is_an_ob3_alignment_pointing_at_our_iri(client, path, la
         assert alignment["targetName"] == SEED["name"][language]
 
 
+def test_the_alignment_route_hides_no_resource(tmp_path):
+    """A competency whose slug is "alignment" still answers at its IRI; its alignment is one level down."""
+    catalogue = assemble(tmp_path / "catalogue", FIXTURES / "valid-mini")
+    text = (catalogue / "competencies" / "luisteren.yaml").read_text(encoding="utf-8")
+    (catalogue / "competencies" / "luisteren.yaml").write_text(text.replace("slug: luisteren", "slug: alignment"), encoding="utf-8")
+    client = create_app(ServiceConfig(catalog_dir=str(catalogue))).test_client()
+    resource = client.get("/competency/alignment", headers={"Accept": "application/ld+json"})
+    assert resource.status_code == 200 and resource.json["id"].endswith("/competency/alignment")
+    assert client.get("/competency/alignment/alignment").json["targetName"] == "Luisteren"
+    assert client.get("/level/1/alignment").status_code == 404
+
+
 @pytest.mark.parametrize("path, status", [
-    ("/level/3/alignment", 404), ("/competency/klantgerichtheid/level/3/criterion/1/alignment", 404),
+    ("/competency/klantgerichtheid/level/3/criterion/1/alignment", 404),
     ("/competency/onbekend/alignment", 404), ("/competency/klantgerichtheid/alignment?lang=fr", 400),
     ("/competency/klantgerichtheid/alignment?format=xml", 400),
 ])
