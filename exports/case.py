@@ -316,10 +316,10 @@ class CaseFramework:
     # ---- the document ----
 
     def document(self, language: str) -> dict[str, Any]:
+        # no frameworkType: CASE 1.1 predefines only "CourseCodes", and a plain competency framework leaves it out
         doc: dict[str, Any] = {
             "identifier": self.document_id(language),
             "uri": self.uri("CFDocuments", self.document_id(language)),
-            "frameworkType": "Competency framework",
             "caseVersion": "1.1",
             "creator": self.publisher,
             "title": self._title(language),
