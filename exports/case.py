@@ -510,6 +510,37 @@ class CaseFramework:
         rubric = self._rubric(competency, item, rubric_rows, language)
         return items, associations, [rubric]
 
+    def association_ids(self, part: list[Statement], language: str) -> Iterator[str]:
+        """The identifiers of one competency's associations in ``language``, from its IRIs alone.
+
+        Follows the same rules as ``competency_objects`` (origin id, destination id or mapping
+        record, type) without making any object, so the API can index associations cheaply; a test
+        checks both give the same set.
+        """
+        nodes = _nodes(part)
+        clusters = {n.iri for n in self.clusters}
+        parents: dict[str, str] = {}
+        for node in nodes.values():
+            for criterion in node.links.get(CKG + "hasCriterion", []):
+                parents[criterion] = node.iri
+            broader = node.link(SKOS + "broader")
+            if broader and (broader in clusters or broader in nodes):
+                parents[node.iri] = broader
+        kinds = {CKG + "Competency", CKG + "CompetencyLevel", CKG + "BehaviouralCriterion"}
+        for node in nodes.values():
+            if not node.types & kinds:
+                continue
+            own = item_id(node.iri, language)
+            if node.iri in parents:
+                yield derived_id(f"{own} {item_id(parents[node.iri], language)}", "isChildOf")
+            generic = node.link(CKG + "level")
+            if generic and generic in self.shared:
+                yield derived_id(f"{own} {item_id(generic, language)}", "hasSkillLevel")
+            if language != SOURCE_LANGUAGE:
+                yield derived_id(f"{own} {item_id(node.iri)}", "isTranslationOf")
+            for m in self.mappings.get(node.iri, []):
+                yield derived_id(f"{own} {m.record}", MAPPING_PREDICATES.get(m.predicate, "isRelatedTo"))
+
     def _rubric(self, competency: _Node, item: dict[str, Any], rows: list, language: str) -> dict[str, Any]:
         """The seed page's table as a rubric: one criterion (the competency), one level per behaviour level.
 

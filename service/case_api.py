@@ -117,14 +117,14 @@ class CaseApi:
 
     @cached_property
     def owners(self) -> dict[str, tuple[int, str]]:
-        """Which competency part (and language) each identifier comes from; built on first use, kept small."""
+        """Which competency part (and language) each association identifier comes from; built on first
+        use from the IRIs (``CaseFramework.association_ids``), without making the associations."""
         owners: dict[str, tuple[int, str]] = {}
         for language in LANGUAGES:
-            for index in range(len(self.parts)):
-                found = self._objects(index, language)
-                for kind in ("items", "associations", "rubrics"):
-                    for identifier in found[kind]:
-                        owners[identifier] = (index, sys.intern(language))
+            language = sys.intern(language)
+            for index, part in enumerate(self.parts):
+                for identifier in self.framework.association_ids(part, language):
+                    owners[identifier] = (index, language)
         return owners
 
     @cached_property

@@ -207,3 +207,13 @@ def test_the_mapping_reads_only_the_graph():
     package = case.CaseFramework(graph).package()
     assert errors(package) == [] and uri_errors(package) == []
     assert all(uri.startswith("http://example.org/kg/") for uri in (i["uri"] for i in package["CFItems"]))
+
+
+def test_association_identifiers_from_iris_are_those_of_the_objects():
+    """The API indexes associations by ``association_ids`` without making them: both rules must agree."""
+    _, graph = compile_catalogue(CATALOG_DIR)
+    framework = case.CaseFramework(graph)
+    for language in case.LANGUAGES:
+        for part, sequence in framework.competency_sequences():
+            _, associations, _ = framework.competency_objects(part, language, sequence)
+            assert sorted(framework.association_ids(part, language)) == sorted(a["identifier"] for a in associations)
