@@ -22,7 +22,7 @@ from ontology.forking import ForkedCall, InlineCall, can_fork
 from ontology.graph import CatalogueGraph
 from ontology.problems import CatalogueError
 
-from . import jsonld, sssom
+from . import case, jsonld, sssom
 from .rdf import count_triples, write_rdf
 from .table import TableWriter, languages_of
 
@@ -31,7 +31,8 @@ PARALLEL_FROM = 100_000
 """Triples from which forking a second writer pays for itself."""
 MEDIA_TYPES = {"ttl": "text/turtle", "nt": "application/n-triples", "rdf": "application/rdf+xml",
                "jsonld": "application/ld+json", "csv": "text/csv",
-               sssom.TSV_SUFFIX: "text/tab-separated-values", sssom.JSON_SUFFIX: "application/json"}
+               sssom.TSV_SUFFIX: "text/tab-separated-values", sssom.JSON_SUFFIX: "application/json",
+               **{suffix: "application/json" for suffix in case.FILE_SUFFIXES.values()}}
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,7 @@ def write_release(graph: CatalogueGraph, out_dir: Path, *, metadata: dict | None
         if problems:
             raise CatalogueError(problems)
         counts.update(sssom.write_files(graph, staging, BASENAME))
+        counts.update(case.write_files(graph, staging, BASENAME))
         expected = len(graph)
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # hashlib hashes big blocks without the GIL
             digests = dict(zip(MEDIA_TYPES, pool.map(_sha256, (staging / f"{BASENAME}.{e}" for e in MEDIA_TYPES))))
@@ -174,6 +176,8 @@ def write_release(graph: CatalogueGraph, out_dir: Path, *, metadata: dict | None
                 extra["rows"] = counts["rows"]
             elif extension in (sssom.TSV_SUFFIX, sssom.JSON_SUFFIX):
                 extra["rows"] = counts["mappings"]
+            elif extension in case.FILE_SUFFIXES.values():
+                extra["rows"] = counts[f"case-items-{extension}"]  # rows: the package's CFItems
             written.append(ExportFile(path.name, media_type, path.stat().st_size, digests[extension], **extra))
         manifest = {"metadata": metadata or {}, "triples": expected, "files": [asdict(f) for f in written]}
         (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

@@ -5,7 +5,7 @@ from flask import Flask
 
 from ontology.compile import compile_catalogue
 
-from . import downloads, edge, mappings, resources
+from . import case, downloads, edge, mappings, resources
 from .config import ServiceConfig
 from .site import Site
 from .sparql.blueprint import blueprint as sparql_blueprint
@@ -24,6 +24,7 @@ def create_app(config: ServiceConfig | None = None) -> Flask:
     app.extensions["ckg"] = Site.build(config, catalogue, graph)
     edge.install(app)
     app.register_blueprint(sparql_blueprint)
+    app.register_blueprint(case.blueprint)
     app.register_blueprint(downloads.blueprint)
     app.register_blueprint(mappings.blueprint)
     app.register_blueprint(resources.blueprint)  # last: its catch-all route answers every other path

@@ -26,7 +26,7 @@ from . import negotiation
 TEXT = "text/plain; charset=utf-8"
 VARY = "Accept, Accept-Language"
 """What answers with a page language vary on; data-only answers vary on ``Accept`` alone."""
-EXPOSED = "Content-Type, Content-Length, ETag, Link, Vary, X-Cache"
+EXPOSED = "Content-Type, Content-Length, ETag, Link, Vary, X-Cache, X-Total-Count"
 """Response headers a browser script may read besides the CORS-safelisted ones."""
 PREFLIGHT_HEADERS = ("Accept", "Accept-Language", "Content-Type", "If-None-Match")
 """Request headers this service reads; a preflight also allows any others the browser names."""

@@ -22,6 +22,7 @@ from ontology.model import Catalogue
 from .config import ServiceConfig
 from .describe import Description, Descriptions, shapes, vocabulary
 from .caches import AnswerCache, RenderCache
+from .case_api import CaseApi
 from .html import Pages
 from .release_folder import ReleaseFolder
 
@@ -45,6 +46,8 @@ class Site:
     answers: AnswerCache
     """Finished SPARQL answers of this worker, bounded by the bytes they hold."""
     downloads: ReleaseFolder
+    case: CaseApi
+    """The CASE 1.1 read API (service.case_api); shared documents built here; per-competency objects and identifier indexes on first use (measured: the association index takes ~24 s at 20,000 competencies, too long to add to every start-up)."""
 
     @classmethod
     def build(cls, config: ServiceConfig, catalogue: Catalogue, graph: CatalogueGraph) -> "Site":
@@ -58,7 +61,8 @@ class Site:
                    pages=Pages(descriptions, graph.iris.scheme), vocabulary=vocabulary(), shapes=shapes(base),
                    render_cache=RenderCache(config.render_cache_size),
                    answers=AnswerCache(config.answer_cache_mib * 2**20),
-                   downloads=ReleaseFolder(graph, catalogue, config.downloads_dir))
+                   downloads=ReleaseFolder(graph, catalogue, config.downloads_dir),
+                   case=CaseApi(graph))
 
     @property
     def base(self) -> str:
