@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from ontology.esco import EscoImportError
+from linking.esco import EscoImportError
 from ontology.problems import CatalogueError
 
 from .settings import default_base, default_catalog

@@ -12,9 +12,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from linking.sssom import BUILTIN_PREFIXES, write_table
 from ontology.graph import CatalogueGraph
-from ontology.namespaces import DCT, OWL, RDF, RDFS, SH
-from ontology.sssom import BUILTIN_PREFIXES, PAV, SSSOM, compact, write_table
+from ontology.namespaces import DCT, OWL, PAV, RDF, RDFS, SH, SSSOM, compact
 
 COLUMNS = ("subject_id", "subject_label", "predicate_id", "object_id", "object_label", "mapping_justification",
            "author_id", "author_label", "mapping_date", "confidence", "comment")
@@ -55,7 +55,7 @@ class _Set:
 
 def _by_subject(graph: CatalogueGraph) -> dict[str, dict[str, list]]:
     nodes: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
-    for triple in graph.mappings:  # where attach_mappings puts every set and record; rows are sorted below
+    for triple in graph.mappings:  # where the builder puts every set and record; rows are sorted below
         nodes[triple.subject.value][triple.predicate.value].append(triple.object)
     return nodes
 

@@ -36,9 +36,9 @@ def _order(triple: Statement) -> tuple[str, bool, str, str]:
     return triple.subject.value, predicate != _TYPE, predicate, str(triple.object)
 
 
-@dataclass
+@dataclass(frozen=True)
 class CatalogueGraph:
-    """The immutable result of a build; every export and the service read only this."""
+    """The immutable result of a build (``GraphBuilder.graph``); every export and the service read only this."""
 
     iris: Iris
     shared: list[Statement]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from ontology.compile import compile_catalogue
+from competency_kg.compile import compile_catalogue
 
 from .config import ServiceConfig
 from .site import Site
@@ -16,10 +16,10 @@ def create_app(config: ServiceConfig | None = None) -> Flask:
     start-up with its problem list instead of failing requests later.
     """
     config = config or ServiceConfig.from_env()
-    catalogue, graph = compile_catalogue(config.catalog_dir, base=config.base)
+    compiled = compile_catalogue(config.catalog_dir, base=config.base)
     app = Flask(__name__)
     app.config["CKG"] = config
-    app.extensions["ckg"] = Site(config=config, catalogue=catalogue, graph=graph)
+    app.extensions["ckg"] = Site(config=config, catalogue=compiled.catalogue, graph=compiled.graph)
     from . import downloads, mappings, resources  # resources last: its catch-all route answers every other path
     from . import sparql
     app.register_blueprint(sparql.blueprint)

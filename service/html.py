@@ -22,7 +22,7 @@ from pyoxigraph import Literal
 
 from ontology.namespaces import CKG, DCAT, DCT, OWL, RDF, RDFS, SKOS, SSSOM, VOID
 
-from ontology.esco import ATTRIBUTION as ESCO_ATTRIBUTION, ESCO
+from linking.frameworks import attribution_for
 
 from .describe import Description
 from .render import FORMATS, RDF_PREFIXES, Options
@@ -207,8 +207,7 @@ class Pages:
                     relation = predicate[len(SKOS):]
                     rows.append({"source": self.link(node, lang), "relation": relation,
                                  "href": t.object.value, "label": labels.get(t.object.value) or t.object.value})
-        esco = any(row["href"].startswith(ESCO) for row in rows)
-        return {"matches": rows, "attribution": ESCO_ATTRIBUTION if esco else ""}
+        return {"matches": rows, "attribution": attribution_for(row["href"] for row in rows)}
 
     # ---- the pages ----
 

@@ -27,7 +27,7 @@ class Site:
         """The catalogue in the default graph; with $CKG_ESCO set, ESCO's import in its own named graph."""
         store = self.graph.store()
         if self.config.esco:
-            from ontology.esco import load_esco_into
+            from linking.esco import load_esco_into
             load_esco_into(store, self.config.esco)
         return store
 

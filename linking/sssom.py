@@ -25,9 +25,10 @@ from typing import Iterable, Sequence, TextIO
 import yaml
 from pyoxigraph import Literal, NamedNode, Triple
 
-from .esco import ATTRIBUTION as ESCO_ATTRIBUTION, ESCO
-from .namespaces import DCT, OWL, PAV, RDF, RDFS, SEMAPV, SH, SKOS, SSSOM, XSD
-from .problems import Problem
+from ontology.namespaces import DCT, OWL, PAV, RDF, RDFS, SEMAPV, SH, SKOS, SSSOM, XSD, compact
+from ontology.problems import Problem
+
+from .frameworks import attribution_for
 
 BUILTIN_PREFIXES: dict[str, str] = {
     "owl": OWL, "rdf": RDF, "rdfs": RDFS, "semapv": SEMAPV, "skos": SKOS, "sssom": SSSOM,
@@ -130,13 +131,6 @@ def _expand(value: str, prefixes: dict[str, str]) -> tuple[str | None, str | Non
     if not _IRI.match(iri) or not local:
         return None, f"malformed IRI '{value}' (expands to '{iri}')"
     return iri, None
-
-
-def compact(iri: str, prefixes: dict[str, str]) -> str:
-    """The CURIE for ``iri`` under the longest matching namespace, or the IRI itself."""
-    best = max(((name, ns) for name, ns in prefixes.items() if iri.startswith(ns) and len(iri) > len(ns)),
-               key=lambda item: len(item[1]), default=None)
-    return f"{best[0]}:{iri[len(best[1]):]}" if best else iri
 
 
 def _metadata(lines: list[str], shown: str, problems: list[Problem]) -> dict | None:
@@ -406,8 +400,9 @@ def record_triples(sets: Iterable[MappingSet]) -> list[Triple]:
                 add(SSSOM + key, _lit(str(meta[key])))
         if meta.get("mapping_date"):
             add(DCT + "created", _lit(str(meta["mapping_date"]), XSD + "date"))
-        if any(m.object.startswith(ESCO) for m in s.mappings):
-            add(DCT + "rights", _lit(ESCO_ATTRIBUTION, language="en"))  # ESCO's reuse condition
+        attribution = attribution_for(m.object for m in s.mappings)
+        if attribution:  # the linked frameworks' reuse conditions travel with the set
+            add(DCT + "rights", _lit(attribution, language="en"))
         for name, namespace in sorted(s.prefixes.items()):
             if BUILTIN_PREFIXES.get(name) == namespace:
                 continue
