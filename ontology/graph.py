@@ -73,12 +73,6 @@ class CatalogueGraph:
         store.bulk_extend(Quad(*s) for s in self.statements())
         return store
 
-    def rdflib(self) -> rdflib.Graph:
-        """The graph behind rdflib's API, stored in Oxigraph so queries and counts stay fast."""
-        from oxrdflib import OxigraphStore  # its import pulls in rdflib's SPARQL engine: only when asked for
-
-        return rdflib.Graph(store=OxigraphStore(store=self.store()))
-
     def source_of(self, iri: str) -> Source | None:
         """Where in the YAML the resource ``iri`` (or its nearest ancestor IRI) is written."""
         while iri:
