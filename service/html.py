@@ -20,7 +20,7 @@ from urllib.parse import quote, urlencode
 from flask import current_app, render_template, request
 from pyoxigraph import Literal
 
-from ontology.namespaces import CKG, DCAT, DCT, OWL, RDF, RDFS, SKOS, SSSOM, VOID
+from ontology.namespaces import CKG, DCAT, DCT, OWL, RDF, RDFS, SKOS, SSSOM, VOID, compact as curie
 
 from linking.frameworks import attribution_for
 
@@ -122,10 +122,7 @@ def pick(texts: dict[str, str], lang: str) -> str:
 
 def compact(iri: str) -> str:
     """``skos:prefLabel`` for a known namespace, else the IRI."""
-    for prefix, namespace in sorted(RDF_PREFIXES.items(), key=lambda p: -len(p[1])):
-        if iri.startswith(namespace) and len(iri) > len(namespace):
-            return f"{prefix}:{iri[len(namespace):]}"
-    return iri
+    return curie(iri, RDF_PREFIXES)
 
 
 def with_lang(href: str, lang: str) -> str:
