@@ -20,6 +20,8 @@ from ontology.parallel import processes
 from ontology.problems import CatalogueError
 from ontology.shacl import validate_graph
 
+from .link_commands import esco, link
+from .serve_commands import query, serve
 from .settings import default_base, default_catalog
 
 catalog_argument = click.argument("catalog_dir", required=False, type=click.Path(file_okay=False, path_type=str))
@@ -131,10 +133,8 @@ def export(catalog_dir: str | None, base: str | None, jobs: int | None, out: Pat
     click.echo(f"{out}: {_summary(catalogue, graph)} in {time.perf_counter() - started:.1f} s")
 
 
-from .serve_commands import query, serve  # noqa: E402 - the service commands live in their own module
-
-cli.add_command(serve)
-cli.add_command(query)
+for command in (serve, query, esco, link):  # each group of commands lives in its own module
+    cli.add_command(command)
 
 
 def main() -> None:
@@ -149,12 +149,6 @@ def main() -> None:
     except Exception as error:  # noqa: BLE001 - the last line of defence for the user
         click.echo(f"ckg: internal error: {type(error).__name__}: {error}. Please report it with the command you ran.", err=True)
         sys.exit(3)
-
-
-from .link_commands import esco, link  # noqa: E402 - the ESCO and linking commands live in their own module
-
-cli.add_command(esco)
-cli.add_command(link)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ from ontology.iris import Iris
 from ontology.model import Catalogue
 from ontology.problems import Problem
 
-from .sssom import MappingSet, direct_triples, load_mapping_sets, record_triples
+from .sssom import MappingSet, load_mapping_sets
+from .sssom_rdf import direct_triples, record_triples
 
 MAPPINGS_DIR = "mappings"
 LABEL_FILES = "*.ttl"

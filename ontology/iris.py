@@ -37,7 +37,9 @@ class Iris:
     def competency_slug(self, iri: str) -> str | None:
         """The slug of the competency whose IRI is ``iri`` or an IRI below it (a level, a criterion)."""
         prefix = f"{self.base}competency/"
-        return iri[len(prefix):].split("/", 1)[0] or None if iri.startswith(prefix) else None
+        if not iri.startswith(prefix):
+            return None
+        return iri[len(prefix):].split("/", 1)[0] or None
 
     def competency_level(self, slug: str, rank: int) -> str:
         return f"{self.base}competency/{slug}/level/{rank}"

@@ -39,7 +39,7 @@ def _jsonld(site: Site) -> bytes:
 
 def _html(site: Site, lang: str) -> bytes:
     pages = site.pages
-    found = sssom.mapping_set(site.graph)
+    found = sssom.published_set(site.graph)
     rows = [{**record, "subject": pages.link(record["subject_id"], lang),
              "author": ", ".join(record.get("author_label") or record.get("author_id") or ())} for record in found.records]
     common = pages.common("mappings", lang, UI[lang]["mappings"])
