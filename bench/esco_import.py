@@ -26,7 +26,7 @@ DEFAULT_ESCO = ROOT.parent / "shared" / "esco"
 from bench.results import RESULTS_FILE, write_section  # noqa: E402
 
 SECTION = "ESCO import"
-LOAD = "import sys; from pyoxigraph import Store; from ontology.esco import load_esco_into; " \
+LOAD = "import sys; from pyoxigraph import Store; from linking.esco import load_esco_into; " \
        "s = Store(); load_esco_into(s, sys.argv[1]); print(len(s))"
 
 

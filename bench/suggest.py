@@ -26,10 +26,8 @@ from bench.esco_import import DEFAULT_ESCO  # noqa: E402
 from bench.results import write_section  # noqa: E402
 from catalog import CATALOG_DIR  # noqa: E402
 from linking.suggest import Index, catalogue_items, esco_skills, suggest  # noqa: E402
-from ontology.compile import compile_catalogue  # noqa: E402
-from ontology.esco import esco_quads, load_esco_into, output_format, EscoImportError  # noqa: E402
-from ontology.sssom import load_mapping_sets  # noqa: E402
-from ontology.mappings import mappable_subjects  # noqa: E402
+from competency_kg.compile import compile_catalogue  # noqa: E402
+from linking.esco import esco_quads, load_esco_into, output_format, EscoImportError  # noqa: E402
 from pyoxigraph import Store  # noqa: E402
 
 SECTION = "Mapping suggestions"
@@ -61,10 +59,8 @@ def main() -> None:
     args = parser.parse_args()
     store = _store(args.esco)
     skills = esco_skills(store)
-    _, graph = compile_catalogue(CATALOG_DIR)
-    sets, problems = load_mapping_sets(CATALOG_DIR / "mappings", "catalog/mappings", mappable_subjects(graph), graph.iris.base)
-    if problems:
-        sys.exit("\n".join(map(str, problems)))
+    compiled = compile_catalogue(CATALOG_DIR)
+    graph, sets = compiled.graph, compiled.mapping_sets
     gold: dict[str, set[str]] = {}
     for mapping_set in sets:
         for m in mapping_set.mappings:

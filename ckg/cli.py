@@ -5,7 +5,6 @@ Every failure a user can cause ends in a readable message and a non-zero exit st
 """
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -13,10 +12,16 @@ from typing import BinaryIO
 
 import click
 
-from ontology.compile import compile_catalogue
+from competency_kg.compile import Compiled, compile_catalogue
+from exports import jsonld
+from exports.rdf import write_rdf
+from exports.release import ExportError, write_checked_file, write_release
+from ontology.parallel import processes
 from ontology.problems import CatalogueError
 from ontology.shacl import validate_graph
 
+from .link_commands import esco, link
+from .serve_commands import query, serve
 from .settings import default_base, default_catalog
 
 catalog_argument = click.argument("catalog_dir", required=False, type=click.Path(file_okay=False, path_type=str))
@@ -35,7 +40,7 @@ def _report(error: CatalogueError) -> None:
 
 
 def _compile(catalog_dir: str | None, base: str | None, jobs: int | None, timings: dict[str, float] | None = None,
-             shacl: bool = True):
+             shacl: bool = True) -> Compiled:
     try:
         return compile_catalogue(catalog_dir or default_catalog(), base=base, jobs=jobs, timings=timings, shacl=shacl)
     except CatalogueError as error:
@@ -61,8 +66,8 @@ def cli() -> None:
 @jobs_option
 def validate(catalog_dir: str | None, base: str | None, jobs: int | None) -> None:
     """Check CATALOG_DIR (default: the bundled catalogue) and report every problem at once."""
-    catalogue, graph = _compile(catalog_dir, base, jobs)
-    click.echo(f"{catalog_dir or default_catalog()}: OK — {_summary(catalogue, graph)}; conforms to the SHACL shapes.")
+    compiled = _compile(catalog_dir, base, jobs)
+    click.echo(f"{catalog_dir or default_catalog()}: OK — {_summary(compiled.catalogue, compiled.graph)}; conforms to the SHACL shapes.")
 
 
 @cli.command()
@@ -73,11 +78,7 @@ def validate(catalog_dir: str | None, base: str | None, jobs: int | None) -> Non
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: standard output).")
 def build(catalog_dir: str | None, base: str | None, jobs: int | None, fmt: str, output: Path | None) -> None:
     """Check and build the graph, and write it in one RDF format."""
-    from exports import jsonld
-    from exports.release import ExportError, write_checked_file
-    from exports.rdf import write_rdf
-
-    _, graph = _compile(catalog_dir, base, jobs, shacl=False)
+    graph = _compile(catalog_dir, base, jobs, shacl=False).graph
 
     def write(out: BinaryIO) -> None:
         if fmt == "jsonld":
@@ -86,11 +87,11 @@ def build(catalog_dir: str | None, base: str | None, jobs: int | None, fmt: str,
             write_rdf(graph, out, fmt)
 
     try:
-        processes = jobs or os.cpu_count() or 1
+        check = lambda: validate_graph(graph, processes=processes(jobs))  # noqa: E731
         if output is not None:  # the SHACL check runs while the file is written; failing it writes nothing
-            write_checked_file(graph, output, write, check=lambda: validate_graph(graph, processes=processes))
+            write_checked_file(graph, output, write, check=check)
         else:  # standard output cannot be taken back: check first
-            problems = validate_graph(graph, processes=processes)
+            problems = check()
             if problems:
                 raise CatalogueError(problems)
             write(sys.stdout.buffer)
@@ -110,11 +111,10 @@ def build(catalog_dir: str | None, base: str | None, jobs: int | None, fmt: str,
 @click.option("--timings", is_flag=True, help="Print the seconds spent in each phase to standard error.")
 def export(catalog_dir: str | None, base: str | None, jobs: int | None, out: Path, verify: bool, timings: bool) -> None:
     """Write the release: Turtle, N-Triples, RDF/XML, JSON-LD, CSV and a manifest."""
-    from exports.release import ExportError, write_release
-
     started = time.perf_counter()
     phases: dict[str, float] = {}
-    catalogue, graph = _compile(catalog_dir, base, jobs, phases, shacl=False)
+    compiled = _compile(catalog_dir, base, jobs, phases, shacl=False)
+    catalogue, graph = compiled.catalogue, compiled.graph
     metadata = {"title": catalogue.title, "version": catalogue.version, "base": catalogue.base,
                 "modified": catalogue.modified}
     write_started = time.perf_counter()
@@ -133,10 +133,8 @@ def export(catalog_dir: str | None, base: str | None, jobs: int | None, out: Pat
     click.echo(f"{out}: {_summary(catalogue, graph)} in {time.perf_counter() - started:.1f} s")
 
 
-from .serve_commands import query, serve  # noqa: E402 - the service commands live in their own module
-
-cli.add_command(serve)
-cli.add_command(query)
+for command in (serve, query, esco, link):  # each group of commands lives in its own module
+    cli.add_command(command)
 
 
 def main() -> None:
@@ -151,12 +149,6 @@ def main() -> None:
     except Exception as error:  # noqa: BLE001 - the last line of defence for the user
         click.echo(f"ckg: internal error: {type(error).__name__}: {error}. Please report it with the command you ran.", err=True)
         sys.exit(3)
-
-
-from .link_commands import esco, link  # noqa: E402 - the ESCO and linking commands live in their own module
-
-cli.add_command(esco)
-cli.add_command(link)
 
 
 if __name__ == "__main__":

@@ -7,33 +7,40 @@
 """
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import time
 from pathlib import Path
 
 import click
+from pyoxigraph import NamedNode, Store
+
+from competency_kg.compile import Compiled, compile_catalogue
+from linking.catalogue import MAPPINGS_DIR
+from linking.enrich import EnrichmentError, fetch, write_labels
+from linking.esco import (ATTRIBUTION, ESCO_GRAPH, EscoImportError, check_mapped_concepts, import_esco, load_esco,
+                          load_esco_into)
+from linking.suggest import Index, catalogue_items, esco_skills, suggest, write_sssom
+from ontology.namespaces import OWL, compact
+from ontology.problems import CatalogueError
 
 from .settings import default_base, default_catalog
 
 
-def _compiled(catalog_dir: str | None, base: str | None):
+def _compiled(catalog_dir: str | None, base: str | None) -> Compiled:
     """The catalogue, its graph and its mapping sets, or exit 1 listing the problems."""
-    from ontology.compile import compile_catalogue
-    from ontology.problems import CatalogueError
-    from ontology.sssom import load_mapping_sets
-    from ontology.mappings import MAPPINGS_DIR, mappable_subjects
-
-    directory = catalog_dir or default_catalog()
     try:
-        catalogue, graph = compile_catalogue(directory, base=base, shacl=False)
+        return compile_catalogue(catalog_dir or default_catalog(), base=base, shacl=False)
     except CatalogueError as error:
         for problem in error.problems:
             click.echo(str(problem), err=True)
         click.echo(f"{len(error.problems)} problem(s) in the catalogue; fix them first ('ckg validate').", err=True)
         sys.exit(1)
-    shown = f"{str(directory).rstrip('/')}/{MAPPINGS_DIR}"
-    sets, _ = load_mapping_sets(Path(directory) / MAPPINGS_DIR, shown, mappable_subjects(graph), graph.iris.base)
-    return catalogue, graph, sets
+
+
+def _progress(message: str) -> None:
+    """One progress line on standard error, shown at once (an import of all ESCO takes a while)."""
+    click.echo(message, err=True)
 
 
 catalog_option = click.option("--catalog", "catalog_dir", type=click.Path(file_okay=False), default=None,
@@ -61,10 +68,8 @@ def esco_import(paths: tuple[Path, ...], out: Path, graph: str | None, languages
     Example:
       ckg esco import esco-v1.1.1-classification-en-csv.zip esco-v1.1.1-relations-csv.zip --out esco.nq
     """
-    from ontology.esco import ATTRIBUTION, ESCO_GRAPH, EscoImportError, import_esco, write_progress
-
     started = time.perf_counter()
-    progress = (lambda _: None) if quiet else write_progress
+    progress = (lambda _: None) if quiet else _progress
     try:
         stats = import_esco(paths, out, graph=graph or ESCO_GRAPH, languages=languages, progress=progress)
     except EscoImportError as error:
@@ -87,11 +92,7 @@ def link() -> None:
 @base_option
 def link_check(esco_file: Path, catalog_dir: str | None, base: str | None) -> None:
     """Check that every mapped ESCO concept exists in ESCO and is not obsolete."""
-    from pyoxigraph import Store
-
-    from ontology.esco import EscoImportError, check_mapped_concepts, load_esco_into
-
-    _, _, sets = _compiled(catalog_dir, base)
+    sets = _compiled(catalog_dir, base).mapping_sets
     store = Store()
     try:
         load_esco_into(store, esco_file)
@@ -123,11 +124,7 @@ def link_check(esco_file: Path, catalog_dir: str | None, base: str | None) -> No
 def link_refresh(endpoint: str, namespace: str, out: Path | None, languages: tuple[str, ...], source_version: str | None,
                  timeout: float, keep_going: bool, catalog_dir: str | None, base: str | None) -> None:
     """Fetch labels and descriptions of every linked concept, and store them in the catalogue for offline use."""
-    from linking.enrich import EnrichmentError, fetch, write_labels
-    from ontology.mappings import MAPPINGS_DIR
-    from ontology.sssom import compact
-
-    _, _, sets = _compiled(catalog_dir, base)
+    sets = _compiled(catalog_dir, base).mapping_sets
     concepts = sorted({m.object for s in sets for m in s.mappings if m.object.startswith(namespace)})
     if not concepts:
         raise click.ClickException(f"no mapping points into {namespace}; nothing to refresh")
@@ -161,24 +158,12 @@ def link_refresh(endpoint: str, namespace: str, out: Path | None, languages: tup
 def link_suggest(target: str, esco_paths: tuple[Path, ...], top: int, min_score: float, out: Path | None,
                  catalog_dir: str | None, base: str | None) -> None:
     """Propose candidate mappings for every competency, level and criterion, as SSSOM rows to review."""
-    import datetime as dt
-
-    from pyoxigraph import NamedNode, Store
-
-    from linking.suggest import Index, catalogue_items, esco_skills, suggest, write_sssom
-    from ontology.esco import EscoImportError, esco_quads, load_esco_into, output_format
-    from ontology.namespaces import OWL
-
-    _, graph, sets = _compiled(catalog_dir, base)
+    compiled = _compiled(catalog_dir, base)
+    graph, sets = compiled.graph, compiled.mapping_sets
     store = Store()
     started = time.perf_counter()
     try:
-        for path in esco_paths:
-            try:
-                output_format(path)
-                load_esco_into(store, path)
-            except EscoImportError:
-                store.bulk_extend(esco_quads([path]))
+        load_esco(store, esco_paths)
     except (EscoImportError, OSError, SyntaxError) as error:
         raise click.ClickException(f"cannot read ESCO: {error}") from None
     skills = esco_skills(store)

@@ -12,7 +12,7 @@ from typing import Callable
 
 import click
 
-from ontology.esco import EscoImportError
+from linking.esco import EscoImportError
 from ontology.problems import CatalogueError
 
 from service.config import SETTINGS, ServiceConfig, Setting, SettingError

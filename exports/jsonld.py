@@ -20,7 +20,7 @@ from pyoxigraph import BlankNode, Literal, NamedNode
 
 from ontology.graph import Statement
 
-from ontology.namespaces import CKG, RDF, XSD
+from ontology.namespaces import CKG, RDF, XSD, compact
 
 CONTEXT_FILE = files("ontology") / "context.jsonld"
 EMBEDDED = frozenset({CKG + "hasLevel", CKG + "hasCriterion", CKG + "developmentOffer"})
@@ -83,12 +83,7 @@ def _terms() -> tuple[dict[str, _Term], dict[str, str], dict[str, str]]:
 
 def _compact_class(iri: str) -> str:
     _, classes, prefixes = _terms()
-    if iri in classes:
-        return classes[iri]
-    for prefix, namespace in sorted(prefixes.items()):
-        if iri.startswith(namespace) and len(iri) > len(namespace):
-            return f"{prefix}:{iri[len(namespace):]}"
-    return iri
+    return classes[iri] if iri in classes else compact(iri, prefixes)
 
 
 def _expanded(term: NamedNode | BlankNode | Literal) -> dict[str, Any]:

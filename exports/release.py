@@ -16,10 +16,10 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from typing import BinaryIO, Callable
 
-from ontology.forking import ForkedCall, InlineCall, can_fork
 from ontology.graph import CatalogueGraph
+from ontology.parallel import processes, side_by_side
 from ontology.problems import CatalogueError
 
 from . import case, jsonld, sssom
@@ -83,11 +83,9 @@ def _write_nested_files(graph: CatalogueGraph, folder: Path) -> dict[str, int]:
     return {"rows": table.rows}
 
 
-def _runner(graph: CatalogueGraph) -> Callable[[Callable[[], Any]], ForkedCall | InlineCall]:
-    """Forked helpers for large graphs; inline calls where forking would cost more than it saves."""
-    parallel = len(graph) >= PARALLEL_FROM and can_fork()
-    helper = ForkedCall if parallel else InlineCall
-    return lambda function: helper(function, failure=ExportError)
+def _forks_pay(graph: CatalogueGraph) -> bool:
+    """Forked helpers for large graphs; one process where forking would cost more than it saves."""
+    return len(graph) >= PARALLEL_FROM
 
 
 def write_checked_file(graph: CatalogueGraph, path: Path, write: Callable[[BinaryIO], None],
@@ -108,13 +106,7 @@ def write_checked_file(graph: CatalogueGraph, path: Path, write: Callable[[Binar
             write(out)
 
     try:
-        writing = _runner(graph)(write_file)
-        try:
-            problems = check()
-        except BaseException:
-            writing.stop()
-            raise
-        writing.result()
+        problems, _ = side_by_side(check, write_file, fork=_forks_pay(graph), failure=ExportError)
         if problems:
             raise CatalogueError(problems)
         os.chmod(temporary, 0o644)
@@ -126,22 +118,11 @@ def write_checked_file(graph: CatalogueGraph, path: Path, write: Callable[[Binar
 
 def _write_all(graph: CatalogueGraph, folder: Path, check: Callable[[], list] | None) -> tuple[dict[str, int], list]:
     """Write every file into ``folder`` and run ``check``; on large graphs all three at once."""
-    run = _runner(graph)
     graph.ordered_groups  # sort once, before any fork, so both writers share the result
-    helpers = []
-    try:
-        checking = run(check) if check is not None else None
-        helpers.append(checking)
-        nested = run(lambda: _write_nested_files(graph, folder))
-        helpers.append(nested)
-        counts = _write_rdf_files(graph, folder)
-        problems = checking.result() if checking is not None else []
-        return {**counts, **nested.result()}, problems
-    except BaseException:  # no child may go on writing into a staging folder that is about to be removed
-        for helper in helpers:
-            if helper is not None:
-                helper.stop()
-        raise
+    counts, problems, nested = side_by_side(lambda: _write_rdf_files(graph, folder), check or list,
+                                            lambda: _write_nested_files(graph, folder),
+                                            fork=_forks_pay(graph), failure=ExportError)
+    return {**counts, **nested}, problems
 
 
 def write_release(graph: CatalogueGraph, out_dir: Path, *, metadata: dict | None = None,
@@ -162,7 +143,7 @@ def write_release(graph: CatalogueGraph, out_dir: Path, *, metadata: dict | None
         counts.update(sssom.write_files(graph, staging, BASENAME))
         counts.update(case.write_files(graph, staging, BASENAME))
         expected = len(graph)
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # hashlib hashes big blocks without the GIL
+        with ThreadPoolExecutor(max_workers=processes()) as pool:  # hashlib hashes big blocks without the GIL
             digests = dict(zip(MEDIA_TYPES, pool.map(_sha256, (staging / f"{BASENAME}.{e}" for e in MEDIA_TYPES))))
         written = []
         for extension, media_type in MEDIA_TYPES.items():

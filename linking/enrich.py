@@ -19,8 +19,10 @@ from pyoxigraph import Literal, NamedNode, RdfFormat, Triple, serialize
 from SPARQLWrapper import JSON, POST, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
-from ontology.esco import ATTRIBUTION, ESCO, STATUS
 from ontology.namespaces import DCT, SKOS
+
+from .esco import STATUS
+from .frameworks import ESCO, attribution_for
 
 FETCHED = (SKOS + "prefLabel", SKOS + "definition", DCT + "description", STATUS)
 """What is fetched per concept: its name, its descriptions, and its status (to spot obsolete concepts)."""
@@ -128,8 +130,9 @@ def write_labels(enrichment: Enrichment, out: Path, *, source_version: str | Non
         f"# source version: {source_version or 'unknown'}",
         f"# concepts: {enrichment.concepts - len(enrichment.unknown)} of {enrichment.concepts}",
     ]
-    if any(t.subject.value.startswith(ESCO) for t in enrichment.triples):
-        header.append(f"# {ATTRIBUTION}")
+    attribution = attribution_for(t.subject.value for t in enrichment.triples)
+    if attribution:
+        header.append(f"# {attribution}")
     partial = out.with_name(out.name + ".partial")
     out.parent.mkdir(parents=True, exist_ok=True)
     with partial.open("wb") as handle:

@@ -19,8 +19,11 @@ from typing import Iterable
 
 from pyoxigraph import Store
 
-from ontology.esco import ESCO_GRAPH, ESCO_MODEL
-from ontology.namespaces import CKG, DCT, SEMAPV, SKOS
+from ontology.namespaces import CKG, DCT, SEMAPV, SKOS, compact
+
+from .esco import ESCO_GRAPH, ESCO_MODEL
+from .frameworks import ESCO, ESCO_ATTRIBUTION
+from .sssom import write_table
 
 STOPWORDS = frozenset("""a about above after again all also an and any are as at be been being both but by can
 do does doing each even for from further had has have having he her his how i if in into is it its itself
@@ -242,9 +245,6 @@ def write_sssom(suggestions: list[Suggestion], out, *, base: str, date: str, esc
     them, not a person) and ``skos:closeMatch`` as the proposed predicate, which the curator
     confirms or changes; the comment names the shared words and whether the pair is already curated.
     """
-    from ontology.esco import ESCO, ATTRIBUTION
-    from ontology.sssom import compact, write_table
-
     prefixes = {"kg": base, "ESCO": ESCO, "skos": SKOS, "semapv": SEMAPV}
     metadata = {
         "mapping_set_id": f"{base}mappings/suggestions/esco",
@@ -255,7 +255,7 @@ def write_sssom(suggestions: list[Suggestion], out, *, base: str, date: str, esc
         **({"object_source_version": f"ESCO v{esco_version}"} if esco_version else {}),
         "mapping_tool": "ckg link suggest",
         "mapping_date": date,
-        "comment": ATTRIBUTION,
+        "comment": ESCO_ATTRIBUTION,
         "curie_map": {"kg": base, "ESCO": ESCO},
     }
 

@@ -1,4 +1,4 @@
-"""Turn the checked catalogue model into RDF triples, following the model of DESIGN.md.
+"""Turn the checked catalogue model into RDF triples, following the model in the README (*The model*).
 
 Statements are tuples of Oxigraph terms: cheap to create, to index and to share (a subject's
 term object is reused by all its statements); ``graph.py`` turns them into Oxigraph triples for
@@ -8,8 +8,9 @@ has an IRI, so every export is deterministic and isomorphism is plain set equali
 from __future__ import annotations
 
 from functools import cache
+from typing import Iterable
 
-from pyoxigraph import Literal, NamedNode
+from pyoxigraph import Literal, NamedNode, Triple
 
 from .graph import CatalogueGraph, Statement
 from .iris import VOCAB, Iris
@@ -86,14 +87,26 @@ class GraphBuilder:
             self._iris = Iris(catalogue.base)
         self._parts[id(competency)] = _competency_triples(competency, catalogue, self._iris, self.sources)
 
-    def graph(self, catalogue: Catalogue) -> CatalogueGraph:
+    def graph(self, catalogue: Catalogue, *, links: Iterable[Triple] = (),
+              mappings: list[Triple] | None = None) -> CatalogueGraph:
+        """The finished graph; nothing is added to it afterwards.
+
+        ``links`` (statements from the catalogue's things to other frameworks) go into the part of
+        the competency their subject belongs to, so each competency's dump holds its own links;
+        ``mappings`` (the mapping sets and records) become the graph's last group.
+        """
         for competency in catalogue.competencies:
             if id(competency) not in self._parts:
                 self.add(catalogue, competency)
         iris = self._iris or Iris(catalogue.base)
         shared = _shared_triples(catalogue, iris, self.sources)
         parts = [self._parts[id(c)] for c in catalogue.competencies]
-        return CatalogueGraph(iris=iris, shared=shared, parts=parts, sources=self.sources)
+        extra = list(mappings or ())
+        index = {c.slug: i for i, c in enumerate(catalogue.competencies)}
+        for triple in links:
+            where = index.get(iris.competency_slug(triple.subject.value))
+            (parts[where] if where is not None else extra).append(triple)
+        return CatalogueGraph(iris=iris, shared=shared, parts=parts, sources=self.sources, mappings=extra)
 
 
 def _shared_triples(catalogue: Catalogue, iris: Iris, sources: dict[str, Source]) -> list[Statement]:

@@ -36,9 +36,9 @@ def _order(triple: Statement) -> tuple[str, bool, str, str]:
     return triple.subject.value, predicate != _TYPE, predicate, str(triple.object)
 
 
-@dataclass
+@dataclass(frozen=True)
 class CatalogueGraph:
-    """The immutable result of a build; every export and the service read only this."""
+    """The immutable result of a build (``GraphBuilder.graph``); every export and the service read only this."""
 
     iris: Iris
     shared: list[Statement]
@@ -72,12 +72,6 @@ class CatalogueGraph:
         store = Store()
         store.bulk_extend(Quad(*s) for s in self.statements())
         return store
-
-    def rdflib(self) -> rdflib.Graph:
-        """The graph behind rdflib's API, stored in Oxigraph so queries and counts stay fast."""
-        from oxrdflib import OxigraphStore  # its import pulls in rdflib's SPARQL engine: only when asked for
-
-        return rdflib.Graph(store=OxigraphStore(store=self.store()))
 
     def source_of(self, iri: str) -> Source | None:
         """Where in the YAML the resource ``iri`` (or its nearest ancestor IRI) is written."""

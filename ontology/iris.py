@@ -1,4 +1,4 @@
-"""The IRI scheme of DESIGN.md in one place: every IRI the catalogue mints is made here."""
+"""The IRI scheme in one place: every IRI the catalogue mints is made here (the README's *The model* lists them)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,6 +33,13 @@ class Iris:
 
     def competency(self, slug: str) -> str:
         return f"{self.base}competency/{slug}"
+
+    def competency_slug(self, iri: str) -> str | None:
+        """The slug of the competency whose IRI is ``iri`` or an IRI below it (a level, a criterion)."""
+        prefix = f"{self.base}competency/"
+        if not iri.startswith(prefix):
+            return None
+        return iri[len(prefix):].split("/", 1)[0] or None
 
     def competency_level(self, slug: str, rank: int) -> str:
         return f"{self.base}competency/{slug}/level/{rank}"

@@ -6,7 +6,6 @@ files are independent, so large catalogues read them in parallel worker processe
 """
 from __future__ import annotations
 
-import os
 import re
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
@@ -16,6 +15,7 @@ from typing import Any, Callable, Iterable, Iterator
 from .iris import Iris
 from .model import (Catalogue, Cluster, Competency, CompetencyLevel, Criterion, DevelopmentOffer, Level,
                     Publisher, Source)
+from .parallel import processes
 from .problems import CatalogueError, Problem
 from .schema_check import check_document, shared_definition
 from .yamldoc import YamlDocument, read_yaml
@@ -101,7 +101,7 @@ def _read_one_competency(item: tuple[Path, str]) -> tuple[Competency | None, lis
 
 def _read_competencies(items: list[tuple[Path, str]], jobs: int | None) -> Iterator[tuple[Competency | None, list[Problem]]]:
     """Each file's competency (or None) and problems, in file order, yielded as soon as it is read."""
-    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    workers = processes(jobs)
     if workers <= 1 or len(items) < PARALLEL_FROM:
         yield from map(_read_one_competency, items)
         return

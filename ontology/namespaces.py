@@ -24,3 +24,15 @@ PREFIXES: dict[str, str] = {
     "ckg": CKG, "dcat": DCAT, "dct": DCT, "foaf": FOAF, "owl": OWL, "rdf": RDF, "rdfs": RDFS,
     "pav": PAV, "schema": SCHEMA, "semapv": SEMAPV, "skos": SKOS, "sssom": SSSOM, "vcard": VCARD, "void": VOID, "xsd": XSD,
 }
+
+
+def compact(iri: str, prefixes: dict[str, str]) -> str:
+    """The CURIE for ``iri`` under the longest matching namespace, or the IRI itself.
+
+    The one compactor of the project (SSSOM cells, problem messages, HTML pages, JSON-LD class
+    names): the longest namespace wins, so ``kg:competency/x`` is never written as ``base:competency/x``
+    when both namespaces are declared, and a bare namespace IRI stays an IRI.
+    """
+    best = max(((name, ns) for name, ns in prefixes.items() if iri.startswith(ns) and len(iri) > len(ns)),
+               key=lambda item: len(item[1]), default=None)
+    return f"{best[0]}:{iri[len(best[1]):]}" if best else iri

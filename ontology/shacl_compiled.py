@@ -20,8 +20,7 @@ from typing import Callable, Iterable, Iterator
 import rdflib
 from pyoxigraph import BlankNode, Literal, NamedNode, Triple
 
-from .forking import ForkedCall, can_fork
-from .gcpause import cycle_collector_paused
+from .parallel import cycle_collector_paused, side_by_side
 from .namespaces import RDF, RDFS, SH, XSD
 
 Term = NamedNode | BlankNode | Literal
@@ -495,14 +494,6 @@ def validate(triples: Iterable[Triple], shapes: list[NodeShape], *, processes: i
     with cycle_collector_paused():
         index = _Index(triples, inverse)
         plan = [(shape, list(_focus_nodes(shape, index))) for shape in shapes]
-        shares = processes if processes > 1 and can_fork() else 1
-        children = [ForkedCall(partial(_findings, plan, index, share, shares)) for share in range(1, shares)]
-        try:
-            found = _findings(plan, index, 0, shares)
-        except BaseException:
-            for child in children:
-                child.stop()
-            raise
-        for child in children:
-            found |= child.result()
-        return sorted(found)
+        shares = max(1, processes)
+        found = side_by_side(*(partial(_findings, plan, index, share, shares) for share in range(shares)))
+        return sorted(set().union(*found))

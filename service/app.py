@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from ontology.compile import compile_catalogue
+from competency_kg.compile import compile_catalogue
 
 from . import case, downloads, edge, mappings, resources
 from .config import ServiceConfig
@@ -19,9 +19,9 @@ def create_app(config: ServiceConfig | None = None) -> Flask:
     later, and under gunicorn's preload the work is done once, in the master.
     """
     config = config or ServiceConfig.from_env()
-    catalogue, graph = compile_catalogue(config.catalog_dir, base=config.base)
+    compiled = compile_catalogue(config.catalog_dir, base=config.base)
     app = Flask(__name__)
-    app.extensions["ckg"] = Site.build(config, catalogue, graph)
+    app.extensions["ckg"] = Site.build(config, compiled.catalogue, compiled.graph)
     edge.install(app)
     app.register_blueprint(sparql_blueprint)
     app.register_blueprint(case.blueprint)

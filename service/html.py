@@ -22,9 +22,9 @@ from urllib.parse import quote, urlencode
 from flask import current_app, render_template, request
 from pyoxigraph import Literal
 
-from ontology.namespaces import CKG, DCAT, DCT, OWL, RDF, RDFS, SKOS, SSSOM, VOID
+from ontology.namespaces import CKG, DCAT, DCT, OWL, RDF, RDFS, SKOS, SSSOM, VOID, compact as curie
 
-from ontology.esco import ATTRIBUTION as ESCO_ATTRIBUTION, ESCO
+from linking.frameworks import attribution_for
 
 from .describe import Description, Descriptions
 from .render import FORMATS, RDF_PREFIXES, Options
@@ -82,10 +82,7 @@ def pick(texts: dict[str, str], lang: str) -> str:
 
 def compact(iri: str) -> str:
     """``skos:prefLabel`` for a known namespace, else the IRI."""
-    for prefix, namespace in sorted(RDF_PREFIXES.items(), key=lambda p: -len(p[1])):
-        if iri.startswith(namespace) and len(iri) > len(namespace):
-            return f"{prefix}:{iri[len(namespace):]}"
-    return iri
+    return curie(iri, RDF_PREFIXES)
 
 
 def with_lang(href: str, lang: str) -> str:
@@ -172,8 +169,7 @@ class Pages:
                     relation = predicate[len(SKOS):]
                     rows.append({"source": self.link(node, lang), "relation": relation,
                                  "href": t.object.value, "label": labels.get(t.object.value) or t.object.value})
-        esco = any(row["href"].startswith(ESCO) for row in rows)
-        return {"matches": rows, "attribution": ESCO_ATTRIBUTION if esco else ""}
+        return {"matches": rows, "attribution": attribution_for(row["href"] for row in rows)}
 
     # ---- the pages ----
 

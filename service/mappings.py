@@ -11,7 +11,7 @@ import io
 from flask import Blueprint, Response, render_template
 
 from exports import jsonld, sssom
-from ontology.esco import ATTRIBUTION as ESCO_ATTRIBUTION, ESCO
+from linking.frameworks import attribution_for
 from ontology.namespaces import OWL, RDF, SSSOM
 
 from .edge import VARY, Offer, Rendered, answer, rendered
@@ -41,14 +41,13 @@ def _jsonld(site: Site) -> bytes:
 
 def _html(site: Site, lang: str) -> bytes:
     pages = site.pages
-    found = sssom.mapping_set(site.graph)
+    found = sssom.published_set(site.graph)
     rows = [{**record, "subject": pages.link(record["subject_id"], lang),
              "author": ", ".join(record.get("author_label") or record.get("author_id") or ())} for record in found.records]
     common = pages.common("mappings", lang, UI[lang]["mappings"])
     common["twins"] = [("SSSOM/TSV", OFFERED["tsv"], "/mappings.sssom.tsv"), ("JSON-LD", OFFERED["jsonld"], "/mappings.jsonld")]
-    esco = any(r["object_id"].startswith(ESCO) for r in found.records)
     return render_template("mappings.html", **common, rows=rows, set_id=found.id, license=found.slots.get("license"),
-                           attribution=ESCO_ATTRIBUTION if esco else "").encode("utf-8")
+                           attribution=attribution_for(r["object_id"] for r in found.records)).encode("utf-8")
 
 
 def _render(site: Site, kind: str, lang: str) -> Rendered:

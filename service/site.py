@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from flask import current_app
 from pyoxigraph import Store
 
-from ontology.esco import load_esco_into
+from linking.esco import load_esco_into
 from ontology.graph import CatalogueGraph
 from ontology.model import Catalogue
 

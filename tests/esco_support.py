@@ -36,7 +36,7 @@ def _full_import():
     import shutil
     import tempfile
 
-    from ontology.esco import import_esco
+    from linking.esco import import_esco
     folder = Path(tempfile.mkdtemp(prefix="ckg-esco-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     out = folder / "esco.nq"

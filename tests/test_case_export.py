@@ -14,7 +14,7 @@ from case_support import SCHEMA_FILE, SHARED_SCHEMA_FILE, errors, uri_errors, va
 from catalog import CATALOG_DIR
 from ckg.cli import cli
 from exports import case
-from ontology.compile import compile_catalogue
+from competency_kg.compile import compile_catalogue
 
 SEED = yaml.safe_load((Path(CATALOG_DIR) / "competencies" / "klantgerichtheid.yaml").read_text(encoding="utf-8"))
 CATALOG = yaml.safe_load((Path(CATALOG_DIR) / "catalog.yaml").read_text(encoding="utf-8"))
@@ -203,7 +203,7 @@ def test_the_manifest_lists_the_packages(exported):
 
 def test_the_mapping_reads_only_the_graph():
     """A second base gives other URIs and identifiers, as the graph built under that base says."""
-    _, graph = compile_catalogue(CATALOG_DIR, base="http://example.org/kg/")
+    graph = compile_catalogue(CATALOG_DIR, base="http://example.org/kg/").graph
     package = case.CaseFramework(graph).package()
     assert errors(package) == [] and uri_errors(package) == []
     assert all(uri.startswith("http://example.org/kg/") for uri in (i["uri"] for i in package["CFItems"]))
@@ -211,7 +211,7 @@ def test_the_mapping_reads_only_the_graph():
 
 def test_association_identifiers_from_iris_are_those_of_the_objects():
     """The API indexes associations by ``association_ids`` without making them: both rules must agree."""
-    _, graph = compile_catalogue(CATALOG_DIR)
+    graph = compile_catalogue(CATALOG_DIR).graph
     framework = case.CaseFramework(graph)
     for language in case.LANGUAGES:
         for part, sequence in framework.competency_sequences():

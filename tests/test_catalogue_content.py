@@ -7,8 +7,8 @@ import pytest
 from pyoxigraph import Literal, NamedNode
 
 from catalog import CATALOG_DIR
+from competency_kg.compile import compile_catalogue
 from conftest import SHARED, skip_reason
-from ontology.compile import compile_catalogue
 from ontology.namespaces import CKG, DCAT, DCT, RDF, SKOS, VCARD
 
 SEED = SHARED / "seed"
@@ -16,7 +16,8 @@ SEED = SHARED / "seed"
 
 @pytest.fixture(scope="module")
 def built():
-    return compile_catalogue(CATALOG_DIR)
+    compiled = compile_catalogue(CATALOG_DIR)
+    return compiled.catalogue, compiled.graph
 
 
 def instances(graph, cls: str) -> list[str]:
@@ -110,7 +111,7 @@ def test_skos_hierarchy_is_browsable(built):
 
 
 def test_base_can_be_overridden(tmp_path):
-    _, graph = compile_catalogue(CATALOG_DIR, base="http://127.0.0.1:8000/")
+    graph = compile_catalogue(CATALOG_DIR, base="http://127.0.0.1:8000/").graph
     subjects = {s.subject.value for s in graph.statements()}
     assert "http://127.0.0.1:8000/competency/klantgerichtheid" in subjects
     assert not any(s.startswith("https://w3id.org/competency-kg/") for s in subjects)

@@ -79,7 +79,7 @@ def test_parallel_loading_builds_the_same_model(tmp_path, monkeypatch):
 
 def test_building_while_reading_gives_the_graph_built_after_reading(tmp_path, monkeypatch):
     from ontology.build import build_graph
-    from ontology.compile import compile_catalogue
+    from competency_kg.compile import compile_catalogue
 
     catalog = assemble(tmp_path / "ok", FIXTURES / "valid-mini")
     for slug in ("samenvatten", "analyseren", "zelfsturing"):  # file order differs from slug order of the parts
@@ -87,7 +87,8 @@ def test_building_while_reading_gives_the_graph_built_after_reading(tmp_path, mo
             (catalog / "competencies" / "luisteren.yaml").read_text(encoding="utf-8").replace("luisteren", slug),
             encoding="utf-8")
     monkeypatch.setattr(loader, "PARALLEL_FROM", 2)
-    catalogue, streamed = compile_catalogue(catalog, jobs=2)
+    compiled = compile_catalogue(catalog, jobs=2)
+    catalogue, streamed = compiled.catalogue, compiled.graph
     afterwards = build_graph(catalogue)
     assert [c.slug for c in catalogue.competencies] == ["analyseren", "luisteren", "samenvatten", "zelfsturing"]
     assert streamed.parts == afterwards.parts and streamed.shared == afterwards.shared

@@ -13,10 +13,10 @@ from pyoxigraph import BlankNode, Literal, NamedNode, Quad, Store
 from catalog import CATALOG_DIR
 from ckg.cli import cli
 from esco_support import esco_skills, full_esco  # noqa: F401 - full_esco is a fixture
-from ontology.compile import compile_catalogue
-from ontology.esco import (ATTRIBUTION, ESCO_GRAPH, EscoImportError, check_mapped_concepts, import_esco,
+from competency_kg.compile import compile_catalogue
+from linking.esco import (ATTRIBUTION, ESCO_GRAPH, EscoImportError, check_mapped_concepts, import_esco,
                            load_esco_into)
-from ontology.sssom import read_mapping_set
+from linking.sssom import read_mapping_set
 
 FIXTURE = Path(__file__).parent / "fixtures" / "esco" / "esco-mini-v1.1.1.ttl"
 SKILL = "http://data.europa.eu/esco/skill/"
@@ -43,7 +43,7 @@ def _store(esco_file: Path) -> Store:
     """ESCO's named graph plus the catalogue in the default graph, as the service holds them."""
     store = Store()
     load_esco_into(store, esco_file)
-    _, graph = compile_catalogue(CATALOG_DIR)
+    graph = compile_catalogue(CATALOG_DIR).graph
     store.bulk_extend(Quad(t.subject, t.predicate, t.object) for t in graph.triples())
     return store
 

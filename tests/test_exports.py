@@ -16,7 +16,7 @@ from catalog import CATALOG_DIR
 from catalogue_fixtures import BROKEN, assemble
 from ckg.cli import cli
 from exports import release
-from ontology.compile import compile_catalogue
+from competency_kg.compile import compile_catalogue
 from ontology.graph import to_rdflib_memory
 
 FILES = ["catalogue.csv", "catalogue.jsonld", "catalogue.nt", "catalogue.rdf", "catalogue.ttl", "manifest.json"]
@@ -39,7 +39,7 @@ def exported(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def built_graph() -> rdflib.Graph:
-    _, graph = compile_catalogue(CATALOG_DIR)
+    graph = compile_catalogue(CATALOG_DIR).graph
     return to_rdflib_memory(graph.statements())
 
 
@@ -66,7 +66,7 @@ def test_each_rdf_export_parses_back_isomorphic_with_rdflib(exported, built_grap
 
 @pytest.mark.parametrize("extension", sorted(OX_FORMATS))
 def test_each_rdf_export_parses_back_identical_with_oxigraph(exported, extension):
-    _, graph = compile_catalogue(CATALOG_DIR)
+    graph = compile_catalogue(CATALOG_DIR).graph
     expected = {tuple(s) for s in graph.statements()}
     parsed = {(q.subject, q.predicate, q.object)
               for q in parse(path=str(exported / f"catalogue.{extension}"), format=OX_FORMATS[extension])}
@@ -232,7 +232,7 @@ def test_our_ntriples_are_byte_for_byte_oxigraphs():
     ours = io.BytesIO()
     write_ntriples([statements], ours)
     assert ours.getvalue() == serialize((Triple(*s) for s in statements), format=RdfFormat.N_TRIPLES)
-    graph = compile_catalogue(CATALOG_DIR)[1]
+    graph = compile_catalogue(CATALOG_DIR).graph
     ours = io.BytesIO()
     write_ntriples(graph.ordered_groups, ours)
     assert ours.getvalue() == serialize(graph.triples(), format=RdfFormat.N_TRIPLES)

@@ -20,8 +20,8 @@ from catalog import CATALOG_DIR
 from ckg.cli import cli
 from conftest import free_port, start_server
 from esco_support import full_esco  # noqa: F401 - fixture
-from ontology.compile import compile_catalogue
-from ontology.esco import ATTRIBUTION, import_esco
+from competency_kg.compile import compile_catalogue
+from linking.esco import ATTRIBUTION, import_esco
 
 FIXTURE = Path(__file__).parent / "fixtures" / "esco" / "esco-mini-v1.1.1.ttl"
 SKOS_PREF = "http://www.w3.org/2004/02/skos/core#prefLabel"
@@ -70,7 +70,7 @@ def test_refresh_from_our_service_with_the_esco_fixture(catalog_copy, tmp_path):
     triples = {(t.subject.value, t.predicate.value, t.object.value) for t in parse(path=str(labels), format=RdfFormat.TURTLE)}
     assert (COMPLAINTS, SKOS_PREF, "handle customer complaints") in triples
     assert not any(o == "gérer les réclamations des clients" for _, _, o in triples), "only the asked languages"
-    _, graph = compile_catalogue(catalog_copy)
+    graph = compile_catalogue(catalog_copy).graph
     store = graph.store()
     assert [q.object.value for q in store.quads_for_pattern(NamedNode(COMPLAINTS), NamedNode(SKOS_PREF), None)] == \
         ["handle customer complaints"]

@@ -12,9 +12,9 @@ from ckg.cli import cli
 from conftest import skip_reason
 from esco_support import full_esco  # noqa: F401 - fixture
 from linking.suggest import Concept, Index, catalogue_items, esco_skills, stem, suggest, tokens
-from ontology.compile import compile_catalogue
-from ontology.esco import import_esco, load_esco_into
-from ontology.sssom import SEMAPV, read_mapping_set
+from competency_kg.compile import compile_catalogue
+from linking.esco import import_esco, load_esco_into
+from linking.sssom import SEMAPV, read_mapping_set
 
 FIXTURE = Path(__file__).parent / "fixtures" / "esco" / "esco-mini-v1.1.1.ttl"
 ESCO = "http://data.europa.eu/esco/"
@@ -72,7 +72,7 @@ def test_suggest_refuses_what_is_not_esco(tmp_path):
 def test_suggestions_on_full_esco_find_curated_links(full_esco):
     store = Store()
     load_esco_into(store, full_esco[0])
-    _, graph = compile_catalogue(CATALOG_DIR)
+    graph = compile_catalogue(CATALOG_DIR).graph
     items = catalogue_items(graph.store())
     assert len(items) == 1 + 5 + 15
     found = suggest(items, Index(esco_skills(store)), 10)

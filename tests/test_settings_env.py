@@ -108,7 +108,7 @@ def test_the_catalogue_is_compiled_once_in_the_master_and_shared_with_the_worker
     record = tmp_path / "compiled-by"
     script = textwrap.dedent(f"""
         import os, sys
-        import ontology.compile as compile_module
+        import competency_kg.compile as compile_module
         original = compile_module.compile_catalogue
         def recording(*args, **kwargs):
             with open({str(record)!r}, "a") as out:

@@ -1,7 +1,7 @@
 """The SHACL shapes hold for the bundled catalogue, and both engines find the same violations."""
 from __future__ import annotations
 
-import copy
+import dataclasses
 import random
 
 import pytest
@@ -11,7 +11,7 @@ from pyoxigraph import BlankNode, Literal, NamedNode
 from catalog import CATALOG_DIR
 from ontology import shacl, shacl_compiled
 from ontology.graph import Statement
-from ontology.compile import compile_catalogue
+from competency_kg.compile import compile_catalogue
 from ontology.namespaces import CKG, RDF, SKOS, XSD
 
 BASE = "https://w3id.org/competency-kg/"
@@ -21,7 +21,7 @@ CRITERION = NamedNode(BASE + "competency/klantgerichtheid/level/2/criterion/3")
 
 
 def fresh_graph():
-    return compile_catalogue(CATALOG_DIR, shacl=False)[1]
+    return compile_catalogue(CATALOG_DIR, shacl=False).graph
 
 
 def drop(graph, subject, predicate, language=None):
@@ -147,8 +147,7 @@ def test_violations_point_back_into_the_yaml():
 def test_auto_engine_uses_pyshacl_for_small_graphs_and_compiled_for_large():
     graph = fresh_graph()
     assert shacl.choose_engine(graph) == "pyshacl"
-    big = copy.copy(graph)
-    big.parts = graph.parts * (shacl.PYSHACL_MAX_TRIPLES // len(graph.parts[0]) + 1)
+    big = dataclasses.replace(graph, parts=graph.parts * (shacl.PYSHACL_MAX_TRIPLES // len(graph.parts[0]) + 1))
     assert shacl.choose_engine(big) == "compiled"
 
 
@@ -183,7 +182,7 @@ def test_sharing_the_check_out_over_processes_finds_the_same(processes):
 
 def test_a_forked_helper_checks_alone_instead_of_forking_again():
     """multiprocessing forbids a helper's own helpers: inside one, the check must run in one process."""
-    from ontology.forking import ForkedCall
+    from ontology.parallel import ForkedCall
 
     graph = fresh_graph()
     MUTATIONS["two positions"](graph)

@@ -12,10 +12,10 @@ from pyoxigraph import NamedNode
 from catalog import CATALOG_DIR
 from conftest import skip_reason
 from esco_support import esco_skills, needs_esco
-from ontology.compile import compile_catalogue
-from ontology.mappings import mappable_subjects
+from competency_kg.compile import compile_catalogue
+from linking.catalogue import mappable_subjects
 from ontology.problems import CatalogueError
-from ontology.sssom import MAPPING_PREDICATES, SEMAPV, check_subjects, read_mapping_set
+from linking.sssom import MAPPING_PREDICATES, SEMAPV, check_subjects, read_mapping_set
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mappings"
 CURATED = CATALOG_DIR / "mappings" / "esco.sssom.tsv"
@@ -24,8 +24,13 @@ ESCO = "http://data.europa.eu/esco/"
 
 
 @pytest.fixture(scope="module")
-def built():
-    return compile_catalogue(CATALOG_DIR)[1]
+def compiled():
+    return compile_catalogue(CATALOG_DIR)
+
+
+@pytest.fixture(scope="module")
+def built(compiled):
+    return compiled.graph
 
 
 def _problems(name: str, known: set[str]) -> list[str]:
@@ -58,8 +63,8 @@ EXPECTED = {
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_bad_mapping_file_gets_exact_errors(name, built):
-    assert _problems(name, mappable_subjects(built)) == EXPECTED[name]
+def test_bad_mapping_file_gets_exact_errors(name, compiled):
+    assert _problems(name, mappable_subjects(compiled.catalogue)) == EXPECTED[name]
 
 
 def test_every_fixture_has_expectations():
@@ -132,7 +137,7 @@ def test_graph_has_links_and_filterable_records(built):
 
 def test_mappings_follow_a_different_base():
     base = "http://127.0.0.1:8765/"
-    _, graph = compile_catalogue(CATALOG_DIR, base=base)
+    graph = compile_catalogue(CATALOG_DIR, base=base).graph
     from exports.sssom import write_tsv
     out = io.StringIO()
     write_tsv(graph, out)

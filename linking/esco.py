@@ -13,8 +13,8 @@ ESCO-model picture, so a query works whichever download it was built from:
 * the concept schemes with their labels and top concepts.
 
 Everything goes, as a stream, into one named graph written as N-Quads or TriG, which the service
-bulk-loads at start-up (``load_esco_into``). The graph carries ESCO's attribution, which must be
-shown wherever ESCO content is: "This service uses the ESCO classification of the European Commission."
+bulk-loads at start-up (``load_esco_into``). The graph carries ESCO's attribution
+(``linking.frameworks``), which must be shown wherever ESCO content is.
 """
 from __future__ import annotations
 
@@ -22,28 +22,27 @@ import csv
 import gzip
 import io
 import re
-import sys
 import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterable, Iterator, TextIO
+from typing import BinaryIO, Callable, Iterable, Iterator
 
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, Store, parse, serialize
 
-from .namespaces import DCAT, DCT, OWL, RDF, SKOS, XSD
+from ontology.namespaces import DCAT, DCT, OWL, RDF, SKOS, XSD, compact
+from ontology.problems import Problem
 
-ESCO = "http://data.europa.eu/esco/"
+from .frameworks import ESCO, ESCO_FRAMEWORK
+from .sssom import MappingSet
+
 ESCO_MODEL = "http://data.europa.eu/esco/model#"
 ISO_THES = "http://purl.org/iso25964/skos-thes#"
 SKOSXL = "http://www.w3.org/2008/05/skos-xl#"
 ESCO_GRAPH = "https://w3id.org/competency-kg/graph/esco"
 """Default name of the graph ESCO is imported into: apart from the catalogue, under our own IRIs."""
-ATTRIBUTION = "This service uses the ESCO classification of the European Commission."
-ESCO_HOMEPAGE = "https://esco.ec.europa.eu/"
-REUSE_POLICY = "https://eur-lex.europa.eu/eli/dec/2011/833/oj"
-"""Commission Decision 2011/833/EU on the reuse of Commission documents, under which ESCO is published."""
+ATTRIBUTION = ESCO_FRAMEWORK.attribution
 STATUS = ISO_THES + "status"
 
 Progress = Callable[[str], None]
@@ -311,8 +310,8 @@ def _header_quads(q: _Quads, version: str | None, sources: list[str]) -> list[Qu
     q.add(graph, DCT + "title", _en(f"ESCO{' v' + version if version else ''}: European Skills, Competences, Qualifications and Occupations", "en"))
     q.add(graph, DCT + "rights", _en(ATTRIBUTION, "en"))
     q.add(graph, DCT + "publisher", _n("http://publications.europa.eu/resource/authority/corporate-body/EMPL"))
-    q.add(graph, DCT + "license", _n(REUSE_POLICY))
-    q.add(graph, DCT + "source", _n(ESCO_HOMEPAGE))
+    q.add(graph, DCT + "license", _n(ESCO_FRAMEWORK.licence))
+    q.add(graph, DCT + "source", _n(ESCO_FRAMEWORK.homepage))
     if version:
         q.add(graph, OWL + "versionInfo", Literal(version))
     for name in sources:
@@ -421,23 +420,29 @@ def load_esco_into(store: Store, path: Path | str) -> None:
         store.bulk_load(path=str(path), format=rdf_format)
 
 
-def write_progress(message: str, stream: TextIO = sys.stderr) -> None:
-    stream.write(message + "\n")
-    stream.flush()
+def load_esco(store: Store, paths: Iterable[Path | str]) -> None:
+    """Load ESCO into ``store`` from imports made by :func:`import_esco` or from ESCO's downloads themselves.
+
+    An import is bulk-loaded as written; anything else is imported on the fly, so a curator can
+    point a command at the zips without making an import first.
+    """
+    for path in paths:
+        try:
+            output_format(path)
+            load_esco_into(store, path)
+        except EscoImportError:
+            store.bulk_extend(esco_quads([path]))
 
 
-def check_mapped_concepts(mapping_sets: Iterable, store: Store, *, graph: str = ESCO_GRAPH) -> list:
+def check_mapped_concepts(mapping_sets: Iterable[MappingSet], store: Store, *, graph: str = ESCO_GRAPH) -> list[Problem]:
     """Problems for mappings to ESCO concepts that the loaded ESCO lacks or marks as not released.
 
     Only objects in ESCO's namespace are checked (other frameworks have their own data). A concept
     that ESCO keeps but marks ``obsolete`` (or ``owl:deprecated``) is flagged too: the link still
     resolves, but ESCO advises against new use, so the curator should review the mapping.
     """
-    from .problems import Problem
-    from .sssom import compact
-
     named = _n(graph)
-    problems = []
+    problems: list[Problem] = []
     for mapping_set in mapping_sets:
         for m in mapping_set.mappings:
             if not m.object.startswith(ESCO):

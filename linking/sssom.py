@@ -1,17 +1,7 @@
-"""Read and check SSSOM/TSV mapping sets, and turn them into SKOS links plus SSSOM mapping records.
+"""Read, check and write SSSOM/TSV mapping sets (``sssom_rdf`` turns them into graph statements and back).
 
 Mapping sets are catalogue data like the YAML, so they get the same treatment: every problem is
 reported at once as ``path:line:column: message``, and nothing is built from a file with problems.
-
-In the graph each row becomes two things (SSSOM's own RDF form, see the ``sssom_schema``):
-
-* the direct link ``subject skos:closeMatch object``, for SKOS-only users;
-* a mapping record, an ``owl:Axiom`` with ``owl:annotatedSource/Property/Target`` and the row's
-  provenance (``sssom:mapping_justification``, ``pav:authoredBy``, ``sssom:confidence``, …), so a
-  SPARQL user can filter by justification, author or confidence.
-
-Records get IRIs (``{mapping_set_id}/{digest of subject, predicate, object, justification}``),
-never blank nodes, so every export of the graph stays byte-for-byte deterministic.
 """
 from __future__ import annotations
 
@@ -23,11 +13,9 @@ from pathlib import Path
 from typing import Iterable, Sequence, TextIO
 
 import yaml
-from pyoxigraph import Literal, NamedNode, Triple
 
-from .esco import ATTRIBUTION as ESCO_ATTRIBUTION, ESCO
-from .namespaces import DCT, OWL, PAV, RDF, RDFS, SEMAPV, SH, SKOS, SSSOM, XSD
-from .problems import Problem
+from ontology.namespaces import OWL, RDF, RDFS, SEMAPV, SKOS, SSSOM, compact
+from ontology.problems import Problem
 
 BUILTIN_PREFIXES: dict[str, str] = {
     "owl": OWL, "rdf": RDF, "rdfs": RDFS, "semapv": SEMAPV, "skos": SKOS, "sssom": SSSOM,
@@ -130,13 +118,6 @@ def _expand(value: str, prefixes: dict[str, str]) -> tuple[str | None, str | Non
     if not _IRI.match(iri) or not local:
         return None, f"malformed IRI '{value}' (expands to '{iri}')"
     return iri, None
-
-
-def compact(iri: str, prefixes: dict[str, str]) -> str:
-    """The CURIE for ``iri`` under the longest matching namespace, or the IRI itself."""
-    best = max(((name, ns) for name, ns in prefixes.items() if iri.startswith(ns) and len(iri) > len(ns)),
-               key=lambda item: len(item[1]), default=None)
-    return f"{best[0]}:{iri[len(best[1]):]}" if best else iri
 
 
 def _metadata(lines: list[str], shown: str, problems: list[Problem]) -> dict | None:
@@ -366,76 +347,3 @@ def write_table(out: TextIO, metadata: dict, columns: Sequence[str], rows: Itera
 
 def _key_line_file(path: Path, key: str) -> int:
     return _key_line(path.read_text(encoding="utf-8").splitlines(), key)
-
-
-_n = NamedNode
-
-
-def _lit(value: str, datatype: str | None = None, language: str | None = None) -> Literal:
-    if language:
-        return Literal(value, language=language)
-    return Literal(value, datatype=_n(datatype)) if datatype else Literal(value)
-
-
-def direct_triples(sets: Iterable[MappingSet]) -> list[Triple]:
-    """The plain SKOS links, one per row (a link stated by two sets is still one triple)."""
-    return sorted({Triple(_n(m.subject), _n(m.predicate), _n(m.object)) for s in sets for m in s.mappings},
-                  key=lambda t: (t.subject.value, t.predicate.value, t.object.value))
-
-
-def record_triples(sets: Iterable[MappingSet]) -> list[Triple]:
-    """The mapping sets and their records, in SSSOM's RDF vocabulary (owl:Axiom + sssom/pav/dcterms slots)."""
-    triples: list[Triple] = []
-    for s in sets:
-        node = _n(s.id)
-        add = lambda p, o, subject=node: triples.append(Triple(subject, _n(p), o))  # noqa: E731
-        add(RDF + "type", _n(SSSOM + "MappingSet"))
-        meta = s.metadata
-        if meta.get("mapping_set_title"):
-            add(DCT + "title", _lit(str(meta["mapping_set_title"]), language="en"))
-        if meta.get("mapping_set_description"):
-            add(DCT + "description", _lit(str(meta["mapping_set_description"]), language="en"))
-        if meta.get("mapping_set_version"):
-            add(OWL + "versionInfo", _lit(str(meta["mapping_set_version"])))
-        add(DCT + "license", _n(meta["license"]))
-        for key in ("subject_source", "object_source"):
-            if meta.get(key):
-                add(SSSOM + key, _n(meta[key]))
-        for key in ("object_source_version", "subject_source_version"):
-            if meta.get(key):
-                add(SSSOM + key, _lit(str(meta[key])))
-        if meta.get("mapping_date"):
-            add(DCT + "created", _lit(str(meta["mapping_date"]), XSD + "date"))
-        if any(m.object.startswith(ESCO) for m in s.mappings):
-            add(DCT + "rights", _lit(ESCO_ATTRIBUTION, language="en"))  # ESCO's reuse condition
-        for name, namespace in sorted(s.prefixes.items()):
-            if BUILTIN_PREFIXES.get(name) == namespace:
-                continue
-            declaration = _n(f"{s.id.rstrip('/')}/prefix/{name}")
-            add(SH + "declare", declaration)
-            triples.append(Triple(declaration, _n(SH + "prefix"), _lit(name)))
-            triples.append(Triple(declaration, _n(SH + "namespace"), _lit(namespace, XSD + "anyURI")))
-        for m in s.mappings:
-            record = _n(s.record_iri(m))
-            add(SSSOM + "mappings", record)
-            r = lambda p, o, subject=record: triples.append(Triple(subject, _n(p), o))  # noqa: E731
-            r(RDF + "type", _n(OWL + "Axiom"))
-            r(OWL + "annotatedSource", _n(m.subject))
-            r(OWL + "annotatedProperty", _n(m.predicate))
-            r(OWL + "annotatedTarget", _n(m.object))
-            r(SSSOM + "mapping_justification", _n(m.justification))
-            for author in m.authors:
-                r(PAV + "authoredBy", _n(author))
-            for label in m.author_labels:
-                r(SSSOM + "author_label", _lit(label))
-            if m.date:
-                r(DCT + "created", _lit(m.date, XSD + "date"))
-            if m.confidence is not None:
-                r(SSSOM + "confidence", _lit(repr(m.confidence), XSD + "double"))
-            if m.comment:
-                r(RDFS + "comment", _lit(m.comment, language="en"))
-            if m.subject_label:
-                r(SSSOM + "subject_label", _lit(m.subject_label))
-            if m.object_label:
-                r(SSSOM + "object_label", _lit(m.object_label))
-    return triples
