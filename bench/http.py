@@ -533,12 +533,8 @@ class Row:
 
 def prepare(out: Path) -> tuple[Path, Path]:
     """The synthetic catalogue (reused when complete) and a fresh N-Triples dump of its graph."""
-    from bench.synthetic import generate
-    catalogue = out / f"synthetic-{SIZE}"
-    marker = catalogue / ".complete"
-    if not marker.exists():
-        generate(catalogue, SIZE)
-        marker.touch()
+    from bench.synthetic import ensure
+    catalogue = ensure(out / f"synthetic-{SIZE}", SIZE)
     nt_file = out / f"synthetic-{SIZE}.nt"
     with tempfile.NamedTemporaryFile(dir=out, suffix=".nt", delete=False) as tmp:
         partial = Path(tmp.name)
