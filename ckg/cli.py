@@ -107,7 +107,7 @@ def build(catalog_dir: str | None, base: str | None, jobs: int | None, fmt: str,
 @jobs_option
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("dist"), show_default=True,
               help="Folder to write the release into; replaced as a whole, only on success.")
-@click.option("--verify", is_flag=True, help="Parse every RDF dump back and check its triple count before publishing.")
+@click.option("--verify", is_flag=True, help="Parse every file back (RDF dumps, JSON-LD, CSV, SSSOM) and check its triple or row count before publishing.")
 @click.option("--timings", is_flag=True, help="Print the seconds spent in each phase to standard error.")
 def export(catalog_dir: str | None, base: str | None, jobs: int | None, out: Path, verify: bool, timings: bool) -> None:
     """Write the release: Turtle, N-Triples, RDF/XML, JSON-LD, CSV and a manifest."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import BinaryIO, Iterable
 
-from pyoxigraph import QuadParser, RdfFormat, parse, serialize
+from pyoxigraph import RdfFormat, serialize
 
 from ontology.graph import CatalogueGraph, Statement
 from ontology.namespaces import PREFIXES
@@ -38,8 +38,3 @@ def write_ntriples(groups: Iterable[Iterable[Statement]], out: BinaryIO) -> None
     for group in groups:
         out.write("".join([f"{s} {p} {o} .\n" for s, p, o in group]).encode("utf-8"))
 
-
-def count_triples(path: str, extension: str) -> int:
-    """Parse a written dump back and count its triples: proof that the file is readable RDF."""
-    parser: QuadParser = parse(path=path, format=FORMATS[extension])
-    return sum(1 for _ in parser)

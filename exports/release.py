@@ -23,7 +23,8 @@ from ontology.parallel import processes, side_by_side
 from ontology.problems import CatalogueError
 
 from . import case, jsonld, sssom
-from .rdf import count_triples, write_rdf
+from .rdf import write_rdf
+from .verify import parsed_count
 from .table import TableWriter, languages_of
 
 BASENAME = "catalogue"
@@ -131,7 +132,8 @@ def write_release(graph: CatalogueGraph, out_dir: Path, *, metadata: dict | None
 
     ``check`` (e.g. the SHACL validation) runs while the files are written; if it returns
     problems, nothing is published and :class:`CatalogueError` carries them. With ``verify``,
-    every RDF dump is parsed back and must hold exactly the graph's triple count.
+    every file is parsed back (exports/verify.py) and must hold exactly what was meant: the graph's
+    triple count for the RDF dumps (JSON-LD included), the row and mapping counts for the tables.
     """
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -148,17 +150,17 @@ def write_release(graph: CatalogueGraph, out_dir: Path, *, metadata: dict | None
         written = []
         for extension, media_type in MEDIA_TYPES.items():
             path = staging / f"{BASENAME}.{extension}"
-            extra: dict[str, int] = {}
-            if extension in ("ttl", "nt", "rdf"):
-                extra["triples"] = count_triples(str(path), extension) if verify else expected
-                if extra["triples"] != expected:
-                    raise ExportError(f"{path.name} parsed back to {extra['triples']} triples, expected {expected}")
-            elif extension == "csv":
-                extra["rows"] = counts["rows"]
-            elif extension in (sssom.TSV_SUFFIX, sssom.JSON_SUFFIX):
-                extra["rows"] = counts["mappings"]
-            elif extension in case.FILE_SUFFIXES.values():
-                extra["rows"] = counts[f"case-items-{extension}"]  # rows: the package's CFItems
+            if extension in case.FILE_SUFFIXES.values():
+                unit, meant = "rows", counts[f"case-items-{extension}"]  # rows: the package's CFItems
+            elif extension in ("csv", sssom.TSV_SUFFIX, sssom.JSON_SUFFIX):
+                unit, meant = "rows", counts["rows"] if extension == "csv" else counts["mappings"]
+            else:
+                unit, meant = "triples", expected
+            if verify:
+                found = _parsed(path, extension)
+                if found != meant:
+                    raise ExportError(f"{path.name} parsed back to {found} {unit}, expected {meant}")
+            extra = {} if extension == "jsonld" else {unit: meant}  # the manifest's JSON-LD entry stays as it was
             written.append(ExportFile(path.name, media_type, path.stat().st_size, digests[extension], **extra))
         manifest = {"metadata": metadata or {}, "triples": expected, "files": [asdict(f) for f in written]}
         (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -167,6 +169,14 @@ def write_release(graph: CatalogueGraph, out_dir: Path, *, metadata: dict | None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _parsed(path: Path, extension: str) -> int:
+    """What a reader finds in ``path``; a file that does not parse is a failed export, not a traceback."""
+    try:
+        return parsed_count(path, extension)
+    except (SyntaxError, ValueError, UnicodeDecodeError) as error:
+        raise ExportError(f"{path.name} does not parse back: {error}") from None
 
 
 def _swap_into_place(staging: Path, out_dir: Path) -> None:
