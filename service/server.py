@@ -37,7 +37,8 @@ class Server(BaseApplication):
         super().__init__()
 
     def load_config(self) -> None:
-        threads = max(1, self.config.threads)
+        # SPARQL holds at most 2 x slots threads (running + waiting): on top of the threads that serve everything else.
+        threads = max(1, self.config.threads) + 2 * self.config.sparql_slots
         settings = {
             "bind": f"{self.config.host}:{self.config.port}" if ":" not in self.config.host
             else f"[{self.config.host}]:{self.config.port}",

@@ -42,10 +42,12 @@ class Answer:
     status: int
     content_type: str
     body: bytes
+    retry_after: int | None = None
+    """Seconds after which trying again may succeed (sent as ``Retry-After``), for a refusal that is not the query's fault."""
 
     @classmethod
-    def error(cls, status: int, message: str) -> "Answer":
-        return cls(status, "text/plain; charset=utf-8", (message.rstrip("\n") + "\n").encode("utf-8"))
+    def error(cls, status: int, message: str, retry_after: int | None = None) -> "Answer":
+        return cls(status, "text/plain; charset=utf-8", (message.rstrip("\n") + "\n").encode("utf-8"), retry_after)
 
 
 class _TooLarge(Exception):
