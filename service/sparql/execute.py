@@ -137,13 +137,25 @@ def _count_up_to(store: Store, job: Job, ceiling: int) -> int:
 
 
 def execute(store: Store, job: Job) -> Answer:
-    """Run ``job`` on ``store`` and write the whole answer, or say exactly why not."""
+    """Run ``job`` on ``store`` and write the whole answer, or say exactly why not.
+
+    Oxigraph reports what it rejects in a query as SyntaxError (parsing) or ValueError/TypeError (an
+    invalid IRI in the dataset, a value it cannot evaluate), and the evaluation errors it meets while
+    the answer is written (results are lazy) as OSError; all are faults of the request, so all are
+    400 with the engine's own message, whether they surface when the query is parsed or later.
+    """
     try:
-        result = _run(store, job)
+        return _execute(store, job)
     except SyntaxError as error:
         return Answer.error(400, explain_syntax_error(job.query, str(error)))
-    except ValueError as error:  # e.g. an invalid IRI in default-graph-uri / named-graph-uri
+    except (ValueError, TypeError) as error:  # e.g. an invalid IRI in default-graph-uri / named-graph-uri
         return Answer.error(400, f"the request cannot be run: {error}")
+    except OSError as error:
+        return Answer.error(400, f"the query was accepted but the store cannot evaluate it: {error}")
+
+
+def _execute(store: Store, job: Job) -> Answer:
+    result = _run(store, job)
     fmt = format_by_media_type(job.media_type)
     graph = isinstance(result, QueryTriples)
     if graph != isinstance(fmt.oxigraph, RdfFormat):
