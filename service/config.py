@@ -92,7 +92,7 @@ class ServiceConfig:
                                     "killed and the client gets 503.", minimum=0.1, metavar="SECONDS")
     max_results: int = _setting(10_000, "CKG_MAX_RESULTS", "Most rows (SELECT) or triples (CONSTRUCT/DESCRIBE) one "
                                 "SPARQL answer may have; larger answers are refused, never cut.", minimum=1)
-    query_memory: int = _setting(1024, "CKG_QUERY_MEMORY", "Megabytes one SPARQL query may allocate beyond the shared "
+    query_memory: int = _setting(512, "CKG_QUERY_MEMORY", "Megabytes one SPARQL query may allocate beyond the shared "
                                  "store; past it the query is stopped and the client gets 503 (0: no limit).",
                                  minimum=0, metavar="MB")
     sparql_slots: int = _setting(2, "CKG_SPARQL_SLOTS", "SPARQL queries one worker runs at once (its query "
@@ -101,6 +101,9 @@ class ServiceConfig:
     sparql_queue_wait: float = _setting(1.0, "CKG_SPARQL_QUEUE_WAIT", "Longest wait for a free SPARQL slot; past it "
                                         "(or when as many queries already wait) the client gets 503 with "
                                         "Retry-After.", minimum=0.0, maximum=10.0, metavar="SECONDS")
+    max_answer_mib: int = _setting(16, "CKG_SPARQL_MAX_ANSWER_MIB", "Largest SPARQL answer sent (MiB); larger ones "
+                                   "are refused with 400, never cut.", minimum=1, metavar="MIB",
+                                   option="--sparql-max-answer-mib")
     esco: str | None = _setting(None, "CKG_ESCO", "An ESCO import (`ckg esco import … --out FILE`) to serve as "
                                 "ESCO's named graph.", metavar="FILE", shown="none")
     page_size: int = _setting(100, "CKG_PAGE_SIZE", "Items per page of a listing.", minimum=1)

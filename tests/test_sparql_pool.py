@@ -40,7 +40,8 @@ def test_timeout_kills_and_replaces_the_process(store):
     pool = QueryPool(store, 1, memory_limit=0)
     try:
         [before] = pool.pids()
-        answer = pool.run(Job(CROSS.replace(" ORDER BY ?a ?f ?i ?l", ""), SRJ, None, None, max_results=10**12),
+        answer = pool.run(Job(CROSS.replace(" ORDER BY ?a ?f ?i ?l", ""), SRJ, None, None, max_results=10**12,
+                              max_bytes=2**40),
                           timeout=0.5)
         assert answer.status == 503 and b"0.5 s" in answer.body
         [after] = pool.pids()

@@ -25,6 +25,7 @@ from flask.blueprints import BlueprintSetupState
 
 from ..edge import Refused
 from ..site import Site, current_site
+from .budget import memory_ceiling, resident_bytes
 from .description import description_triples, render_description
 from .execute import Answer, Job
 from .formats import GRAPH_FORMATS, SOLUTION_FORMATS, NotAcceptable, choose_format
@@ -49,6 +50,11 @@ def _probe_sandbox(state: BlueprintSetupState) -> None:
     netns, seccomp = app.extensions[SANDBOX] = probe()
     if not seccomp:
         print(f"WARNING: {UNSEALED}", file=sys.stderr, flush=True)
+    else:
+        layers = "seccomp filter" + (" + empty network namespace" if netns else " (no network namespace here)")
+        print(f"  SPARQL query processes kept off the network by: {layers}", file=sys.stderr, flush=True)
+    site: Site = app.extensions["ckg"]
+    print(f"  {memory_ceiling(site.config, resident_bytes()).describe()}", file=sys.stderr, flush=True)
 
 
 def sparql_enabled(app: Flask) -> bool:
@@ -97,7 +103,8 @@ def endpoint() -> Response:
         raise _refused(406, str(error)) from None
     job = Job(query=query_request.query, media_type=fmt.media_type, accept=accept, format_param=query_request.format,
               default_graphs=query_request.default_graphs, named_graphs=query_request.named_graphs,
-              max_results=site.config.max_results, base_iri=site.base)
+              max_results=site.config.max_results, base_iri=site.base,
+              max_bytes=site.config.max_answer_mib * 2**20)
     answer = site.answers.get(job) if inspection.cacheable else None  # RAND(), NOW(), STRUUID()…: run every time
     hit = answer is not None
     if answer is None:
