@@ -280,3 +280,32 @@ def test_the_host_header_appears_in_no_answer(server, path, accept):
     assert answer.status_code < 500
     assert EVIL not in answer.text and all(EVIL not in value for value in answer.headers.values()), \
         (answer.status_code, [v for v in answer.headers.values() if EVIL in v], answer.text[:300])
+
+
+# ---- 3: the documented ceiling, and bodies read no further than the limit ----
+
+def test_start_up_prints_the_sandbox_and_a_ceiling_that_adds_up_from_the_settings(capsys):
+    import re
+    from service.app import create_app
+    create_app(ServiceConfig.from_env(workers=3, threads=4, sparql_slots=2, query_memory=100, answer_cache_mib=10,
+                                      max_answer_mib=4))
+    said = capsys.readouterr().err
+    assert "kept off the network by: seccomp filter" in said
+    total, site = (int(n.replace(",", "")) for n in re.search(r"memory ceiling ([\d,]+) MiB = site ([\d,]+) MiB",
+                                                              said).groups())
+    bodies = (4 + 2 * 2) * 2 * 1_000_000 / 2**20  # request threads (4 + 2 x slots) x body held twice
+    assert total == pytest.approx(site + 3 * (site + 10 + 2 * 2 * 4 + bodies + 2 * 100), abs=3)
+
+
+def test_a_chunked_body_is_read_no_further_than_the_limit(server):
+    """Without a Content-Length the whole body was read into memory before its size was checked. Here the body
+    never ends: the answer must come once the limit is passed, not when the client stops sending."""
+    host, port = server.split("//")[1].rstrip("/").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
+                           b"Transfer-Encoding: chunked\r\n\r\n")
+        chunk = b"x" * 10_000
+        for _ in range(150):  # 1.5 MB sent, and the body is not finished
+            connection.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        status_line = connection.recv(64).split(b"\r\n")[0]  # socket.timeout (10 s) if the server waits for more
+    assert status_line.startswith(b"HTTP/1.1 413")

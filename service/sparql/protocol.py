@@ -60,7 +60,9 @@ def _decode_params(raw: bytes, where: str) -> list[tuple[str, str]]:
 def _read_body(request: Request) -> bytes:
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise ProtocolError(413, f"the request body is {request.content_length:,} bytes; at most {MAX_BODY:,} are accepted.")
-    body = request.get_data(cache=False)
+    # Read at most one byte past the limit: a chunked body has no Content-Length, and reading it whole first
+    # would let a client make the worker hold any amount of memory before the size is checked.
+    body = request.stream.read(MAX_BODY + 1)
     if len(body) > MAX_BODY:
         raise ProtocolError(413, f"the request body is larger than the {MAX_BODY:,} bytes accepted.")
     return body
