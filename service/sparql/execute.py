@@ -191,5 +191,15 @@ def _execute(store: Store, job: Job) -> Answer:
             return _too_many_bytes(job.max_bytes)
         if _count_up_to(store, job, job.max_results + 1) > job.max_results:
             return _too_large(job.max_results, graph)
-        return Answer(200, fmt.content_type, _run(store, job).serialize(format=fmt.oxigraph))
+        # Few enough rows after all (the bound over-counted): write it again, still capped in bytes.
+        writer = BoundedWriter(fmt, _NO_ROW_LIMIT, job.max_bytes)
+        try:
+            _run(store, job).serialize(writer, format=fmt.oxigraph)
+        except Exception:  # noqa: BLE001 - as above
+            if not writer.too_many_bytes:
+                raise
+            return _too_many_bytes(job.max_bytes)
     return Answer(200, fmt.content_type, writer.getvalue())
+
+
+_NO_ROW_LIMIT = 2**62
