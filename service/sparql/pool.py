@@ -30,6 +30,7 @@ import os
 import queue
 import resource
 import signal
+import stat
 import threading
 import time
 from dataclasses import dataclass
@@ -44,6 +45,24 @@ log = logging.getLogger(__name__)
 
 _FORK = multiprocessing.get_context("fork")
 _PR_SET_PDEATHSIG = 1
+
+
+def _close_inherited_sockets(keep: int) -> None:
+    """Close every socket the fork copied from the web worker but this process's own pipe.
+
+    A query process forked to replace a killed one inherits the worker's listening socket and the
+    client connections open at that moment: it must not hold them (a connection would stay open after
+    the worker closed it), and an internet socket already made needs no ``socket()`` call to be used.
+    """
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd == keep:
+            continue
+        try:
+            if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                os.close(fd)
+        except OSError:
+            pass
 
 
 def _die_with_parent() -> None:
@@ -76,6 +95,7 @@ def _child_main(conn: Connection, store: Store, memory_limit: int, parent: int, 
     """
     for inherited in not_mine:
         inherited.close()
+    _close_inherited_sockets(keep=conn.fileno())
     _die_with_parent()
     if os.getppid() != parent:  # the parent died before the death signal was armed
         return
