@@ -92,6 +92,8 @@ ADVERSARIAL_UNITS = [
     "1.",            # numbers that never get an exponent
     "ex:a\\, ",      # local-name escapes
     "'x' ",          # many complete strings
+    "\\u0041",      # escapes, decoded before the scan
+    "\\u00 ",       # escapes that never complete
 ]
 
 
