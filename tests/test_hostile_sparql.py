@@ -309,3 +309,57 @@ def test_a_chunked_body_is_read_no_further_than_the_limit(server):
             connection.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
         status_line = connection.recv(64).split(b"\r\n")[0]  # socket.timeout (10 s) if the server waits for more
     assert status_line.startswith(b"HTTP/1.1 413")
+
+
+# ---- 3: eight memory bombs at once stay under the documented ceiling ----
+
+BOMB = "SELECT * WHERE {{ ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }} ORDER BY ?a ?f ?i # {n}"
+"""598^3 ≈ 2·10^8 rows to sort: far more memory than a query may take."""
+
+
+def pss(pid: int) -> int:
+    """Proportional set size: shared pages split among their sharers, so a sum over processes counts each once."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def test_eight_memory_bombs_at_once_keep_the_server_under_its_ceiling():
+    """Eight memory-bomb queries took a host from 3 to 7.3 GB. At most slots x workers run, each within its
+    query memory; the server's total (PSS of every process, sampled while they run) stays under the ceiling
+    it printed, and resource GETs keep answering."""
+    memory_mib = 64
+    with start_server("--workers", str(WORKERS), "--threads", str(THREADS), "--sparql-slots", str(SLOTS),
+                      "--query-timeout", "10", "--query-memory", str(memory_mib),
+                      "--sparql-cache-mib", str(CACHE_MIB)) as url:
+        settled_descendants(url.pid, WORKERS * (1 + SLOTS))
+        config = ServiceConfig.from_env(workers=WORKERS, threads=THREADS, sparql_slots=SLOTS,
+                                        query_memory=memory_mib, answer_cache_mib=CACHE_MIB)
+        ceiling = memory_ceiling(config, site_bytes=rss(url.pid))
+        peak, done = 0, threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            while not done.is_set():
+                peak = max(peak, sum(pss(p) for p in {url.pid, *_descendants(url.pid)}))
+                done.wait(0.05)
+
+        def bomb(n: int) -> requests.Response:
+            return requests.get(url + "sparql", params={"query": BOMB.format(n=n)}, timeout=10 + 8)
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        try:
+            with PlainGets(url), ThreadPoolExecutor(8) as pool:
+                answers = list(pool.map(bomb, range(8)))
+        finally:
+            done.set()
+            sampler.join()
+        assert 0 < peak <= ceiling.total, f"peak {peak / 2**20:.0f} MiB over the ceiling {ceiling.describe()}"
+        assert [a.status_code for a in answers] == [503] * 8, [a.text[:100] for a in answers]
+        assert sum("memory" in a.text for a in answers) >= 1
+        assert_back_to_idle(url)
