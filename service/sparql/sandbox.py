@@ -11,9 +11,12 @@ misses a spelling, the query process must still be unable to connect anywhere.
    promised not to gain privileges (``PR_SET_NO_NEW_PRIVS``). It makes ``socket()`` fail with
    ``EPERM`` for every address family but ``AF_UNIX`` (so ``AF_INET``, ``AF_INET6``, ``AF_PACKET``,
    ``AF_NETLINK``… are all out), and ``io_uring_setup`` too (io_uring can create sockets without the
-   ``socket`` system call). Calls made through another system-call ABI than the native one (32-bit
-   ``int 0x80`` on x86-64, whose ``socketcall`` would bypass the ``socket`` rule, and the x32 ABI
-   numbers) all fail with ``EPERM``: the filter checks the architecture of every call.
+   ``socket`` system call), as well as ``pidfd_getfd``, ``ptrace`` and ``process_vm_writev`` (ways to
+   take a socket from, or plant a call in, another process of the same user). Sockets inherited from
+   the web worker are closed by the query process itself (:mod:`.pool`). Calls made through another
+   system-call ABI than the native one (32-bit ``int 0x80`` on x86-64, whose ``socketcall`` would
+   bypass the ``socket`` rule, and the x32 ABI numbers) all fail with ``EPERM``: the filter checks
+   the architecture of every call.
 
 The filter is always installed; the namespace is added where possible. A process that cannot install
 the filter refuses every query (see :mod:`.pool`), and the service starts with SPARQL disabled.
@@ -30,6 +33,7 @@ import functools
 import os
 import platform
 import struct
+from dataclasses import dataclass
 
 _CLONE_NEWUSER = 0x10000000
 _CLONE_NEWNET = 0x40000000
@@ -53,32 +57,46 @@ _AF_UNIX = 1
 _X32_SYSCALL_BIT = 0x40000000
 
 
+@dataclass(frozen=True)
+class _Abi:
+    """The numbers the filter needs on one architecture (from the kernel's system-call tables)."""
+
+    audit_arch: int
+    socket: int
+    denied: tuple[int, ...]
+    """io_uring_setup (io_uring can open sockets itself), ptrace and process_vm_writev (make another process of
+    this user open one), pidfd_getfd (copy an open socket out of another process, such as the web worker)."""
+    x32: bool
+
+
 @functools.lru_cache(maxsize=1)
-def _abi() -> tuple[int, int, int, bool] | None:
-    """(AUDIT_ARCH value, socket number, io_uring_setup number, has x32 numbers) of this machine, if supported."""
+def _abi() -> _Abi | None:
+    """This machine's numbers, if its architecture is supported (x86-64, arm64)."""
     machine = platform.machine().lower()
     if machine in ("x86_64", "amd64"):
-        return 0xC000003E, 41, 425, True
+        return _Abi(0xC000003E, socket=41, denied=(425, 101, 311, 438), x32=True)
     if machine in ("aarch64", "arm64"):
-        return 0xC00000B7, 198, 425, False
+        return _Abi(0xC00000B7, socket=198, denied=(425, 117, 271, 438), x32=False)
     return None
 
 
-def _program(arch: int, socket_nr: int, io_uring_nr: int, x32: bool) -> list[tuple[int, int, int, int]]:
+def _program(abi: _Abi) -> list[tuple[int, int, int, int]]:
     """The filter, as (code, jt, jf, k) instructions. Jumps count instructions skipped after the current one."""
     deny = _SECCOMP_RET_ERRNO | errno.EPERM
     program = [
         (_LD_W_ABS, 0, 0, _ARCH),
-        (_JEQ_K, 1, 0, arch),                 # native ABI: go on; any other ABI: refused
+        (_JEQ_K, 1, 0, abi.audit_arch),       # native ABI: go on; any other ABI (int 0x80's socketcall…): refused
         (_RET_K, 0, 0, deny),
         (_LD_W_ABS, 0, 0, _NR),
     ]
-    if x32:
+    if abi.x32:
         program += [(_JGE_K, 0, 1, _X32_SYSCALL_BIT),  # x32 numbers carry bit 30: refused
                     (_RET_K, 0, 0, deny)]
+    n = len(abi.denied)
+    program.append((_JEQ_K, n + 1, 0, abi.socket))   # socket(): look at the address family
+    for i, number in enumerate(abi.denied):           # each denied call jumps to the deny after the allow
+        program.append((_JEQ_K, n - i + 3, 0, number))
     program += [
-        (_JEQ_K, 2, 0, socket_nr),            # socket(): look at the address family
-        (_JEQ_K, 4, 0, io_uring_nr),          # io_uring_setup(): refused
         (_RET_K, 0, 0, _SECCOMP_RET_ALLOW),   # anything else: allowed
         (_LD_W_ABS, 0, 0, _ARG0_LOW),
         (_JEQ_K, 0, 1, _AF_UNIX),
@@ -107,7 +125,7 @@ def forbid_sockets() -> bool:
         libc = ctypes.CDLL(None, use_errno=True)
     except OSError:
         return False
-    code = b"".join(struct.pack("=HBBI", *instruction) for instruction in _program(*abi))
+    code = b"".join(struct.pack("=HBBI", *instruction) for instruction in _program(abi))
     buffer = ctypes.create_string_buffer(code, len(code))
     prog = _SockFprog(len(code) // 8, ctypes.cast(buffer, ctypes.c_void_p))
     prctl = libc.prctl
