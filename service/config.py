@@ -87,7 +87,7 @@ class ServiceConfig:
     workers: int = _setting(_cpu_count, "CKG_WORKERS", "gunicorn worker processes (each with its own SPARQL "
                             "query processes).", minimum=1, shown="one per CPU core", short="-w")
     threads: int = _setting(4, "CKG_THREADS", "Request threads per worker for resources, downloads and health "
-                            "checks; SPARQL gets its own 2 x CKG_SPARQL_SLOTS threads on top.", minimum=1)
+                            "checks; SPARQL gets its own 5 x CKG_SPARQL_SLOTS threads on top.", minimum=1)
     query_timeout: float = _setting(10.0, "CKG_QUERY_TIMEOUT", "Time limit of one SPARQL query; past it the query is "
                                     "killed and the client gets 503.", minimum=0.1, metavar="SECONDS")
     max_results: int = _setting(10_000, "CKG_MAX_RESULTS", "Most rows (SELECT) or triples (CONSTRUCT/DESCRIBE) one "
@@ -96,7 +96,7 @@ class ServiceConfig:
                                  "store; past it the query is stopped and the client gets 503 (0: no limit).",
                                  minimum=0, metavar="MB")
     sparql_slots: int = _setting(2, "CKG_SPARQL_SLOTS", "SPARQL queries one worker runs at once (its query "
-                                 "processes), apart from the request threads; as many more may wait for a slot.",
+                                 "processes), apart from the request threads; 4 x as many may wait for a slot.",
                                  minimum=1)
     sparql_queue_wait: float = _setting(1.0, "CKG_SPARQL_QUEUE_WAIT", "Longest wait for a free SPARQL slot; past it "
                                         "(or when as many queries already wait) the client gets 503 with "

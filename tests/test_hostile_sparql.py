@@ -220,8 +220,8 @@ def _parent(pid: int) -> int:
 
 def test_runaway_queries_get_503_from_arrival_extra_ones_at_once_and_gets_keep_answering(server):
     """Eight runaway queries blocked plain GETs for 10-20 s and queued ones got 503 after 20-30 s. Now at most
-    SLOTS run per worker and as many wait up to QUEUE_WAIT; the others get 503 + Retry-After at once, and every
-    runaway one gets its 503 within its limit counted from arrival."""
+    SLOTS run per worker and a few more wait up to QUEUE_WAIT; the others get 503 + Retry-After at once, and
+    every running one gets its 503 within its limit counted from arrival."""
     count = WORKERS * SLOTS * 2 + 6
 
     def runaway(_: int) -> tuple[int, float, str | None, str]:
@@ -236,7 +236,7 @@ def test_runaway_queries_get_503_from_arrival_extra_ones_at_once_and_gets_keep_a
     busy = [r for r in results if "slots" in r[3]]
     stopped = [r for r in results if "stopped" in r[3]]
     assert len(busy) + len(stopped) == count
-    assert len(busy) >= count - 2 * WORKERS * SLOTS  # no more than slots + waiting places per worker
+    assert len(stopped) <= WORKERS * SLOTS  # only the queries in a slot ran; the waiting ones gave up after 1 s
     assert all(retry is not None and int(retry) >= 1 for _, _, retry, _ in busy)
     assert all(took <= QUEUE_WAIT + 3 for _, took, _, _ in busy), sorted(took for _, took, _, _ in busy)
     assert len(stopped) >= WORKERS * SLOTS - 1
@@ -293,7 +293,7 @@ def test_start_up_prints_the_sandbox_and_a_ceiling_that_adds_up_from_the_setting
     assert "kept off the network by: seccomp filter" in said
     total, site = (int(n.replace(",", "")) for n in re.search(r"memory ceiling ([\d,]+) MiB = site ([\d,]+) MiB",
                                                               said).groups())
-    bodies = (4 + 2 * 2) * 2 * 1_000_000 / 2**20  # request threads (4 + 2 x slots) x body held twice
+    bodies = (4 + 2 * 5) * 2 * 1_000_000 / 2**20  # request threads (4 + 5 x slots) x body held twice
     assert total == pytest.approx(site + 3 * (site + 10 + 2 * 2 * 4 + bodies + 2 * 100), abs=3)
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..config import ServiceConfig
+from .pool import sparql_threads
 from .protocol import MAX_BODY
 
 MIB = 2**20
@@ -74,7 +75,7 @@ class MemoryCeiling:
 
 def memory_ceiling(config: ServiceConfig, site_bytes: int) -> MemoryCeiling:
     """The ceiling for ``config``, given the built site's size (the master's resident memory once built)."""
-    threads = max(1, config.threads) + 2 * config.sparql_slots
+    threads = max(1, config.threads) + sparql_threads(config.sparql_slots)
     return MemoryCeiling(site=site_bytes, workers=max(1, config.workers),
                          answer_cache=config.answer_cache_mib * MIB,
                          answers_in_flight=config.sparql_slots * 2 * config.max_answer_mib * MIB,
