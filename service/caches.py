@@ -10,6 +10,7 @@ is bounded by the bytes it holds and forgets the least recently used answers fir
 """
 from __future__ import annotations
 
+import sys
 import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Callable, Hashable, Protocol
@@ -54,29 +55,60 @@ class RenderCache:
 
 
 
+def footprint(key: Hashable) -> int:
+    """Bytes a cache key holds: the object and the strings and bytes among its fields (a query text may be 1 MB).
+
+    A cache bounded by its answers' bytes alone was grown to gigabytes by thousands of distinct, very long
+    queries with tiny answers (``ASK``): the keys are what must be counted then.
+    """
+    size = sys.getsizeof(key)
+    for value in getattr(key, "__dict__", {}).values():
+        if isinstance(value, (str, bytes)):
+            size += sys.getsizeof(value)
+        elif isinstance(value, tuple):
+            size += sys.getsizeof(value) + sum(sys.getsizeof(v) for v in value)
+    return size
+
+
+ENTRY_OVERHEAD = 200
+"""Bytes an entry costs beyond its key and body: the ordered dict's slot and links, the answer object."""
+
+
 class AnswerCache:
+    """Finished SPARQL answers by job, bounded by the bytes held: keys, bodies and per-entry overhead."""
+
     def __init__(self, max_bytes: int):
         self.max_bytes = max_bytes
-        self._entries: OrderedDict[Hashable, _Answer] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[_Answer, int]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()  # gthread workers serve several requests at once
 
+    @property
+    def bytes_held(self) -> int:
+        return self._bytes
+
     def get(self, job: Hashable) -> _Answer | None:
         with self._lock:
-            answer = self._entries.get(job)
-            if answer is not None:
-                self._entries.move_to_end(job)
-            return answer
+            entry = self._entries.get(job)
+            if entry is None:
+                return None
+            self._entries.move_to_end(job)
+            return entry[0]
 
     def put(self, job: Hashable, answer: _Answer) -> None:
-        size = len(answer.body)
-        if answer.status != 200 or size > self.max_bytes // 4:  # one answer may not flush the rest
+        if answer.status != 200 or len(answer.body) > self.max_bytes // 4:  # one answer may not flush the rest
+            return
+        size = len(answer.body) + footprint(job) + ENTRY_OVERHEAD
+        if size > self.max_bytes // 4:
             return
         with self._lock:
             if job in self._entries:
                 return
-            self._entries[job] = answer
+            self._entries[job] = (answer, size)
             self._bytes += size
             while self._bytes > self.max_bytes:
-                _, dropped = self._entries.popitem(last=False)
-                self._bytes -= len(dropped.body)
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self._bytes -= dropped
+
+    def __len__(self) -> int:
+        return len(self._entries)

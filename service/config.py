@@ -86,15 +86,24 @@ class ServiceConfig:
     port: int = _setting(8000, "CKG_PORT", "TCP port.", minimum=1, maximum=65535, short="-p")
     workers: int = _setting(_cpu_count, "CKG_WORKERS", "gunicorn worker processes (each with its own SPARQL "
                             "query processes).", minimum=1, shown="one per CPU core", short="-w")
-    threads: int = _setting(4, "CKG_THREADS", "Request threads per worker, each with its own killable SPARQL query "
-                            "process (1: gunicorn's sync worker).", minimum=1)
+    threads: int = _setting(4, "CKG_THREADS", "Request threads per worker for resources, downloads and health "
+                            "checks; SPARQL gets its own 5 x CKG_SPARQL_SLOTS threads on top.", minimum=1)
     query_timeout: float = _setting(10.0, "CKG_QUERY_TIMEOUT", "Time limit of one SPARQL query; past it the query is "
                                     "killed and the client gets 503.", minimum=0.1, metavar="SECONDS")
     max_results: int = _setting(10_000, "CKG_MAX_RESULTS", "Most rows (SELECT) or triples (CONSTRUCT/DESCRIBE) one "
                                 "SPARQL answer may have; larger answers are refused, never cut.", minimum=1)
-    query_memory: int = _setting(1024, "CKG_QUERY_MEMORY", "Megabytes one SPARQL query may allocate beyond the shared "
+    query_memory: int = _setting(512, "CKG_QUERY_MEMORY", "Megabytes one SPARQL query may allocate beyond the shared "
                                  "store; past it the query is stopped and the client gets 503 (0: no limit).",
                                  minimum=0, metavar="MB")
+    sparql_slots: int = _setting(2, "CKG_SPARQL_SLOTS", "SPARQL queries one worker runs at once (its query "
+                                 "processes), apart from the request threads; 4 x as many may wait for a slot.",
+                                 minimum=1)
+    sparql_queue_wait: float = _setting(1.0, "CKG_SPARQL_QUEUE_WAIT", "Longest wait for a free SPARQL slot; past it "
+                                        "(or when as many queries already wait) the client gets 503 with "
+                                        "Retry-After.", minimum=0.0, maximum=10.0, metavar="SECONDS")
+    max_answer_mib: int = _setting(16, "CKG_SPARQL_MAX_ANSWER_MIB", "Largest SPARQL answer sent (MiB); larger ones "
+                                   "are refused with 400, never cut.", minimum=1, metavar="MIB",
+                                   option="--sparql-max-answer-mib")
     esco: str | None = _setting(None, "CKG_ESCO", "An ESCO import (`ckg esco import … --out FILE`) to serve as "
                                 "ESCO's named graph.", metavar="FILE", shown="none")
     page_size: int = _setting(100, "CKG_PAGE_SIZE", "Items per page of a listing.", minimum=1)

@@ -19,6 +19,7 @@ from gunicorn.app.base import BaseApplication
 
 from .config import ServiceConfig
 from .sparql.blueprint import query_pool
+from .sparql.pool import sparql_threads
 
 
 def _start_query_processes(worker: Any) -> None:
@@ -37,7 +38,8 @@ class Server(BaseApplication):
         super().__init__()
 
     def load_config(self) -> None:
-        threads = max(1, self.config.threads)
+        # The threads SPARQL may hold (running + waiting) come on top of those that serve everything else.
+        threads = max(1, self.config.threads) + sparql_threads(self.config.sparql_slots)
         settings = {
             "bind": f"{self.config.host}:{self.config.port}" if ":" not in self.config.host
             else f"[{self.config.host}]:{self.config.port}",

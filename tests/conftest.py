@@ -74,6 +74,8 @@ LIVE_QUERY_TIMEOUT = 2.0
 """The SPARQL time limit of ``live_server``, in seconds (tests of the limit wait about this long)."""
 LIVE_WORKERS = 2
 LIVE_THREADS = 4
+LIVE_SLOTS = 2
+"""SPARQL execution slots (query processes) per worker of ``live_server`` (the documented default, stated explicitly)."""
 LIVE_MAX_RESULTS = 10_000
 """The result-size limit of ``live_server`` (the documented default, stated explicitly)."""
 STARTUP_LIMIT = 90.0
@@ -151,7 +153,7 @@ def start_server(*args: str, env: dict[str, str] | None = None, runner: list[str
 def live_server() -> Iterator[ServerURL]:
     """The real server with the bundled catalogue (2 workers x 4 threads, 2 s query limit); its root URL."""
     with start_server("--workers", str(LIVE_WORKERS), "--threads", str(LIVE_THREADS),
-                      "--query-timeout", str(LIVE_QUERY_TIMEOUT), "--max-results", str(LIVE_MAX_RESULTS)) as url:
+                      "--sparql-slots", str(LIVE_SLOTS), "--query-timeout", str(LIVE_QUERY_TIMEOUT), "--max-results", str(LIVE_MAX_RESULTS)) as url:
         yield url
 
 

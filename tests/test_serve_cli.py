@@ -56,7 +56,7 @@ def test_invalid_setting_from_the_environment_is_named():
 def test_settings_from_environment_variables(tmp_path):
     catalogue = assemble(tmp_path / "mini", FIXTURES / "valid-mini")
     port = free_port()
-    env = _server_env({"CKG_HOST": "127.0.0.1", "CKG_PORT": str(port), "CKG_WORKERS": "1", "CKG_THREADS": "1",
+    env = _server_env({"CKG_HOST": "127.0.0.1", "CKG_PORT": str(port), "CKG_WORKERS": "1", "CKG_THREADS": "1", "CKG_SPARQL_SLOTS": "1",
                        "CKG_QUERY_TIMEOUT": "1", "CKG_MAX_RESULTS": "5", "CKG_BASE": "http://example.org/ckg/",
                        "CKG_CATALOG": str(catalogue)})
     log = tmp_path / "serve.log"
@@ -76,7 +76,7 @@ def test_settings_from_environment_variables(tmp_path):
         assert requests.get(endpoint, params={"query": "SELECT * WHERE { ?s ?p ?o } LIMIT 5"}).status_code == 200
         stopped = requests.get(endpoint, params={"query": RUNAWAY}, timeout=1 + SLACK)  # well before the 10 s default
         assert stopped.status_code == 503 and "the 1 s this endpoint allows" in stopped.text  # CKG_QUERY_TIMEOUT
-        # CKG_WORKERS=1, CKG_THREADS=1: one worker with one query process.
+        # CKG_WORKERS=1, CKG_SPARQL_SLOTS=1: one worker with one query process.
         assert len(_descendants(process.pid)) == 2
         assert "Serving" in log.read_text() and f"http://127.0.0.1:{port}/sparql" in log.read_text()
     finally:

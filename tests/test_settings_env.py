@@ -121,7 +121,7 @@ def test_the_catalogue_is_compiled_once_in_the_master_and_shared_with_the_worker
     """)
     wrapper = tmp_path / "serve_wrapper.py"
     wrapper.write_text(script)
-    with start_server("--workers", "2", "--threads", "1", runner=[sys.executable, str(wrapper)]) as url:
+    with start_server("--workers", "2", "--threads", "1", "--sparql-slots", "1", runner=[sys.executable, str(wrapper)]) as url:
         workers = settled_descendants(url.pid, 2 * 2)
         answered_by = {requests.get(url + "sparql", params={"query": f"ASK {{ }} # {i}"}, timeout=30,
                                     headers={"Connection": "close"}).status_code for i in range(6)}

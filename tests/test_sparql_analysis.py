@@ -92,6 +92,8 @@ ADVERSARIAL_UNITS = [
     "1.",            # numbers that never get an exponent
     "ex:a\\, ",      # local-name escapes
     "'x' ",          # many complete strings
+    "\\u0041",      # escapes, decoded before the scan
+    "\\u00 ",       # escapes that never complete
 ]
 
 
@@ -110,3 +112,17 @@ def test_a_long_query_does_not_exhaust_the_stack():
     """rdflib's recursive parser fails on a few KB of nested groups; a token loop has no depth."""
     query = "SELECT * WHERE " + "{ " * 20_000 + "?s ?p ?o" + " }" * 20_000
     assert analyse(query).form == "SELECT"
+
+
+def test_the_scan_holds_memory_proportional_to_the_text_not_to_its_tokens():
+    """A 900 KB query of one-character tokens: a list of its tokens would take ~150 bytes per character, per
+    request. The scan's peak (tracemalloc) stays within a few times the text itself."""
+    import tracemalloc
+    query = "ASK { " + "( " * 450_000 + "}"
+    tracemalloc.start()
+    try:
+        analyse(query)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= 4 * len(query), f"the scan of {len(query):,} characters peaked at {peak:,} bytes"

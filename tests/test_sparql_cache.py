@@ -12,8 +12,8 @@ def job(query: str, media_type: str = "application/sparql-results+json") -> Job:
 
 
 def test_a_finished_answer_is_returned_for_the_same_job_only():
-    cache = AnswerCache(1000)
-    answer = Answer(200, "application/sparql-results+json", b"x" * 100)
+    cache = AnswerCache(100_000)
+    answer = Answer(200, "application/sparql-results+json", b"x" * 10_000)
     cache.put(job("ASK {}"), answer)
     assert cache.get(job("ASK {}")) is answer
     assert cache.get(job("ASK {}", "text/csv")) is None
@@ -21,20 +21,39 @@ def test_a_finished_answer_is_returned_for_the_same_job_only():
 
 
 def test_errors_and_oversized_answers_are_not_kept():
-    cache = AnswerCache(1000)
+    cache = AnswerCache(100_000)
     cache.put(job("q1"), Answer.error(503, "the query ran out of time"))
-    cache.put(job("q2"), Answer(200, "text/csv", b"x" * 400))  # more than a quarter of the budget
+    cache.put(job("q2"), Answer(200, "text/csv", b"x" * 40_000))  # more than a quarter of the budget
     assert cache.get(job("q1")) is None and cache.get(job("q2")) is None
 
 
 def test_least_recently_used_answers_go_first_when_full():
-    cache = AnswerCache(1000)
+    cache = AnswerCache(100_000)
     for name in ("a", "b", "c", "d"):
-        cache.put(job(name), Answer(200, "text/csv", b"x" * 240))
+        cache.put(job(name), Answer(200, "text/csv", b"x" * 24_000))
     cache.get(job("a"))  # a is now the most recently used
-    cache.put(job("e"), Answer(200, "text/csv", b"x" * 240))
+    cache.put(job("e"), Answer(200, "text/csv", b"x" * 24_000))
     assert cache.get(job("b")) is None
     assert all(cache.get(job(name)) is not None for name in ("a", "c", "d", "e"))
+
+
+def test_long_keys_count_against_the_budget():
+    """Thousands of distinct long queries with tiny answers (ASK) once grew a worker by gigabytes: the cache's
+    real memory (measured by tracemalloc, not by its own count) stays within its budget."""
+    import tracemalloc
+    budget = 1_000_000
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        cache = AnswerCache(budget)
+        for i in range(400):  # 400 x 50 KB of query text = 20 MB offered
+            cache.put(job(f"ASK {{}} # {i} " + "x" * 50_000), Answer(200, "application/sparql-results+json", b"{}"))
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert cache.bytes_held <= budget
+    assert held <= budget * 1.1, f"the cache holds {held:,} bytes for a budget of {budget:,}"
+    assert 10 <= len(cache) <= 20  # it still keeps what fits
 
 
 def _get(url: str, query: str):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import LIVE_MAX_RESULTS, LIVE_QUERY_TIMEOUT, LIVE_THREADS, LIVE_WORKERS
+from conftest import LIVE_MAX_RESULTS, LIVE_QUERY_TIMEOUT, LIVE_SLOTS, LIVE_THREADS, LIVE_WORKERS
 
 RUNAWAY = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n2 ?o . ?p ?q ?r }")
 """552^6 ≈ 3·10^16 combinations: this would run for years."""
@@ -86,8 +86,8 @@ def test_runaway_query_gets_503_and_other_queries_are_served_meanwhile(sparql_en
 
 
 def test_the_runaway_query_process_is_killed_and_replaced(live_server, sparql_endpoint):
-    before = settled_descendants(live_server.pid, LIVE_WORKERS * (1 + LIVE_THREADS))
-    assert len(before) == LIVE_WORKERS * (1 + LIVE_THREADS)  # each worker and its query processes
+    before = settled_descendants(live_server.pid, LIVE_WORKERS * (1 + LIVE_SLOTS))
+    assert len(before) == LIVE_WORKERS * (1 + LIVE_SLOTS)  # each worker and its query processes
     answer = stopped_in_time(sparql_endpoint)
     assert answer.status_code == 503
     after = _descendants(live_server.pid)

@@ -40,7 +40,8 @@ def test_timeout_kills_and_replaces_the_process(store):
     pool = QueryPool(store, 1, memory_limit=0)
     try:
         [before] = pool.pids()
-        answer = pool.run(Job(CROSS.replace(" ORDER BY ?a ?f ?i ?l", ""), SRJ, None, None, max_results=10**12),
+        answer = pool.run(Job(CROSS.replace(" ORDER BY ?a ?f ?i ?l", ""), SRJ, None, None, max_results=10**12,
+                              max_bytes=2**40),
                           timeout=0.5)
         assert answer.status == 503 and b"0.5 s" in answer.body
         [after] = pool.pids()
@@ -90,3 +91,20 @@ def test_query_processes_end_when_their_parent_dies(store):
     while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in children):
         time.sleep(0.05)
     assert not [p for p in children if Path(f"/proc/{p}").exists()]
+
+
+def test_query_processes_keep_no_socket_of_their_parent_but_their_own_pipe(store):
+    """A child inherits the web worker's listening socket and open client connections; it closes them all."""
+    import socket
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    pool = QueryPool(store, 1)
+    try:
+        assert pool.run(Job("ASK { }", SRJ, None, None), timeout=30).status == 200  # the child is past its set-up
+        [pid] = pool.pids()
+        links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+        assert len([link for link in links if link.startswith("socket:")]) == 1, links
+    finally:
+        pool.close()
+        listener.close()

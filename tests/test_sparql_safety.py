@@ -186,3 +186,28 @@ def test_syntax_error_names_the_position():
     answer = execute(Store(), Job("SELECT * WHERE { ?s ?p }", "application/sparql-results+json", None, None))
     assert answer.status == 400
     assert b"error at line 1, column" in answer.body and b"expected" in answer.body
+
+
+@pytest.mark.parametrize("query, media_type", [
+    ("SELECT ?s ?o WHERE { ?s ?p ?o }", "application/sparql-results+json"),
+    ("CONSTRUCT WHERE { ?s ?p ?o }", "application/n-triples"),
+])
+def test_an_answer_over_the_byte_limit_is_refused_not_cut(query, media_type):
+    """Few rows can still be many bytes (long literals): the answer is capped in bytes too."""
+    store = _tricky_store(40)
+    whole = execute(store, Job(query, media_type, None, None))
+    assert whole.status == 200
+    assert execute(store, Job(query, media_type, None, None, max_bytes=len(whole.body))).body == whole.body
+    refused = execute(store, Job(query, media_type, None, None, max_bytes=len(whole.body) - 1))
+    assert refused.status == 400 and b"larger than" in refused.body
+
+
+def test_the_byte_limit_holds_when_the_row_bound_over_counted():
+    """Literals full of commas and braces make the row bound trip before the exact count (400 rows, limit 400):
+    the answer is then written again, and that second writing is capped in bytes too."""
+    store = _tricky_store(400)
+    query, media_type = "SELECT ?s ?o WHERE { ?s ?p ?o }", "application/sparql-results+json"
+    whole = execute(store, Job(query, media_type, None, None, max_results=400))
+    assert whole.status == 200
+    refused = execute(store, Job(query, media_type, None, None, max_results=400, max_bytes=len(whole.body) - 1))
+    assert refused.status == 400 and b"larger than" in refused.body

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Iterator, NamedTuple
 
 QUERY_FORMS = frozenset({"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"})
 UPDATE_KEYWORDS = frozenset({"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH"})
@@ -173,19 +173,30 @@ def tokenize(text: str) -> tuple[list[Token], int]:
     ':' after it is scanned once, not once per letter: every position inside a run that was not
     followed by ':' is remembered (``no_prefix_before``) and not tried again.
     """
-    tokens: list[Token] = []
-    pos, end, work, no_prefix_before = 0, len(text), 0, 0
+    work = [0]
+    tokens = list(iter_tokens(text, work))
+    return tokens, work[0]
+
+
+def iter_tokens(text: str, work: list[int]) -> Iterator[Token]:
+    """The tokens of :func:`tokenize` one by one, adding the work done to ``work[0]``.
+
+    A generator, so :func:`analyse` holds one token at a time: a list of the tokens of a 1 MB query of
+    one-character tokens would take ~150 MB per request, memory a client could multiply by sending
+    such requests at once.
+    """
+    pos, end, no_prefix_before = 0, len(text), 0
     match = _TOKEN.match
     while pos < end:
-        work += 1
+        work[0] += 1
         if pos >= no_prefix_before:
             run = _NAME_RUN.match(text, pos)
             if run is not None:
                 colon = run.end()
-                work += colon - pos
+                work[0] += colon - pos
                 if colon < end and text[colon] == ":" and text[colon - 1] != ".":
                     local_end = _LOCAL.match(text, colon + 1).end()
-                    tokens.append(Token("pname", text[pos:local_end], pos))
+                    yield Token("pname", text[pos:local_end], pos)
                     pos = local_end
                     continue
                 no_prefix_before = colon
@@ -201,20 +212,27 @@ def tokenize(text: str) -> tuple[list[Token], int]:
             raise _lex_error(text, pos)
         if kind not in ("space", "comment"):
             value = m.group()
-            tokens.append(Token(kind, value.upper() if kind == "word" else value, pos))
+            yield Token(kind, value.upper() if kind == "word" else value, pos)
         pos = m.end()
-    return tokens, work
 
 
 def analyse(request_text: str) -> Analysis:
     """Tokenise a query or update and collect the facts the endpoint decides on. Raises :class:`SparqlLexError`."""
     text = decode_escapes(request_text)
-    tokens, work = tokenize(text)
+    work = [0]
     form = None
     service_at = None
     update_keyword = None
     calls: list[str] = []
-    for i, token in enumerate(tokens):
+    count = 0
+    pending: str | None = None
+    """A non-deterministic built-in's name just seen: it is called if the next token opens an argument list."""
+    for token in iter_tokens(text, work):
+        count += 1
+        if pending is not None:
+            if (token.kind == "nil" or token.text == "(") and pending not in calls:
+                calls.append(pending)
+            pending = None
         if token.kind != "word":
             continue
         word = token.text
@@ -224,12 +242,10 @@ def analyse(request_text: str) -> Analysis:
             service_at = token.offset
         if update_keyword is None and word in UPDATE_ONLY_KEYWORDS:
             update_keyword = word
-        if word in NON_DETERMINISTIC and i + 1 < len(tokens) and (
-                tokens[i + 1].kind == "nil" or tokens[i + 1].text == "("):
-            if word not in calls:
-                calls.append(word)
+        if word in NON_DETERMINISTIC:
+            pending = word
     if form in UPDATE_KEYWORDS:
         update_keyword = form
     return Analysis(text=text, form=form, is_update=update_keyword is not None, service_at=service_at,
                     update_keyword=update_keyword, non_deterministic=tuple(calls),
-                    tokens_scanned=len(tokens), work=work)
+                    tokens_scanned=count, work=work[0])

@@ -17,28 +17,61 @@ saying what to change, raised as :class:`service.edge.Refused`.
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+import sys
+import time
+
+from flask import Blueprint, Flask, Response, current_app, request
+from flask.blueprints import BlueprintSetupState
 
 from ..edge import Refused
 from ..site import Site, current_site
+from .budget import memory_ceiling, resident_bytes
 from .description import description_triples, render_description
 from .execute import Answer, Job
 from .formats import GRAPH_FORMATS, SOLUTION_FORMATS, NotAcceptable, choose_format
 from .pool import QueryPool, pool_for
 from .protocol import ProtocolError, read_query_request
+from .pool import UNSEALED
 from .safety import inspect_query
+from .sandbox import probe
 
 blueprint = Blueprint("sparql", __name__)
+SANDBOX = "ckg-sparql-sandbox"
+"""``app.extensions`` key: (network namespace, seccomp filter) available to query processes, probed at start-up."""
+
+
+@blueprint.record_once
+def _probe_sandbox(state: BlueprintSetupState) -> None:
+    """At app creation (gunicorn's master, before any worker): can query processes be kept off the network?
+
+    If not, SPARQL is disabled, and the operator is told so now rather than by the first client.
+    """
+    app: Flask = state.app
+    netns, seccomp = app.extensions[SANDBOX] = probe()
+    if not seccomp:
+        print(f"WARNING: {UNSEALED}", file=sys.stderr, flush=True)
+    else:
+        layers = "seccomp filter" + (" + empty network namespace" if netns else " (no network namespace here)")
+        print(f"  SPARQL query processes kept off the network by: {layers}", file=sys.stderr, flush=True)
+    site: Site = app.extensions["ckg"]
+    print(f"  {memory_ceiling(site.config, resident_bytes()).describe()}", file=sys.stderr, flush=True)
+
+
+def sparql_enabled(app: Flask) -> bool:
+    return app.extensions.get(SANDBOX, (False, False))[1]
 
 
 def query_pool(site: Site) -> QueryPool:
     """This worker process's query processes for ``site`` (forked on first use, or at worker start-up)."""
-    return pool_for(site.store, site.config.threads, site.config.query_memory * 2**20)
+    config = site.config
+    return pool_for(site.store, config.sparql_slots, config.query_memory * 2**20, config.sparql_queue_wait)
 
 
 def _response(answer: Answer) -> Response:
     response = Response(answer.body, status=answer.status, content_type=answer.content_type)
     response.headers["Vary"] = "Accept"
+    if answer.retry_after is not None:
+        response.headers["Retry-After"] = str(answer.retry_after)
     return response
 
 
@@ -50,6 +83,7 @@ def _refused(status: int, message: str) -> Refused:
 @blueprint.route("/sparql", methods=["GET", "POST"])
 def endpoint() -> Response:
     """Answer one SPARQL query, or describe the service when a GET carries no query."""
+    arrived = time.monotonic()  # the time limit counts from here: waiting for a slot is part of it
     site = current_site()
     try:
         query_request = read_query_request(request)
@@ -57,6 +91,8 @@ def endpoint() -> Response:
         raise _refused(error.status, error.message) from None
     if query_request is None:
         return service_description(site)
+    if not sparql_enabled(current_app):
+        raise _refused(503, UNSEALED)
     inspection = inspect_query(query_request.query)
     if inspection.refusal:
         raise _refused(400, inspection.refusal)
@@ -67,11 +103,12 @@ def endpoint() -> Response:
         raise _refused(406, str(error)) from None
     job = Job(query=query_request.query, media_type=fmt.media_type, accept=accept, format_param=query_request.format,
               default_graphs=query_request.default_graphs, named_graphs=query_request.named_graphs,
-              max_results=site.config.max_results, base_iri=site.base)
+              max_results=site.config.max_results, base_iri=site.base,
+              max_bytes=site.config.max_answer_mib * 2**20)
     answer = site.answers.get(job) if inspection.cacheable else None  # RAND(), NOW(), STRUUID()…: run every time
     hit = answer is not None
     if answer is None:
-        answer = query_pool(site).run(job, site.config.query_timeout)
+        answer = query_pool(site).run(job, site.config.query_timeout, arrived)
         if inspection.cacheable:
             site.answers.put(job, answer)
     response = _response(answer)
@@ -85,8 +122,9 @@ def service_description(site: Site) -> Response:
         fmt = choose_format(True, request.headers.get("Accept"), request.args.get("format"))
     except NotAcceptable as error:
         raise _refused(406, str(error)) from None
-    # Described at the URL the client used (a local or proxied server) and at its canonical IRI.
-    endpoints = [request.base_url, site.graph.iris.sparql]
+    # Described at its canonical IRI only: nothing in an answer comes from the request's Host header, which any
+    # client may set (a description naming http://evil.example/sparql could be cached and served to others).
+    endpoints = [site.graph.iris.sparql]
     triples = description_triples(endpoints, site.graph.iris.dataset, len(site.graph),
                                   list(SOLUTION_FORMATS + GRAPH_FORMATS))
     return _response(Answer(200, fmt.content_type, render_description(triples, fmt)))

@@ -33,6 +33,8 @@ class Job:
     named_graphs: tuple[str, ...] | None = None
     max_results: int = 10_000
     base_iri: str | None = None
+    max_bytes: int = 16 * 2**20
+    """Largest answer written (bytes): it travels through a pipe and sits in the web worker until sent."""
 
 
 @dataclass(frozen=True)
@@ -42,10 +44,12 @@ class Answer:
     status: int
     content_type: str
     body: bytes
+    retry_after: int | None = None
+    """Seconds after which trying again may succeed (sent as ``Retry-After``), for a refusal that is not the query's fault."""
 
     @classmethod
-    def error(cls, status: int, message: str) -> "Answer":
-        return cls(status, "text/plain; charset=utf-8", (message.rstrip("\n") + "\n").encode("utf-8"))
+    def error(cls, status: int, message: str, retry_after: int | None = None) -> "Answer":
+        return cls(status, "text/plain; charset=utf-8", (message.rstrip("\n") + "\n").encode("utf-8"), retry_after)
 
 
 class _TooLarge(Exception):
@@ -62,9 +66,12 @@ class BoundedWriter:
 
     _OVERLAP = 8
 
-    def __init__(self, fmt: ResultFormat, limit: int) -> None:
+    def __init__(self, fmt: ResultFormat, limit: int, max_bytes: int | None = None) -> None:
         self._bound = fmt.bound
         self._limit = limit + fmt.header_items
+        self._max_bytes = max_bytes
+        self._bytes = 0
+        self.too_many_bytes = False
         self._count = 0
         self._tail = b""
         self.parts: list[bytes] = []
@@ -77,6 +84,10 @@ class BoundedWriter:
         data = bytes(chunk)
         self._count += self._bound(self._tail + data)
         self._tail = data[-self._OVERLAP:]
+        self._bytes += len(data)
+        if self._max_bytes is not None and self._bytes > self._max_bytes:
+            self.too_many_bytes = self.exceeded = True
+            raise _TooLarge()
         if self._count > self._limit:
             self.exceeded = True
             raise _TooLarge()
@@ -125,6 +136,12 @@ def _too_large(limit: int, graph: bool) -> Answer:
                              f"ORDER BY plus LIMIT {limit} OFFSET 0, then OFFSET {limit}, OFFSET {2 * limit}, and so on.")
 
 
+def _too_many_bytes(limit: int) -> Answer:
+    return Answer.error(400, f"the answer is larger than {limit / 2**20:g} MiB, the most this endpoint sends at once, "
+                             f"so nothing was sent rather than a cut-off answer. Ask for fewer or shorter values, or "
+                             f"in pages: ORDER BY plus LIMIT and OFFSET.")
+
+
 def _count_up_to(store: Store, job: Job, ceiling: int) -> int:
     count = 0
     for _ in _run(store, job):
@@ -135,13 +152,25 @@ def _count_up_to(store: Store, job: Job, ceiling: int) -> int:
 
 
 def execute(store: Store, job: Job) -> Answer:
-    """Run ``job`` on ``store`` and write the whole answer, or say exactly why not."""
+    """Run ``job`` on ``store`` and write the whole answer, or say exactly why not.
+
+    Oxigraph reports what it rejects in a query as SyntaxError (parsing) or ValueError/TypeError (an
+    invalid IRI in the dataset, a value it cannot evaluate), and the evaluation errors it meets while
+    the answer is written (results are lazy) as OSError; all are faults of the request, so all are
+    400 with the engine's own message, whether they surface when the query is parsed or later.
+    """
     try:
-        result = _run(store, job)
+        return _execute(store, job)
     except SyntaxError as error:
         return Answer.error(400, explain_syntax_error(job.query, str(error)))
-    except ValueError as error:  # e.g. an invalid IRI in default-graph-uri / named-graph-uri
+    except (ValueError, TypeError) as error:  # e.g. an invalid IRI in default-graph-uri / named-graph-uri
         return Answer.error(400, f"the request cannot be run: {error}")
+    except OSError as error:
+        return Answer.error(400, f"the query was accepted but the store cannot evaluate it: {error}")
+
+
+def _execute(store: Store, job: Job) -> Answer:
+    result = _run(store, job)
     fmt = format_by_media_type(job.media_type)
     graph = isinstance(result, QueryTriples)
     if graph != isinstance(fmt.oxigraph, RdfFormat):
@@ -152,13 +181,25 @@ def execute(store: Store, job: Job) -> Answer:
             return Answer.error(406, str(error))
     if isinstance(result, QueryBoolean):
         return Answer(200, fmt.content_type, result.serialize(format=fmt.oxigraph))
-    writer = BoundedWriter(fmt, job.max_results)
+    writer = BoundedWriter(fmt, job.max_results, job.max_bytes)
     try:
         result.serialize(writer, format=fmt.oxigraph)
     except Exception:  # noqa: BLE001 - Oxigraph re-raises the writer's exception in its own wrapping
         if not writer.exceeded:
             raise
+        if writer.too_many_bytes:
+            return _too_many_bytes(job.max_bytes)
         if _count_up_to(store, job, job.max_results + 1) > job.max_results:
             return _too_large(job.max_results, graph)
-        return Answer(200, fmt.content_type, _run(store, job).serialize(format=fmt.oxigraph))
+        # Few enough rows after all (the bound over-counted): write it again, still capped in bytes.
+        writer = BoundedWriter(fmt, _NO_ROW_LIMIT, job.max_bytes)
+        try:
+            _run(store, job).serialize(writer, format=fmt.oxigraph)
+        except Exception:  # noqa: BLE001 - as above
+            if not writer.too_many_bytes:
+                raise
+            return _too_many_bytes(job.max_bytes)
     return Answer(200, fmt.content_type, writer.getvalue())
+
+
+_NO_ROW_LIMIT = 2**62

@@ -7,12 +7,18 @@ inherits the store (copy-on-write, nothing is reloaded or copied) and then serve
 over a pipe, so the fast path costs one round trip of a pickled job and its answer.
 
 Each web worker process owns one pool (created after gunicorn forks it, see :mod:`service.server`,
-or lazily on the first query): one child per request thread, so a request never waits for another's
-query. When a query outlives its time limit, its child is killed (SIGKILL), a fresh one is forked in
-its place, and the client gets 503; other requests are served meanwhile by the other children.
+or lazily on the first query) of ``size`` children: the SPARQL execution slots of that worker,
+separate from its request threads. Admission control: a query waits at most ``queue_wait`` seconds
+for a free slot, and at most ``WAITING_PER_SLOT`` x ``size`` queries wait at once; any other is
+refused at once (503 with ``Retry-After``) instead of queueing behind minutes of work and holding a request thread that a
+resource GET needs. The time limit counts from the request's arrival, waiting included. When a
+query outlives it, its child is killed (SIGKILL), a fresh one is forked in its place, and the client
+gets 503; other requests are served meanwhile by the other children.
 
-Defence in depth: each child moves itself into an empty network namespace when the kernel allows it
-(Linux user namespaces), so even a ``SERVICE`` the lexical check missed could not reach the network.
+Defence in depth (:mod:`.sandbox`): each child installs a seccomp filter that makes every internet
+socket impossible, and moves into an empty network namespace where the kernel allows it, so even a
+``SERVICE`` the token check missed could not reach the network. A child that cannot install the
+filter answers every query with 503 rather than run it unprotected.
 """
 from __future__ import annotations
 
@@ -24,34 +30,48 @@ import os
 import queue
 import resource
 import signal
+import stat
 import threading
+import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
 from pyoxigraph import Store
 
 from .execute import Answer, Job, execute
+from .sandbox import isolate_network, seal  # noqa: F401 - isolate_network: re-exported for tests
 
 log = logging.getLogger(__name__)
 
 _FORK = multiprocessing.get_context("fork")
-_CLONE_NEWUSER = 0x10000000
-_CLONE_NEWNET = 0x40000000
+WAITING_PER_SLOT = 4
+"""Queries that may wait for a slot, per slot. Short queries free a slot in milliseconds: with one waiting
+place per slot, 16 clients sending 2 ms queries got 14 % of 503s; with four, none. Longer waits are cut by
+the queue wait (1 s), so the line never holds a thread long."""
+
+
+def sparql_threads(slots: int) -> int:
+    """Request threads SPARQL may hold in one worker (running + waiting): the web server adds these to its own."""
+    return slots * (1 + WAITING_PER_SLOT)
 _PR_SET_PDEATHSIG = 1
 
 
-def isolate_network() -> bool:
-    """Move this (single-threaded) process into a new, empty network namespace; ``False`` if not permitted.
+def _close_inherited_sockets(keep: int) -> None:
+    """Close every socket the fork copied from the web worker but this process's own pipe.
 
-    Inside it there is no interface but a loopback that is down, so every ``connect`` fails with
-    "network unreachable". Root may create one directly; others need a user namespace first.
+    A query process forked to replace a killed one inherits the worker's listening socket and the
+    client connections open at that moment: it must not hold them (a connection would stay open after
+    the worker closed it), and an internet socket already made needs no ``socket()`` call to be used.
     """
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-    except OSError:
-        return False
-    flags = _CLONE_NEWNET if os.geteuid() == 0 else _CLONE_NEWUSER | _CLONE_NEWNET
-    return libc.unshare(flags) == 0
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd == keep:
+            continue
+        try:
+            if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                os.close(fd)
+        except OSError:
+            pass
 
 
 def _die_with_parent() -> None:
@@ -84,6 +104,7 @@ def _child_main(conn: Connection, store: Store, memory_limit: int, parent: int, 
     """
     for inherited in not_mine:
         inherited.close()
+    _close_inherited_sockets(keep=conn.fileno())
     _die_with_parent()
     if os.getppid() != parent:  # the parent died before the death signal was armed
         return
@@ -94,7 +115,7 @@ def _child_main(conn: Connection, store: Store, memory_limit: int, parent: int, 
                    signal.SIGCHLD, signal.SIGWINCH, signal.SIGTTIN, signal.SIGTTOU):
         signal.signal(signum, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the parent handles it
-    isolate_network()
+    _, sealed = seal()  # while single-threaded: unshare needs it, and the filter then covers every later thread
     try:
         limit_memory(memory_limit)
     except (OSError, ValueError, StopIteration) as error:
@@ -102,20 +123,26 @@ def _child_main(conn: Connection, store: Store, memory_limit: int, parent: int, 
     # Oxigraph's random numbers (RAND(), UUID(), STRUUID(), BNODE()) come from a thread-local generator
     # that a fork copies: every child forked from the same worker would draw the same "random" values.
     # A thread started after the fork seeds its own generator from the kernel, so jobs run on one.
-    answering = threading.Thread(target=_answer_jobs, args=(conn, store), name="ckg-sparql-answer")
+    answering = threading.Thread(target=_answer_jobs, args=(conn, store, sealed),
+                                 name="ckg-sparql-answer")
     answering.start()
     answering.join()
 
 
-def _answer_jobs(conn: Connection, store: Store) -> None:
-    """Read a job, answer it, until the parent closes the pipe."""
+UNSEALED = ("SPARQL is disabled on this server: its query processes cannot be kept off the network here (the "
+            "kernel refused the seccomp filter), and a query could make the server connect to other sites. The "
+            "operator must run it on a Linux kernel that allows seccomp filters (x86-64 or arm64).")
+
+
+def _answer_jobs(conn: Connection, store: Store, sealed: bool) -> None:
+    """Read a job, answer it, until the parent closes the pipe; refuse all if the process is not sealed."""
     while True:
         try:
             job = conn.recv()
         except (EOFError, OSError):
             return
         try:
-            answer = execute(store, job)
+            answer = execute(store, job) if sealed else Answer.error(503, UNSEALED)
         except Exception as error:  # noqa: BLE001 - report, keep serving
             answer = Answer.error(500, f"the query failed inside the store: {type(error).__name__}: {error}")
         try:
@@ -139,11 +166,15 @@ class _Child:
 class QueryPool:
     """``size`` query processes sharing the store by fork; :meth:`run` answers a job within a time limit."""
 
-    def __init__(self, store: Store, size: int, memory_limit: int = 0) -> None:
+    def __init__(self, store: Store, size: int, memory_limit: int = 0, queue_wait: float = 1.0) -> None:
         self._store = store
         self.size = max(1, size)
         self.memory_limit = memory_limit
         """Bytes each query may allocate (0: unlimited)."""
+        self.queue_wait = queue_wait
+        """Longest wait for a free slot (seconds) before a query is refused with 503."""
+        self._waiting = threading.BoundedSemaphore(self.size * WAITING_PER_SLOT)
+        """Places in the waiting line: it bounds the request threads SPARQL can hold (see :func:`sparql_threads`)."""
         self.owner = os.getpid()
         self._idle: queue.SimpleQueue[_Child] = queue.SimpleQueue()
         self._children: set[_Child] = set()
@@ -175,12 +206,31 @@ class QueryPool:
         with self._lock:
             return sorted(child.process.pid for child in self._children)
 
-    def run(self, job: Job, timeout: float) -> Answer:
-        """The answer to ``job``, or 503 if it takes longer than ``timeout`` seconds (the query is then killed)."""
-        child = self._idle.get()
+    def _busy(self) -> Answer:
+        return Answer.error(503, f"all {self.size} SPARQL query slots of this server process are busy; the query was "
+                                 f"not started. Try again in a few seconds.", retry_after=max(1, round(self.queue_wait)))
+
+    def _take_slot(self) -> _Child | None:
+        """A free child within ``queue_wait`` seconds, or ``None`` (the waiting line is full, or no slot freed)."""
+        if not self._waiting.acquire(blocking=False):
+            return None
+        try:
+            return self._idle.get(timeout=self.queue_wait)
+        except queue.Empty:
+            return None
+        finally:
+            self._waiting.release()
+
+    def run(self, job: Job, timeout: float, arrived: float | None = None) -> Answer:
+        """The answer to ``job``; 503 if no slot frees within ``queue_wait``, or if the query is not done
+        ``timeout`` seconds after ``arrived`` (a ``time.monotonic()`` reading; default: now); it is then killed."""
+        deadline = (time.monotonic() if arrived is None else arrived) + timeout
+        child = self._take_slot()
+        if child is None:
+            return self._busy()
         try:
             child.conn.send(job)
-            if child.conn.poll(timeout):
+            if child.conn.poll(max(0.0, deadline - time.monotonic())):
                 return child.conn.recv()
             log.warning("SPARQL query stopped after %.1f s (pid %s): %.200r", timeout, child.process.pid, job.query)
             child = self._replace(child)
@@ -208,7 +258,7 @@ _pools: dict[int, QueryPool] = {}
 _pools_lock = threading.Lock()
 
 
-def pool_for(store: Store, size: int, memory_limit: int = 0) -> QueryPool:
+def pool_for(store: Store, size: int, memory_limit: int = 0, queue_wait: float = 1.0) -> QueryPool:
     """This process's pool for ``store`` (a pool inherited through a fork belongs to the parent: make a new one)."""
     key = id(store)
     pool = _pools.get(key)
@@ -217,5 +267,5 @@ def pool_for(store: Store, size: int, memory_limit: int = 0) -> QueryPool:
     with _pools_lock:
         pool = _pools.get(key)
         if pool is None or pool.owner != os.getpid():
-            pool = _pools[key] = QueryPool(store, size, memory_limit)
+            pool = _pools[key] = QueryPool(store, size, memory_limit, queue_wait)
     return pool
