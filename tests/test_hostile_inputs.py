@@ -1,0 +1,67 @@
+"""Issue 8, class 6 (the HTTP part): bad input found by the fuzzer gets a 4xx with a message, never a 500."""
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import start_server
+from tests.hostile_support import connect, read_until_closed
+
+pytestmark = pytest.mark.hostile
+
+SPARQL_POST = b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\nConnection: close\r\n"
+
+
+@pytest.fixture(scope="module")
+def server():
+    with start_server("--workers", "1", "--threads", "2", "--request-timeout", "2") as url:
+        yield url
+
+
+def _send(url: str, data: bytes) -> bytes:
+    sock = connect(url)
+    sock.sendall(data)
+    answer, _ = read_until_closed(sock, 6)
+    sock.close()
+    return answer
+
+
+@pytest.mark.parametrize("page", ["%C2%B2", "%D9%A1", "%EF%BC%91", "9" * 5000, "0", "-1", "1.5", "", "%E2%85%A7"])
+def test_a_page_that_is_not_ascii_digits_is_a_400_naming_it(server, page):
+    answer = _send(server, b"GET /competency/?page=" + page.encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+    assert b"page must be a whole number from 1" in answer
+
+
+@pytest.mark.parametrize("body, words", [
+    (b"zz\r\nASK {}\r\n0\r\n\r\n", b"not a chunk size"),
+    (b"3\r\nASK {}\r\n0\r\n\r\n", b"not followed by CRLF"),
+    (b"-5\r\nASK {}\r\n0\r\n\r\n", b"not a chunk size"),
+])
+def test_a_malformed_chunked_body_is_a_400_saying_what_is_wrong(server, body, words):
+    answer = _send(server, SPARQL_POST + b"Transfer-Encoding: chunked\r\n\r\n" + body)
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+    assert b"malformed chunked body" in answer and words in answer
+    assert b"text/plain" in answer
+
+
+def test_a_well_formed_chunked_body_is_served(server):
+    answer = _send(server, SPARQL_POST + b"Transfer-Encoding: chunked\r\n\r\n4\r\nASK \r\n2\r\n{}\r\n0\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 200 "), answer[:200]
+
+
+@pytest.mark.parametrize("header, status, words", [
+    (b"Transfer-Encoding: gzip", b"400", b"chunked"),
+    (b"Content-Length: abc", b"400", b"Content-Length"),
+    (b"Content-Length: 5\r\nContent-Length: 6", b"400", b"Content-Length"),
+    (b"Content-Length: 99999999999", b"413", b"at most 1,000,000"),
+])
+def test_framing_the_server_cannot_use_is_refused_with_a_message(server, header, status, words):
+    answer = _send(server, SPARQL_POST + header + b"\r\n\r\nASK {}")
+    assert answer.startswith(b"HTTP/1.1 " + status + b" "), answer[:200]
+    assert words in answer.split(b"\r\n\r\n", 1)[1]
+
+
+def test_a_body_shorter_than_its_content_length_gets_408_after_the_limit(server):
+    answer = _send(server, SPARQL_POST + b"Content-Length: 10\r\n\r\nASK")
+    assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
+    assert b"within 2 s" in answer
