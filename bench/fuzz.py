@@ -272,15 +272,21 @@ class Report:
         return bool(self.bugs) or not self.alive_after
 
 
-def fuzz(url: str, seconds: float, seed: int = 1, clients: int = 8) -> Report:
-    """Mutated requests from ``clients`` threads for ``seconds``; client i uses seed (seed, i)."""
+def fuzz(url: str, seconds: float, seed: int = 1, clients: int = 8, per_client: int | None = None) -> Report:
+    """Mutated requests from ``clients`` threads for ``seconds``; client i uses seed (seed, i).
+
+    ``per_client`` stops each client after that many requests instead (then ``seconds`` is only a bound),
+    so a short run sends exactly the same requests every time.
+    """
     port = int(url.rstrip("/").rsplit(":", 1)[1])
     report, lock = Report(), threading.Lock()
     stop_at = time.monotonic() + seconds
 
     def client(number: int) -> None:
         rng = random.Random(f"{seed}-{number}")
-        while time.monotonic() < stop_at:
+        sent = 0
+        while time.monotonic() < stop_at and (per_client is None or sent < per_client):
+            sent += 1
             data = request(rng)
             status = exchange(port, data)
             with lock:

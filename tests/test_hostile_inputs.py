@@ -65,3 +65,33 @@ def test_a_body_shorter_than_its_content_length_gets_408_after_the_limit(server)
     answer = _send(server, SPARQL_POST + b"Content-Length: 10\r\n\r\nASK")
     assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
     assert b"within 2 s" in answer
+
+
+def test_a_client_that_expects_100_continue_gets_it_before_sending_its_body(server):
+    """curl sends ``Expect: 100-continue`` for bodies over 1 KB and waits for it; the event loop answers it."""
+    query = b"ASK { ?s ?p ?o }"
+    sock = connect(server)
+    sock.sendall(SPARQL_POST + b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(query))
+    sock.settimeout(2)
+    assert sock.recv(100).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+    sock.sendall(query)
+    answer, _ = read_until_closed(sock, 5)
+    sock.close()
+    assert b"HTTP/1.1 200 " in answer
+
+
+def test_unfinished_requests_past_the_buffer_limit_get_503_with_retry_after():
+    """Bodies still arriving are held in memory: past CKG_REQUEST_BUFFER_MIB a worker refuses new bytes."""
+    with start_server("--workers", "1", "--threads", "2", "--request-buffer-mib", "1") as url:
+        socks, answers = [], []
+        for _ in range(3):
+            sock = connect(url)
+            sock.sendall(SPARQL_POST + b"Content-Length: 900000\r\n\r\n" + b"#" * 400_000)
+            socks.append(sock)
+        for sock in socks:
+            answer, _ = read_until_closed(sock, 3)
+            answers.append(answer)
+            sock.close()
+        refused = [a for a in answers if a.startswith(b"HTTP/1.1 503 ")]
+        assert len(refused) == 1 and b"Retry-After: 1" in refused[0], [a[:60] for a in answers]
+        assert all(a == b"" or a.startswith(b"HTTP/1.1 503 ") for a in answers)
