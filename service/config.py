@@ -116,6 +116,9 @@ class ServiceConfig:
     request_buffer_mib: int = _setting(32, "CKG_REQUEST_BUFFER_MIB", "Megabytes of requests still arriving that "
                                        "one worker holds; past it a new request gets 503 with Retry-After.",
                                        minimum=1, metavar="MIB")
+    max_connections: int = _setting(1000, "CKG_MAX_CONNECTIONS", "Connections one worker holds open; when full, "
+                                    "the oldest request still arriving is dropped (408) to make room.",
+                                    minimum=8)
     downloads_dir: str | None = _setting(None, "CKG_DOWNLOADS_DIR", "Folder for the release files served at "
                                          "/downloads/.", metavar="DIR", shown="a fresh temporary folder per process")
 

@@ -49,6 +49,7 @@ class Server(BaseApplication):
             "timeout": max(30, int(self.config.query_timeout * 2) + 10),
             "graceful_timeout": 5,
             "keepalive": self.config.keepalive,
+            "worker_connections": self.config.max_connections,
             # GET carries the query in the URL: allow the longest request line gunicorn can bound (4 KB by
             # default); longer queries go by POST, as every SPARQL client does for long queries.
             "limit_request_line": 8190,

@@ -200,11 +200,7 @@ class RequestReadingWorker(ThreadWorker):
 
     def _refuse(self, sock: socket.socket, refusal: Refusal, headers: dict[str, str] | None = None) -> None:
         """Answer from the event loop (a few hundred bytes: the socket buffer takes them) and close."""
-        body = error_text(refusal.status, refusal.message).encode()
-        lines = [f"HTTP/1.1 {refusal.status} {HTTP_STATUS_CODES.get(refusal.status, 'Error')}",
-                 "Content-Type: text/plain; charset=utf-8", f"Content-Length: {len(body)}", "Connection: close",
-                 "Access-Control-Allow-Origin: *", *(f"{k}: {v}" for k, v in (headers or {}).items())]
-        _send(sock, ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+        _send(sock, _answer(refusal, headers))
         self._close(sock)
 
     def _close(self, sock: socket.socket) -> None:
@@ -254,6 +250,7 @@ class RequestReadingWorker(ThreadWorker):
     def murder_keepalived(self, force: bool = False) -> None:
         """gthread calls this after every turn of its loop: expire idle, slow and closing connections."""
         super().murder_keepalived(force)
+        self._make_room()
         now = time.monotonic()
         while self.reading and (self.reading[0].done or force or self.reading[0].deadline <= now):
             state = self.reading.popleft()
@@ -270,6 +267,36 @@ class RequestReadingWorker(ThreadWorker):
             state = self.closing.popleft()
             if not state.done:
                 self._end_closing(state)
+
+
+    def _make_room(self) -> None:
+        """At ``worker_connections`` gthread stops accepting: drop the oldest unfinished requests instead.
+
+        Otherwise enough slow clients (a thousand per worker) would fill every slot and leave new
+        clients waiting in the kernel's queue; a connection that has not finished its request is the
+        one that may go, with a 408 and no linger.
+        """
+        if self.nr_conns < self.worker_connections:
+            return
+        target = self.worker_connections - max(8, self.worker_connections // 10)  # room for a burst, not one
+        while self.nr_conns > target and self.reading:
+            state = self.reading.popleft()
+            if state.done:
+                continue
+            self._stop_reading(state)
+            if state.framing.started:
+                _send(state.conn.sock, _answer(Refusal(408, "the server needed this connection for a client that "
+                                                            "sent its request at once; send yours at once too.")))
+            self._release(state.conn.sock)
+
+
+def _answer(refusal: Refusal, headers: dict[str, str] | None = None) -> bytes:
+    """A complete plain-text HTTP/1.1 answer that closes the connection."""
+    body = error_text(refusal.status, refusal.message).encode()
+    lines = [f"HTTP/1.1 {refusal.status} {HTTP_STATUS_CODES.get(refusal.status, 'Error')}",
+             "Content-Type: text/plain; charset=utf-8", f"Content-Length: {len(body)}", "Connection: close",
+             "Access-Control-Allow-Origin: *", *(f"{k}: {v}" for k, v in (headers or {}).items())]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
 def _send(sock: socket.socket, data: bytes) -> None:

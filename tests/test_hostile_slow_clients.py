@@ -124,3 +124,27 @@ def test_pipelined_requests_are_all_answered_in_order(server):
     sock.close()
     statuses = re.findall(rb"HTTP/1\.1 (\d{3}) ", answer)  # a body need not end in a newline
     assert statuses == [b"200", b"400", b"200"]
+
+
+def test_when_slow_clients_fill_a_worker_the_oldest_make_room():
+    """At CKG_MAX_CONNECTIONS a worker would stop accepting; unfinished requests give way to new clients."""
+    with start_server("--workers", "1", "--threads", "2", "--max-connections", "20") as url:
+        slow = []
+        for _ in range(40):
+            sock = connect(url)
+            sock.sendall(b"GET /sparql HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            slow.append(sock)
+        try:
+            for _ in range(3):
+                started = time.monotonic()
+                with urllib.request.urlopen(url + PLAIN_GET, timeout=5) as response:
+                    assert response.status == 200
+                assert time.monotonic() - started < 2.5  # the worker makes room once per turn of its loop (1 s)
+            dropped = 0
+            for sock in slow[:10]:  # the oldest went first
+                answer, _ = read_until_closed(sock, 0.5)
+                dropped += answer.startswith(b"HTTP/1.1 408 ")
+            assert dropped == 10
+        finally:
+            for sock in slow:
+                sock.close()
