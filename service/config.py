@@ -108,6 +108,9 @@ class ServiceConfig:
                                       "and body) once it has begun; past it the client gets 408 and is "
                                       "disconnected. Requests are read without holding a request thread.",
                                       minimum=0.1, metavar="SECONDS")
+    send_timeout: float = _setting(30.0, "CKG_SEND_TIMEOUT", "Longest time sending an answer may make no progress "
+                                   "(the client does not read); then the connection is closed and its thread "
+                                   "freed.", minimum=0.1, metavar="SECONDS")
     keepalive: int = _setting(5, "CKG_KEEPALIVE", "Whole seconds an idle connection is kept open for its next "
                                 "request.", minimum=1, metavar="SECONDS")
     max_head_bytes: int = _setting(65_536, "CKG_MAX_HEAD", "Largest request head (request line and headers) in "

@@ -50,6 +50,8 @@ class Server(BaseApplication):
             "graceful_timeout": 5,
             "keepalive": self.config.keepalive,
             "worker_connections": self.config.max_connections,
+            # A stalled reader must time out (SO_SNDTIMEO); Python waits on sendfile() without limit.
+            "sendfile": False,
             # GET carries the query in the URL: allow the longest request line gunicorn can bound (4 KB by
             # default); longer queries go by POST, as every SPARQL client does for long queries.
             "limit_request_line": 8190,

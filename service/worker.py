@@ -9,6 +9,11 @@ whose parser finds every byte already buffered. A slow or idle client costs a so
 it sent, never a thread; past the deadline it gets ``408`` (or, if it never started a request, a
 silent close); a head or body too large gets ``431``/``413`` at once, before anyone reads it.
 
+Answers are written by the thread, so a client that stops reading a large answer (beyond what the
+socket buffers hold, a few hundred KB) stalls that thread: the kernel ends any send that makes no
+progress for ``CKG_SEND_TIMEOUT`` (SO_SNDTIMEO, nginx's ``send_timeout``), the thread gives up and
+the connection is closed. ``sendfile`` is off for the same reason (Python waits on it without limit).
+
 The event loop also closes connections without blocking: gunicorn lingers on a closing socket for
 up to 2 s *in the event loop*, so a client that never closes its end would stall every other
 connection of the worker; here that linger is one more deadline of the loop.
@@ -76,6 +81,7 @@ class Limits:
     max_head: int
     max_body: int
     buffer_bytes: int
+    send_timeout: float
 
 
 class RequestReadingWorker(ThreadWorker):
@@ -107,7 +113,9 @@ class RequestReadingWorker(ThreadWorker):
             raise
         self.nr_conns += 1
         # The safety net: a thread reading this socket gives up instead of waiting (see THREAD_READ_TIMEOUT).
-        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", int(THREAD_READ_TIMEOUT), 0))
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(THREAD_READ_TIMEOUT))
+        # A client that stops reading its answer: a thread's send gives up after this long without progress.
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(self.limits.send_timeout))
         conn = TConn(self.cfg, client, address, listener.getsockname())  # non-blocking from here
         self._read_request(conn, b"")
 
@@ -290,6 +298,11 @@ class RequestReadingWorker(ThreadWorker):
             self._release(state.conn.sock)
 
 
+def _timeval(seconds: float) -> bytes:
+    whole = int(seconds)
+    return struct.pack("ll", whole, int((seconds - whole) * 1_000_000))
+
+
 def _answer(refusal: Refusal, headers: dict[str, str] | None = None) -> bytes:
     """A complete plain-text HTTP/1.1 answer that closes the connection."""
     body = error_text(refusal.status, refusal.message).encode()
@@ -310,4 +323,4 @@ def _send(sock: socket.socket, data: bytes) -> None:
 def limits_of(config: ServiceConfig) -> Limits:
     """The worker's read limits, from the settings table."""
     return Limits(request_timeout=config.request_timeout, max_head=config.max_head_bytes, max_body=MAX_BODY,
-                  buffer_bytes=config.request_buffer_mib * 2**20)
+                  buffer_bytes=config.request_buffer_mib * 2**20, send_timeout=config.send_timeout)

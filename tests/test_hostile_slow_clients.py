@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 import threading
 import time
+import socket
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -148,3 +150,23 @@ def test_when_slow_clients_fill_a_worker_the_oldest_make_room():
         finally:
             for sock in slow:
                 sock.close()
+
+
+def test_a_client_that_stops_reading_its_answer_frees_the_thread_after_the_send_timeout():
+    """One request thread; a client asks for a 5 MB answer and reads none of it. The next client waits at
+    most CKG_SEND_TIMEOUT (then the stalled send gives up), not for as long as the reader stays."""
+    big = urllib.parse.quote("SELECT * WHERE { ?a ?b ?c . ?d ?e ?f } LIMIT 10000")
+    with start_server("--workers", "1", "--threads", "1", "--send-timeout", "2") as url:
+        stalled = socket.socket()
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stalled.connect(("127.0.0.1", int(url.rstrip("/").rsplit(":", 1)[1])))
+        try:
+            stalled.sendall(b"GET /sparql?query=" + big.encode() + b" HTTP/1.1\r\nHost: x\r\n"
+                            b"Accept: application/sparql-results+json\r\n\r\n")
+            time.sleep(1.5)  # the answer is being written and stalls
+            started = time.monotonic()
+            with urllib.request.urlopen(url + PLAIN_GET, timeout=10) as response:
+                assert response.status == 200
+            assert time.monotonic() - started < 2 * 2 + SLACK  # a send that made some progress waits once more
+        finally:
+            stalled.close()
