@@ -116,8 +116,9 @@ class ServiceConfig:
     max_head_bytes: int = _setting(65_536, "CKG_MAX_HEAD", "Largest request head (request line and headers) in "
                                    "bytes; larger ones get 431 (a request line over 8,190 bytes gets 414).",
                                    minimum=8_192, metavar="BYTES")
-    request_buffer_mib: int = _setting(32, "CKG_REQUEST_BUFFER_MIB", "Megabytes of requests still arriving that "
-                                       "one worker holds; past it a new request gets 503 with Retry-After.",
+    request_buffer_mib: int = _setting(32, "CKG_REQUEST_BUFFER_MIB", "Megabytes of requests one worker holds in "
+                                       "memory (arriving, or waiting for a thread); past it a request gets 503 with "
+                                       "Retry-After.",
                                        minimum=1, metavar="MIB")
     max_connections: int = _setting(1000, "CKG_MAX_CONNECTIONS", "Connections one worker holds open; when full, "
                                     "the oldest request still arriving is dropped (408) to make room.",

@@ -6,7 +6,8 @@ and trickle the body hold every thread, and the service stops answering. Here th
 per worker, non-blocking) reads each request until :mod:`service.framing` says it is complete, with
 a total deadline from its first byte and a cap on its size, and only then gives it to a thread,
 whose parser finds every byte already buffered. A slow or idle client costs a socket and the bytes
-it sent, never a thread; past the deadline it gets ``408`` (or, if it never started a request, a
+it sent, never a thread (and the bytes of all requests a worker holds, arriving or queued for a
+thread, are capped by ``CKG_REQUEST_BUFFER_MIB``: past it, 503); past the deadline it gets ``408`` (or, if it never started a request, a
 silent close); a head or body too large gets ``431``/``413`` at once, before anyone reads it.
 
 Answers are written by the thread, so a client that stops reading a large answer (beyond what the
@@ -92,6 +93,8 @@ class RequestReadingWorker(ThreadWorker):
         self.reading: deque[_Reading] = deque()  # by deadline (every deadline is now + the same timeout)
         self.closing: deque[_Closing] = deque()
         self.buffered = 0
+        """Bytes of requests held in memory: still arriving, or complete and waiting for / served by a thread."""
+        self.held: dict[TConn, int] = {}
 
     def init_process(self) -> None:
         if self.cfg.is_ssl:
@@ -149,14 +152,14 @@ class RequestReadingWorker(ThreadWorker):
     def _take(self, state: _Reading, data: bytes) -> None:
         if self.buffered + len(data) > self.limits.buffer_bytes:
             self._stop_reading(state)
-            self._refuse(state.conn.sock, Refusal(503, "the server is holding too many unfinished requests; "
-                                                       "send yours again in a moment, and at once."),
+            self._refuse(state.conn.sock, Refusal(503, "the server holds too many requests in memory right "
+                                                       "now; send yours again in a moment."),
                          {"Retry-After": "1"})
             return
         self.buffered += len(data)
         verdict = state.framing.feed(data)
         if verdict == COMPLETE:
-            self._stop_reading(state)
+            self._stop_reading(state, keep=True)
             self._dispatch(state.conn, bytes(state.framing.data))
         elif isinstance(verdict, Refusal):
             self._stop_reading(state)
@@ -165,9 +168,13 @@ class RequestReadingWorker(ThreadWorker):
             state.continued = True  # the client waits for this before it sends the body (RFC 9110 §10.1.1)
             _send(state.conn.sock, b"HTTP/1.1 100 Continue\r\n\r\n")
 
-    def _stop_reading(self, state: _Reading) -> None:
+    def _stop_reading(self, state: _Reading, keep: bool = False) -> None:
+        """``keep``: the bytes go on to a thread and stay counted until its answer is finished."""
         state.done = True
-        self.buffered -= len(state.framing.data)
+        if keep:
+            self.held[state.conn] = len(state.framing.data)
+        else:
+            self.buffered -= len(state.framing.data)
         try:
             self.poller.unregister(state.conn.sock)
         except (KeyError, ValueError, OSError):
@@ -184,6 +191,7 @@ class RequestReadingWorker(ThreadWorker):
 
     def finish_request(self, conn: TConn, fs: Any) -> None:
         """As gthread's, but the next request is read here too, and closing never blocks the loop."""
+        self.buffered -= self.held.pop(conn, 0)
         try:
             keep = fs.result() is True if not fs.cancelled() else False
         except Exception:

@@ -1,6 +1,9 @@
 """Issue 8, class 6 (the HTTP part): bad input found by the fuzzer gets a 4xx with a message, never a 500."""
 from __future__ import annotations
 
+import time
+import urllib.parse
+
 import pytest
 
 from tests.conftest import start_server
@@ -95,3 +98,23 @@ def test_unfinished_requests_past_the_buffer_limit_get_503_with_retry_after():
         refused = [a for a in answers if a.startswith(b"HTTP/1.1 503 ")]
         assert len(refused) == 1 and b"Retry-After: 1" in refused[0], [a[:60] for a in answers]
         assert all(a == b"" or a.startswith(b"HTTP/1.1 503 ") for a in answers)
+
+
+def test_complete_requests_waiting_for_a_thread_count_against_the_buffer_limit():
+    """Read ahead of the threads, complete bodies would otherwise queue in memory without bound."""
+    runaway = urllib.parse.quote("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }")
+    with start_server("--workers", "1", "--threads", "1", "--request-buffer-mib", "1", "--query-timeout", "3") as url:
+        busy = connect(url)  # holds the one thread for 3 s
+        busy.sendall(b"GET /sparql?query=" + runaway.encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        time.sleep(0.5)
+        body = b"ASK {}" + b" " * 399_994
+        queued = []
+        for _ in range(3):
+            sock = connect(url)
+            sock.sendall(SPARQL_POST + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            queued.append(sock)
+        answers = [read_until_closed(sock, 8)[0] for sock in queued]
+        for sock in queued + [busy]:
+            sock.close()
+    statuses = sorted(answer[9:12] for answer in answers)
+    assert statuses == [b"200", b"200", b"503"], [a[:80] for a in answers]
