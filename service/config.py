@@ -113,6 +113,25 @@ class ServiceConfig:
     answer_cache_mib: int = _setting(64, "CKG_SPARQL_CACHE_MIB", "Megabytes of finished SPARQL answers kept per "
                                      "worker, so repeated queries are served from memory.", minimum=0, metavar="MIB",
                                      option="--sparql-cache-mib")
+    request_timeout: float = _setting(10.0, "CKG_REQUEST_TIMEOUT", "Time a client has to send a whole request (head "
+                                      "and body) once it has begun; past it the client gets 408 and is "
+                                      "disconnected. Requests are read without holding a request thread.",
+                                      minimum=0.1, metavar="SECONDS")
+    send_timeout: float = _setting(30.0, "CKG_SEND_TIMEOUT", "Longest time sending an answer may make no progress "
+                                   "(the client does not read); then the connection is closed and its thread "
+                                   "freed.", minimum=0.1, metavar="SECONDS")
+    keepalive: int = _setting(5, "CKG_KEEPALIVE", "Whole seconds an idle connection is kept open for its next "
+                                "request.", minimum=1, metavar="SECONDS")
+    max_head_bytes: int = _setting(65_536, "CKG_MAX_HEAD", "Largest request head (request line and headers) in "
+                                   "bytes; larger ones get 431 (a request line over 8,190 bytes gets 414).",
+                                   minimum=8_192, metavar="BYTES")
+    request_buffer_mib: int = _setting(32, "CKG_REQUEST_BUFFER_MIB", "Megabytes of requests one worker holds in "
+                                       "memory (arriving, or waiting for a thread); past it a request gets 503 with "
+                                       "Retry-After.",
+                                       minimum=1, metavar="MIB")
+    max_connections: int = _setting(1000, "CKG_MAX_CONNECTIONS", "Connections one worker holds open; when full, "
+                                    "the oldest request still arriving is dropped (408) to make room.",
+                                    minimum=8)
     downloads_dir: str | None = _setting(None, "CKG_DOWNLOADS_DIR", "Folder for the release files served at "
                                          "/downloads/.", metavar="DIR", shown="a fresh temporary folder per process")
 

@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import Callable, Iterable, Mapping, Sequence
 
 from flask import Flask, Response, request
+from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -86,6 +87,23 @@ def param(name: str, default: str = "") -> str:
     if not request.query_string:
         return default
     return request.args.get(name, default)
+
+
+_WHOLE = re.compile(r"[0-9]{1,9}")
+
+
+def whole_number(name: str, default: int, vary: str = VARY) -> int:
+    """Query parameter ``name`` as a whole number from 1, else a 400 naming it.
+
+    Only ASCII digits, and at most nine: ``str.isdigit`` also accepts "²" and other Unicode digits
+    that ``int`` then rejects, and ``int`` refuses (or takes long on) thousands of digits.
+    """
+    if not request.query_string or name not in request.args:
+        return default
+    raw = request.args[name]
+    if not _WHOLE.fullmatch(raw) or int(raw) < 1:
+        raise Refused(400, f"{name} must be a whole number from 1 (digits 0-9), not {raw[:40]!r}", {"Vary": vary})
+    return int(raw)
 
 
 @dataclass(frozen=True)
@@ -230,6 +248,8 @@ def _unexpected(error: Exception) -> Response:
     """A bug: logged here with its traceback, answered without it."""
     if isinstance(error, HTTPException):
         return _http_error(error)
+    if isinstance(error, ParseException):  # gunicorn refusing a body the app reads (e.g. a bad chunk)
+        return plain(400, error_text(400, f"the request is malformed: {error}"))
     log.exception("unhandled error answering %s %s", request.method, request.path)
     return plain(500, error_text(500, "the server failed to answer this request; the error has been logged. "
                                       "Please report it if it persists."))

@@ -25,7 +25,8 @@ from typing import Callable
 from flask import Blueprint, Response, redirect
 
 from .describe import LISTINGS, Description
-from .edge import VARY, Offer, Refused, Rendered, accepted, answer, error_text, param, rendered
+from .edge import (VARY, Offer, Refused, Rendered, accepted, answer, error_text, param, rendered,
+                   whole_number)
 from .html import page_language, twin_url, with_lang
 from .render import BY_MEDIA_TYPE, FORMATS, OFFERED, Format, Options, inline_context
 from .site import Site, current_site
@@ -50,10 +51,7 @@ class Target:
 
 
 def _page_number() -> int:
-    raw = param("page", "1")
-    if not raw.isdigit() or int(raw) < 1:
-        raise Refused(400, f"page must be a whole number from 1, not {raw!r}", {"Vary": VARY})
-    return int(raw)
+    return whole_number("page", 1)
 
 
 def _target(site: Site, path: str) -> Target | None:

@@ -4,9 +4,9 @@ The app is built in gunicorn's master process before any worker exists (``preloa
 catalogue is compiled and the Oxigraph store filled once, and every worker — and every SPARQL query
 process a worker forks — shares that memory copy-on-write instead of rebuilding it.
 
-Workers: with one thread per worker the plain ``sync`` worker is used (the fastest for short
-requests); with more, gunicorn's ``gthread`` worker, so a slow SPARQL query holds one thread, not a
-whole process. Each worker forks its SPARQL query processes (one per thread) right after it starts,
+Workers: :class:`service.worker.RequestReadingWorker`, gunicorn's ``gthread`` worker whose event
+loop reads every request whole before a thread serves it, so a slow or idle client never holds a
+thread (and a slow SPARQL query holds one thread, not a whole process). Each worker forks its SPARQL query processes (one per thread) right after it starts,
 before it serves anything.
 """
 from __future__ import annotations
@@ -44,13 +44,16 @@ class Server(BaseApplication):
             "bind": f"{self.config.host}:{self.config.port}" if ":" not in self.config.host
             else f"[{self.config.host}]:{self.config.port}",
             "workers": max(1, self.config.workers),
-            "worker_class": "gthread" if threads > 1 else "sync",
+            "worker_class": "service.worker.RequestReadingWorker",
             "threads": threads,
             "preload_app": True,
             # A worker waiting on a SPARQL query is busy, not hung: give it the query limit and then some.
             "timeout": max(30, int(self.config.query_timeout * 2) + 10),
             "graceful_timeout": 5,
-            "keepalive": 5,
+            "keepalive": self.config.keepalive,
+            "worker_connections": self.config.max_connections,
+            # A stalled reader must time out (SO_SNDTIMEO); Python waits on sendfile() without limit.
+            "sendfile": False,
             # GET carries the query in the URL: allow the longest request line gunicorn can bound (4 KB by
             # default); longer queries go by POST, as every SPARQL client does for long queries.
             "limit_request_line": 8190,

@@ -288,12 +288,13 @@ def test_start_up_prints_the_sandbox_and_a_ceiling_that_adds_up_from_the_setting
     import re
     from service.app import create_app
     create_app(ServiceConfig.from_env(workers=3, threads=4, sparql_slots=2, query_memory=100, answer_cache_mib=10,
-                                      max_answer_mib=4))
+                                      max_answer_mib=4, request_buffer_mib=8))
     said = capsys.readouterr().err
     assert "kept off the network by: seccomp filter" in said
     total, site = (int(n.replace(",", "")) for n in re.search(r"memory ceiling ([\d,]+) MiB = site ([\d,]+) MiB",
                                                               said).groups())
-    bodies = (4 + 2 * 5) * 2 * 1_000_000 / 2**20  # request threads (4 + 5 x slots) x body held twice
+    # requests the worker holds until answered (8 MiB), plus one decoded body per request thread (4 + 5 x slots)
+    bodies = 8 + (4 + 2 * 5) * 1_000_000 / 2**20
     assert total == pytest.approx(site + 3 * (site + 10 + 2 * 2 * 4 + bodies + 2 * 100), abs=3)
 
 

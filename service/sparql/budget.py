@@ -8,7 +8,8 @@ bytes, so the ceiling is a sum of settings:
   built; each worker is forked from it and, at worst, ends up with a private copy of every page;
 - per worker: the SPARQL answer cache (keys and answers counted, :class:`service.caches.AnswerCache`);
   the answers in flight (one per slot, held twice: received from the query process, then sent); the
-  request bodies being read (one per request thread, held twice: bytes and decoded text);
+  requests held by the worker until answered (``CKG_REQUEST_BUFFER_MIB``, counted by the event loop of
+  :mod:`service.worker`), plus the decoded text of one body per request thread;
 - per SPARQL slot: what a query may allocate beyond the store it shares with its worker
   (``CKG_QUERY_MEMORY``, an address-space limit: past it the query process dies and the client gets 503).
 
@@ -79,5 +80,5 @@ def memory_ceiling(config: ServiceConfig, site_bytes: int) -> MemoryCeiling:
     return MemoryCeiling(site=site_bytes, workers=max(1, config.workers),
                          answer_cache=config.answer_cache_mib * MIB,
                          answers_in_flight=config.sparql_slots * 2 * config.max_answer_mib * MIB,
-                         request_bodies=threads * 2 * MAX_BODY,
+                         request_bodies=config.request_buffer_mib * MIB + threads * MAX_BODY,
                          slots=config.sparql_slots, per_query=config.query_memory * MIB)
