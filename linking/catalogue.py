@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pyoxigraph import BlankNode, RdfFormat, Triple, parse
 
+from ontology.confine import leaves, outside_problem
 from ontology.iris import Iris
 from ontology.model import Catalogue
 from ontology.problems import Problem
@@ -79,6 +80,9 @@ def read_catalogue_mappings(directory: Path | str, catalogue: Catalogue) -> tupl
     if not folder.is_dir() or not any(folder.iterdir()):
         return CatalogueMappings(), []
     shown = f"{str(directory).rstrip('/') or '.'}/{MAPPINGS_DIR}"
+    outside = [outside_problem(f"{shown}/{entry.name}") for entry in sorted(folder.iterdir()) if leaves(Path(directory), entry)]
+    if outside:  # nothing of the folder is read while part of it lies elsewhere
+        return CatalogueMappings(), outside
     sets, problems = load_mapping_sets(folder, shown, mappable_subjects(catalogue), catalogue.base)
     labels = _label_triples(folder, shown, problems)
     if problems:
