@@ -250,6 +250,7 @@ def test_a_non_utf8_byte_is_reported_at_its_line_and_column(tmp_path):
 
 
 def test_control_characters_in_messages_are_shown_escaped(tmp_path):
-    result = validate(catalogue_with(tmp_path, HEAD.replace("slug: luisteren", 'slug: "lu\\e[31misteren"') + CRITERIA))
+    """A key is echoed in its 'unknown field' message: on a terminal, a raw ESC there would restyle it."""
+    result = validate(catalogue_with(tmp_path, HEAD + CRITERIA + '"x\\e[31m\\ay": 1\n'))
     assert result.exit_code == 1
-    assert "\x1b" not in result.output and "\\x1b[31m" in result.output
+    assert "unknown field 'x\\x1b[31m\\x07y'" in result.output
