@@ -6,6 +6,7 @@ files are independent, so large catalogues read them in parallel worker processe
 """
 from __future__ import annotations
 
+import os
 import re
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
@@ -16,7 +17,7 @@ from .confine import leaves, outside_problem
 from .iris import Iris
 from .model import (Catalogue, Cluster, Competency, CompetencyLevel, Criterion, DevelopmentOffer, Level,
                     Publisher, Source)
-from .parallel import processes
+from .parallel import die_with_parent, processes
 from .problems import CatalogueError, Problem
 from .schema_check import check_document, shared_definition
 from .yamldoc import YamlDocument, read_yaml
@@ -117,7 +118,7 @@ def _read_competencies(items: list[tuple[Path, str]], jobs: int | None) -> Itera
     if workers <= 1 or len(items) < PARALLEL_FROM:
         yield from map(_read_one_competency, items)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
         yield from pool.map(_read_one_competency, items, chunksize=max(1, len(items) // (workers * 32)))
 
 
