@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import xml.dom.minidom
@@ -254,3 +255,23 @@ def test_control_characters_in_messages_are_shown_escaped(tmp_path):
     result = validate(catalogue_with(tmp_path, HEAD + CRITERIA + '"x\\e[31m\\ay": 1\n'))
     assert result.exit_code == 1
     assert "unknown field 'x\\x1b[31m\\x07y'" in result.output
+
+
+def test_mapping_files_obey_the_same_character_rule(tmp_path):
+    """Mapping cells and stored labels become literals of the graph (and of catalogue.rdf) like the YAML's texts."""
+    table = (REPO / "catalog" / "mappings" / "esco.sssom.tsv").read_text(encoding="utf-8")
+    labels = (REPO / "catalog" / "mappings" / "esco-labels.ttl").read_text(encoding="utf-8")
+    lines = table.splitlines()
+    row = next(n for n, line in enumerate(lines) if line.startswith("kg:competency/klantgerichtheid\t"))
+    lines[row] = lines[row].replace("Customer orientation", "Customer\x1borientation", 1)
+    for name, damaged, shown in [
+        ("esco.sssom.tsv", "\r\n".join(lines) + "\r\n", f"mappings/esco.sssom.tsv:{row + 1}:40: holds the control character U+001B"),
+        ("esco-labels.ttl", labels.replace('"ensure customer orientation"@en', '"ensure\\u0007customer"@en', 1),
+         "mappings/esco-labels.ttl:1:1: a text of <http://data.europa.eu/esco/skill/5b0f2198-7246-4256-a902-4d9ce1260c80> holds a control character"),
+    ]:
+        catalog = tmp_path / name  # the bundled catalogue, with one damaged mapping file
+        shutil.copytree(REPO / "catalog", catalog, ignore=shutil.ignore_patterns("releases", "__pycache__"))
+        (catalog / "mappings" / name).write_bytes(damaged.encode("utf-8"))
+        result = validate(catalog)
+        assert result.exit_code == 1, result.output
+        assert shown in result.output, result.output
