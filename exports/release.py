@@ -99,6 +99,13 @@ def write_checked_file(graph: CatalogueGraph, path: Path, write: Callable[[Binar
     previous file exactly as it was.
     """
     path = Path(path)
+    with exclusive(path):  # as for exports: one writer at a time, a killed run's temporary file removed first
+        clear_leftovers(path)
+        _write_checked_file(graph, path, write, check)
+
+
+def _write_checked_file(graph: CatalogueGraph, path: Path, write: Callable[[BinaryIO], None],
+                        check: Callable[[], list]) -> None:
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
 
@@ -107,6 +114,7 @@ def write_checked_file(graph: CatalogueGraph, path: Path, write: Callable[[Binar
             write(out)
 
     try:
+        kill_point("staged")
         problems, _ = side_by_side(check, write_file, fork=_forks_pay(graph), failure=ExportError)
         if problems:
             raise CatalogueError(problems)

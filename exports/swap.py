@@ -1,5 +1,8 @@
 """Put a finished export folder in place of the old one so the target always holds a whole export.
 
+(``ckg build -o FILE`` uses the same lock and clearing for its temporary file; a file is replaced
+by one rename, which needs no exchange.)
+
 Two renames (old out of the way, new in) leave a moment with no folder at all, and a kill at that
 moment left the old and the new export both parked under hidden names. Linux swaps two directories
 in one step with ``renameat2(RENAME_EXCHANGE)`` (through ctypes: Python has no binding), after which
@@ -80,7 +83,9 @@ def clear_leftovers(out_dir: Path) -> list[Path]:
     for leftover in [*parked, *out_dir.parent.glob(_hidden(out_dir, STAGING_SUFFIX))]:
         if leftover.is_dir() and not leftover.is_symlink():
             shutil.rmtree(leftover, ignore_errors=True)
-            handled.append(leftover)
+        else:  # the temporary file of a killed 'ckg build -o' (a link is removed, never followed)
+            leftover.unlink(missing_ok=True)
+        handled.append(leftover)
     return handled
 
 

@@ -149,3 +149,20 @@ def test_helpers_die_with_a_killed_parent(tmp_path, kind):
     for pid in survivors:  # leave no orphan behind when this test fails
         os.kill(pid, signal.SIGKILL)
     assert not survivors, f"{kind} processes outlived their parent"
+
+
+def test_a_killed_build_leaves_the_old_file_and_the_next_build_removes_its_temporary_file(tmp_path):
+    target = tmp_path / "graph.ttl"
+
+    def build(base: str, kill_at: str = "") -> int:
+        done = subprocess.run([sys.executable, "-m", "ckg.cli", "build", "-o", str(target), "--base", base], cwd=REPO,
+                              env={**os.environ, "CKG_TEST_KILL_AT": kill_at}, capture_output=True, text=True, timeout=120)
+        assert done.returncode in (0, -signal.SIGKILL), done.stderr
+        return done.returncode
+
+    assert build(BASES[0]) == 0
+    before = target.read_bytes()
+    assert build(BASES[1], "staged") == -signal.SIGKILL
+    assert target.read_bytes() == before and leftovers(target)
+    assert build(BASES[1]) == 0
+    assert BASES[1].encode() in target.read_bytes() and leftovers(target) == []
