@@ -13,7 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from .confine import leaves, outside_problem
+from .confine import files_leaving, leaves, outside_problem
 from .iris import Iris
 from .model import (Catalogue, Cluster, Competency, CompetencyLevel, Criterion, DevelopmentOffer, Level,
                     Publisher, Source)
@@ -49,7 +49,7 @@ def load_catalogue(directory: Path | str, *, base: str | None = None, jobs: int 
     meta_doc = _read_checked(folder, CATALOG_FILE, shown, "catalog", problems)
     levels_doc = _read_checked(folder, LEVELS_FILE, shown, "levels", problems)
     files = sorted((folder / COMPETENCY_DIR).glob("*.yaml")) if (folder / COMPETENCY_DIR).is_dir() else []
-    outside = [file for file in files if leaves(folder, file)]
+    outside = files_leaving(folder, files)
     problems.extend(outside_problem(f"{shown}/{COMPETENCY_DIR}/{file.name}") for file in outside)
     files = [file for file in files if file not in outside] if outside else files
     if not files:
