@@ -275,3 +275,38 @@ def test_mapping_files_obey_the_same_character_rule(tmp_path):
         result = validate(catalog)
         assert result.exit_code == 1, result.output
         assert shown in result.output, result.output
+
+
+HOSTILE_FILES = {
+    "billion laughs": (HEAD + CRITERIA + laughs(9)).encode(),
+    "self-referencing alias": (HEAD + "levels: &loop\n  - level: 1\n    criteria: [*loop]\n").encode(),
+    "python tag": (HEAD.replace("cluster: ondernemen", "cluster: !!python/object/apply:os.getpid []") + CRITERIA).encode(),
+    "control character": (HEAD + CRITERIA.replace("Listens.", '"Listens\\0"')).encode(),
+    "latin-1": (HEAD + CRITERIA.replace("Listens.", "Café")).encode("latin-1"),
+    "link to /etc/passwd": None,
+}
+
+
+@pytest.mark.parametrize("kind", HOSTILE_FILES)
+def test_export_of_a_hostile_file_fails_as_a_catalogue_problem_and_keeps_the_previous_export(tmp_path, kind):
+    out = tmp_path / "dist"
+    good = assemble(tmp_path / "good", FIXTURES / "valid-mini")
+    assert CliRunner().invoke(cli, ["export", "--out", str(out), str(good)]).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    catalog = assemble(tmp_path / "hostile", FIXTURES / "valid-mini")
+    target = catalog / "competencies" / "luisteren.yaml"
+    target.unlink()
+    if HOSTILE_FILES[kind] is None:
+        target.symlink_to("/etc/passwd")
+    else:
+        target.write_bytes(HOSTILE_FILES[kind])
+
+    def limit() -> None:  # a failed bound would die of MemoryError (exit 3) instead of taking the machine
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+    done = subprocess.run([sys.executable, "-m", "ckg.cli", "export", "--out", str(out), str(catalog)], cwd=REPO,
+                          capture_output=True, text=True, timeout=120, preexec_fn=limit)
+    assert done.returncode == 1, done.stderr
+    assert f"{target}:" in done.stderr and "problem" in done.stderr and "internal error" not in done.stderr
+    assert "root:" not in done.stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".dist.")]
