@@ -78,6 +78,7 @@ def serve(catalog_dir: str | None, access_log: bool, **settings) -> None:
     queries at http://HOST:PORT/sparql. Every option can also be set by its environment variable.
     """
     from service.app import create_app
+    from service.scratch import private_temporary_folder
     from service.server import serve as run_server
 
     try:
@@ -99,7 +100,8 @@ def serve(catalog_dir: str | None, access_log: bool, **settings) -> None:
             raise
         click.echo(f"cannot load the ESCO graph {config.esco}: {error}; the server was not started.", err=True)
         sys.exit(1)
-    run_server(app, config, access_log=access_log)
+    with private_temporary_folder():  # the workers' downloads (unless CKG_DOWNLOADS_DIR) go below it, and go with it
+        run_server(app, config, access_log=access_log)
 
 
 QUERY_FORMATS = ["table", "json", "xml", "csv", "tsv", "turtle", "jsonld", "rdfxml"]

@@ -24,6 +24,7 @@ from ontology.problems import CatalogueError
 
 from . import case, jsonld, sssom
 from .rdf import write_rdf
+from .swap import clear_leftovers, exclusive, kill_point, staging_folder, swap_in
 from .verify import parsed_count
 from .table import TableWriter, languages_of
 
@@ -99,6 +100,13 @@ def write_checked_file(graph: CatalogueGraph, path: Path, write: Callable[[Binar
     previous file exactly as it was.
     """
     path = Path(path)
+    with exclusive(path):  # as for exports: one writer at a time, a killed run's temporary file removed first
+        clear_leftovers(path)
+        _write_checked_file(graph, path, write, check)
+
+
+def _write_checked_file(graph: CatalogueGraph, path: Path, write: Callable[[BinaryIO], None],
+                        check: Callable[[], list]) -> None:
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
 
@@ -107,6 +115,7 @@ def write_checked_file(graph: CatalogueGraph, path: Path, write: Callable[[Binar
             write(out)
 
     try:
+        kill_point("staged")
         problems, _ = side_by_side(check, write_file, fork=_forks_pay(graph), failure=ExportError)
         if problems:
             raise CatalogueError(problems)
@@ -137,8 +146,16 @@ def write_release(graph: CatalogueGraph, out_dir: Path, *, metadata: dict | None
     """
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    with exclusive(out_dir):  # exports/swap.py: one run at a time, a killed run's leftovers cleared first
+        clear_leftovers(out_dir)
+        return _write_release(graph, out_dir, metadata, verify, check)
+
+
+def _write_release(graph: CatalogueGraph, out_dir: Path, metadata: dict | None, verify: bool,
+                   check: Callable[[], list] | None) -> list[ExportFile]:
+    staging = staging_folder(out_dir)
     try:
+        kill_point("staged")
         counts, problems = _write_all(graph, staging, check)
         if problems:
             raise CatalogueError(problems)
@@ -164,7 +181,8 @@ def write_release(graph: CatalogueGraph, out_dir: Path, *, metadata: dict | None
             written.append(ExportFile(path.name, media_type, path.stat().st_size, digests[extension], **extra))
         manifest = {"metadata": metadata or {}, "triples": expected, "files": [asdict(f) for f in written]}
         (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        _swap_into_place(staging, out_dir)
+        kill_point("written")
+        swap_in(staging, out_dir)
         return written
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -178,19 +196,3 @@ def _parsed(path: Path, extension: str) -> int:
     except (SyntaxError, ValueError, UnicodeDecodeError) as error:
         raise ExportError(f"{path.name} does not parse back: {error}") from None
 
-
-def _swap_into_place(staging: Path, out_dir: Path) -> None:
-    """Replace ``out_dir`` by ``staging`` with renames, so readers see the old or the new release."""
-    os.chmod(staging, 0o755)
-    if not out_dir.exists():
-        staging.rename(out_dir)
-        return
-    retired = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".old", dir=out_dir.parent))
-    retired.rmdir()
-    out_dir.rename(retired)
-    try:
-        staging.rename(out_dir)
-    except BaseException:
-        retired.rename(out_dir)
-        raise
-    shutil.rmtree(retired, ignore_errors=True)

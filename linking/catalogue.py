@@ -12,11 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pyoxigraph import BlankNode, RdfFormat, Triple, parse
+from pyoxigraph import BlankNode, Literal, RdfFormat, Triple, parse
 
+from ontology.confine import leaves, outside_problem
 from ontology.iris import Iris
 from ontology.model import Catalogue
 from ontology.problems import Problem
+from ontology.yamldoc import UNCARRIABLE
 
 from .sssom import MappingSet, load_mapping_sets
 from .sssom_rdf import direct_triples, record_triples
@@ -62,11 +64,33 @@ def _label_triples(folder: Path, shown: str, problems: list[Problem]) -> list[Tr
                     problems.append(Problem(f"{shown}/{file.name}", 1, 1, "blank nodes are not allowed here",
                                             "IRIs only, so exports stay deterministic; regenerate with 'ckg link refresh'"))
                     return []
+                if isinstance(triple.object, Literal) and UNCARRIABLE.search(triple.object.value):
+                    problems.append(Problem(f"{shown}/{file.name}", 1, 1, f"a text of {triple.subject} holds a control character",
+                                            _CHARACTERS))
+                    return []
                 triples.append(Triple(triple.subject, triple.predicate, triple.object))
         except SyntaxError as error:
             problems.append(Problem(f"{shown}/{file.name}", getattr(error, "lineno", None) or 1, 1, f"not valid Turtle: {error}",
                                     "regenerate it with 'ckg link refresh'"))
     return triples
+
+
+_CHARACTERS = "text without control characters other than tab and line break (RDF/XML cannot carry them)"
+
+
+def _raw_characters(file: Path, shown: str) -> list[Problem]:
+    """The first character of a mapping table that an export cannot carry, at its line and column.
+
+    The table's cells become literals of the graph (labels, comments, authors) like the YAML's texts,
+    under the same rule; a carriage return ending a line (a file saved on Windows) is a line break.
+    """
+    text = file.read_bytes().decode("utf-8", "replace").replace("\r\n", "\n")
+    found = UNCARRIABLE.search(text)
+    if found is None:
+        return []
+    line = text.count("\n", 0, found.start()) + 1
+    column = found.start() - (text.rfind("\n", 0, found.start()) + 1) + 1
+    return [Problem(shown, line, column, f"holds the control character U+{ord(found.group()):04X}", _CHARACTERS)]
 
 
 def read_catalogue_mappings(directory: Path | str, catalogue: Catalogue) -> tuple[CatalogueMappings, list[Problem]]:
@@ -79,7 +103,11 @@ def read_catalogue_mappings(directory: Path | str, catalogue: Catalogue) -> tupl
     if not folder.is_dir() or not any(folder.iterdir()):
         return CatalogueMappings(), []
     shown = f"{str(directory).rstrip('/') or '.'}/{MAPPINGS_DIR}"
+    outside = [outside_problem(f"{shown}/{entry.name}") for entry in sorted(folder.iterdir()) if leaves(Path(directory), entry)]
+    if outside:  # nothing of the folder is read while part of it lies elsewhere
+        return CatalogueMappings(), outside
     sets, problems = load_mapping_sets(folder, shown, mappable_subjects(catalogue), catalogue.base)
+    problems += [p for file in sorted(folder.glob("*.sssom.tsv")) for p in _raw_characters(file, f"{shown}/{file.name}")]
     labels = _label_triples(folder, shown, problems)
     if problems:
         return CatalogueMappings(sets), problems

@@ -16,6 +16,7 @@ import yaml
 
 from ontology.namespaces import OWL, RDF, RDFS, SEMAPV, SKOS, SSSOM, compact
 from ontology.problems import Problem
+from ontology.yamldoc import alias_problems
 
 BUILTIN_PREFIXES: dict[str, str] = {
     "owl": OWL, "rdf": RDF, "rdfs": RDFS, "semapv": SEMAPV, "skos": SKOS, "sssom": SSSOM,
@@ -123,6 +124,10 @@ def _expand(value: str, prefixes: dict[str, str]) -> tuple[str | None, str | Non
 def _metadata(lines: list[str], shown: str, problems: list[Problem]) -> dict | None:
     """Parse the ``#``-prefixed YAML block; positions in YAML errors are mapped back to file lines."""
     text = "\n".join(line[1:] for line in lines)
+    bounds = alias_problems(text, shown, column_offset=1)  # a few nested aliases stand for billions of values
+    if bounds:
+        problems.extend(bounds)
+        return None
     try:
         data = yaml.safe_load(text) if text.strip() else {}
     except yaml.YAMLError as error:

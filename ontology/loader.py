@@ -6,16 +6,18 @@ files are independent, so large catalogues read them in parallel worker processe
 """
 from __future__ import annotations
 
+import os
 import re
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from .confine import files_leaving, leaves, outside_problem
 from .iris import Iris
 from .model import (Catalogue, Cluster, Competency, CompetencyLevel, Criterion, DevelopmentOffer, Level,
                     Publisher, Source)
-from .parallel import processes
+from .parallel import die_with_parent, processes
 from .problems import CatalogueError, Problem
 from .schema_check import check_document, shared_definition
 from .yamldoc import YamlDocument, read_yaml
@@ -44,9 +46,12 @@ def load_catalogue(directory: Path | str, *, base: str | None = None, jobs: int 
     if not folder.is_dir():
         raise CatalogueError([Problem(shown, 1, 1, "no catalogue folder here", f"a folder with {CATALOG_FILE}, {LEVELS_FILE} and {COMPETENCY_DIR}/")])
     problems: list[Problem] = []
-    meta_doc = _read_checked(folder / CATALOG_FILE, f"{shown}/{CATALOG_FILE}", "catalog", problems)
-    levels_doc = _read_checked(folder / LEVELS_FILE, f"{shown}/{LEVELS_FILE}", "levels", problems)
+    meta_doc = _read_checked(folder, CATALOG_FILE, shown, "catalog", problems)
+    levels_doc = _read_checked(folder, LEVELS_FILE, shown, "levels", problems)
     files = sorted((folder / COMPETENCY_DIR).glob("*.yaml")) if (folder / COMPETENCY_DIR).is_dir() else []
+    outside = files_leaving(folder, files)
+    problems.extend(outside_problem(f"{shown}/{COMPETENCY_DIR}/{file.name}") for file in outside)
+    files = [file for file in files if file not in outside] if outside else files
     if not files:
         problems.append(Problem(f"{shown}/{COMPETENCY_DIR}", 1, 1, "no competency files found",
                                 f"at least one {COMPETENCY_DIR}/<slug>.yaml"))
@@ -80,8 +85,16 @@ def load_catalogue(directory: Path | str, *, base: str | None = None, jobs: int 
     return catalogue
 
 
-def _read_checked(path: Path, shown: str, kind: str, problems: list[Problem]) -> YamlDocument | None:
-    if not path.is_file():
+def _read_checked(folder: Path, name: str, shown_folder: str, kind: str, problems: list[Problem]) -> YamlDocument | None:
+    path, shown = folder / name, f"{shown_folder}/{name}"
+    if leaves(folder, path):
+        problems.append(outside_problem(shown))
+        return None
+    return _read_file(path, shown, kind, problems)
+
+
+def _read_file(path: Path, shown: str, kind: str, problems: list[Problem]) -> YamlDocument | None:
+    if not path.exists():
         problems.append(Problem(shown, 1, 1, "file is missing", f"a {path.name} as described in catalog/schema/{kind}.schema.json"))
         return None
     doc, syntax = read_yaml(path, shown)
@@ -95,7 +108,7 @@ def _read_checked(path: Path, shown: str, kind: str, problems: list[Problem]) ->
 
 def _read_one_competency(item: tuple[Path, str]) -> tuple[Competency | None, list[Problem]]:
     problems: list[Problem] = []
-    doc = _read_checked(item[0], item[1], "competency", problems)
+    doc = _read_file(item[0], item[1], "competency", problems)
     return (_competency(doc) if doc is not None else None), problems
 
 
@@ -105,7 +118,7 @@ def _read_competencies(items: list[tuple[Path, str]], jobs: int | None) -> Itera
     if workers <= 1 or len(items) < PARALLEL_FROM:
         yield from map(_read_one_competency, items)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
         yield from pool.map(_read_one_competency, items, chunksize=max(1, len(items) // (workers * 32)))
 
 

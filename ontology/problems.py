@@ -1,7 +1,15 @@
 """Problems found in a catalogue, reported the way compilers do so editors can jump to them."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _shown(text: str) -> str:
+    """``text`` with control characters as escapes: a message must not drive the terminal it is printed on."""
+    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text)
 
 
 @dataclass(frozen=True, order=True)
@@ -16,7 +24,7 @@ class Problem:
 
     def __str__(self) -> str:
         text = f"{self.path}:{self.line}:{self.column}: {self.message}"
-        return f"{text} — {self.expected}" if self.expected else text
+        return _shown(f"{text} — {self.expected}" if self.expected else text)
 
 
 class CatalogueError(Exception):

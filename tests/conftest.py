@@ -149,6 +149,16 @@ def start_server(*args: str, env: dict[str, str] | None = None, runner: list[str
         log.unlink(missing_ok=True)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _temporary_files_in_the_session_folder(tmp_path_factory) -> Iterator[None]:
+    """Apps made in this process (test clients) write their downloads and CASE packages into temporary
+    folders that only ``ckg serve`` removes; keep them below pytest's own folders, which pytest prunes."""
+    previous = tempfile.tempdir
+    tempfile.tempdir = str(tmp_path_factory.mktemp("tempfile"))
+    yield
+    tempfile.tempdir = previous
+
+
 @pytest.fixture(scope="session")
 def live_server() -> Iterator[ServerURL]:
     """The real server with the bundled catalogue (2 workers x 4 threads, 2 s query limit); its root URL."""

@@ -64,7 +64,7 @@ def test_non_utf8_file_is_reported_not_crashed_on(tmp_path):
     (catalog / "competencies" / "luisteren.yaml").write_bytes("slug: caf\xe9\n".encode("latin-1"))
     result = run_validate(catalog)
     assert result.exit_code == 1
-    assert "luisteren.yaml:1:1: file is not valid UTF-8" in result.output
+    assert "luisteren.yaml:1:10: file is not valid UTF-8: byte 0xe9" in result.output  # the first bad byte
 
 
 def test_a_malformed_base_option_is_refused(tmp_path):
