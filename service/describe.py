@@ -173,9 +173,15 @@ class Descriptions:
         return self.members_of_class.get(cls, [])
 
     def _competencies_by_cluster(self) -> dict[str, list[str]]:
-        """Cluster IRI -> the competencies under it (skos:broader), in IRI (slug) order."""
+        """Cluster IRI -> the competencies under it (skos:broader), in IRI (slug) order.
+
+        Deprecated competencies are left out: they leave the hierarchy (their own page still names
+        their cluster and their replacements).
+        """
         found: dict[str, list[str]] = defaultdict(list)
         for competency in self.instances(CKG + "Competency"):
+            if self.deprecated(competency):
+                continue
             for cluster in self.objects(competency, SKOS + "broader"):
                 found[cluster.value].append(competency)
         return dict(found)
@@ -311,9 +317,19 @@ class Descriptions:
         """The dataset's own triples plus VoID statistics, class partitions and its downloads (DCAT)."""
         return self._dataset
 
-    def listing(self, segment: str, number: int) -> Description | None:
-        """Page ``number`` of ``{base}{segment}/`` as a hydra:Collection; None if there is no such page."""
+    def deprecated(self, iri: str) -> bool:
+        return any(t.predicate.value == OWL + "deprecated" and t.object.value == "true"
+                   for t in self.by_subject.get(iri, ()))
+
+    def listing(self, segment: str, number: int, *, include_deprecated: bool = False) -> Description | None:
+        """Page ``number`` of ``{base}{segment}/`` as a hydra:Collection; None if there is no such page.
+
+        Deprecated resources are left out unless asked for: a listing is what to use today, and a
+        deprecated resource still answers at its own IRI with its replacements.
+        """
         members = self.instances(LISTINGS[segment])
+        if not include_deprecated:
+            members = [m for m in members if not self.deprecated(m)]
         iri = f"{self.base}{segment}/"
         page = self.paginate(iri, members, number)
         if page is None:
@@ -334,7 +350,8 @@ class Descriptions:
         for member in page.members:
             triples.append(Triple(collection, NamedNode(HYDRA + "member"), NamedNode(member)))
             triples += [t for t in self.by_subject[member]
-                        if t.predicate.value in (_TYPE, SKOS + "prefLabel", SKOS + "broader", CKG + "rank", SKOS + "notation")]
+                        if t.predicate.value in (_TYPE, SKOS + "prefLabel", SKOS + "broader", CKG + "rank", SKOS + "notation",
+                                                 OWL + "deprecated")]
         return Description(iri, "listing", self.with_link_labels(triples), page)
 
     def paginate(self, iri: str, members: list[str], number: int) -> Page | None:

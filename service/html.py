@@ -148,11 +148,24 @@ class Pages:
             switch.append((code, f"{here}?{urlencode(params)}", code == lang))
         dataset = self.base
         return {
+            **self.lineage(self.base + path, lang),
             "has_mappings": self.has_mappings,
             "lang": lang, "ui": UI.get(lang, UI["nl"]), "title": title, "twins": twins, "switch": switch,
             "site_title": pick(self.texts(dataset, DCT + "title"), lang),
             "base": self.base,
         }
+
+    def lineage(self, iri: str, lang: str) -> dict[str, Any]:
+        """What a deprecated resource is replaced by (shown on top of its page), and what it replaces."""
+        idx = self.index
+        if iri not in idx.by_subject:
+            return {"deprecation": None, "replaces": []}
+        deprecation = None
+        if idx.deprecated(iri):
+            deprecation = {"replacements": [self.link(o.value, lang) for o in idx.objects(iri, DCT + "isReplacedBy")],
+                           "note": pick(self.texts(iri, SKOS + "historyNote"), lang)}
+        return {"deprecation": deprecation,
+                "replaces": [self.link(o.value, lang) for o in idx.objects(iri, DCT + "replaces")]}
 
     def matches(self, nodes: list[str], lang: str) -> dict[str, Any]:
         """The SKOS mapping links of ``nodes``, each named by its mapping record, and the attribution

@@ -56,6 +56,13 @@ def _page_number() -> int:
     return int(raw)
 
 
+def _include_deprecated() -> bool:
+    raw = param("deprecated", "exclude")
+    if raw not in ("exclude", "include"):
+        raise Refused(400, f"deprecated must be 'exclude' (the default) or 'include', not {raw!r}", {"Vary": VARY})
+    return raw == "include"
+
+
 def _target(site: Site, path: str) -> Target | None:
     """What ``path`` (below the base, no suffix) names, or None."""
     catalogue = site.descriptions
@@ -67,8 +74,9 @@ def _target(site: Site, path: str) -> Target | None:
         return Target(path, lambda: site.shapes, ("shapes",))
     segment = path[:-1]
     if path.endswith("/") and segment in LISTINGS:
-        number = _page_number()
-        return Target(path, lambda: catalogue.listing(segment, number), ("listing", segment, number), paged=True)
+        number, everything = _page_number(), _include_deprecated()
+        return Target(path, lambda: catalogue.listing(segment, number, include_deprecated=everything),
+                      ("listing", segment, number, everything), paged=True)
     iri = site.base + path
     if iri in catalogue.by_subject:
         return Target(path, lambda: catalogue.resource(iri), ("resource", iri))
