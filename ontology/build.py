@@ -15,7 +15,8 @@ from pyoxigraph import Literal, NamedNode, Triple
 from .graph import CatalogueGraph, Statement
 from .iris import VOCAB, Iris
 from .model import Catalogue, Competency, Deprecation, Source, Text
-from .namespaces import CKG, DCAT, DCT, FOAF, OWL, RDF, SCHEMA, SKOS, VCARD, VOID, XSD
+from .namespaces import CKG, DCAT, DCT, FOAF, OWL, PROV, RDF, SCHEMA, SKOS, VCARD, VOID, XSD
+from .releases import versions
 
 @cache
 def _term(iri: str) -> NamedNode:
@@ -149,6 +150,8 @@ def _shared_triples(catalogue: Catalogue, iris: Iris, sources: dict[str, Source]
     for namespace in (SKOS, VOCAB):
         t.link(dataset, VOID + "vocabulary", namespace)
 
+    _version_triples(t, catalogue, iris, dataset, organisation)
+
     t.types(organisation, FOAF + "Organization", SCHEMA + "Organization")
     t.plain(organisation, FOAF + "name", publisher.name)
     t.link(organisation, FOAF + "homepage", publisher.homepage)
@@ -194,6 +197,32 @@ def _shared_triples(catalogue: Catalogue, iris: Iris, sources: dict[str, Source]
         t.add(level_scheme, SKOS + "hasTopConcept", node)
         _deprecate(t, node, level.deprecated, iris)
     return t.triples
+
+
+def _version_triples(t: _Triples, catalogue: Catalogue, iris: Iris, dataset: NamedNode, organisation: NamedNode) -> None:
+    """Every release as a dcat:Dataset version of the catalogue (DCAT 3), each with its files."""
+    for record in versions(catalogue):
+        node = _n(iris.release(record.version))
+        t.add(dataset, DCAT + "hasVersion", node)
+        if record.version == catalogue.version:
+            t.add(dataset, DCAT + "hasCurrentVersion", node)
+        t.types(node, DCAT + "Dataset")
+        t.text(node, DCT + "title", record.title or catalogue.title)  # the version says which; texts stay the source's words
+        t.add(node, DCAT + "isVersionOf", dataset)
+        t.plain(node, DCAT + "version", record.version)
+        t.date(node, DCT + "issued", record.issued)
+        t.date(node, DCT + "modified", record.issued)
+        t.add(node, DCT + "publisher", organisation)
+        t.link(node, DCT + "license", record.license or catalogue.license)
+        if record.previous:
+            t.link(node, DCAT + "previousVersion", iris.release(record.previous))
+            t.link(node, PROV + "wasRevisionOf", iris.release(record.previous))
+        for name, media_type in record.files:
+            file = _n(iris.release_file(record.version, name))
+            t.add(node, DCAT + "distribution", file)
+            t.types(file, DCAT + "Distribution")
+            t.add(file, DCAT + "downloadURL", file)
+            t.link(file, DCAT + "mediaType", f"https://www.iana.org/assignments/media-types/{media_type}")
 
 
 def _level_label(competency: Competency, name: Text, rank: int) -> Text:

@@ -17,6 +17,7 @@ from .model import (Catalogue, Cluster, Competency, CompetencyLevel, Criterion, 
                     Level, Publisher, Source)
 from .parallel import processes
 from .problems import CatalogueError, Problem
+from .releases import RELEASES_DIR, ReleaseFolderError, read_releases
 from .schema_check import check_document, shared_definition
 from .yamldoc import YamlDocument, read_yaml
 
@@ -78,7 +79,15 @@ def load_catalogue(directory: Path | str, *, base: str | None = None, jobs: int 
     if problems or catalogue is None:
         raise CatalogueError(problems)
     catalogue.competencies = sorted(competencies, key=lambda c: c.slug)
+    catalogue.releases = _releases(folder, shown)
     return catalogue
+
+
+def _releases(folder: Path, shown: str) -> list:
+    try:
+        return read_releases(folder)
+    except ReleaseFolderError as error:
+        raise CatalogueError([Problem(f"{shown}/{RELEASES_DIR}", 1, 1, str(error), "the manifest.json that `ckg release` wrote")]) from None
 
 
 def _read_checked(path: Path, shown: str, kind: str, problems: list[Problem]) -> YamlDocument | None:

@@ -101,6 +101,23 @@ class Competency:
     deprecated: Deprecation | None = None
 
 
+@dataclass(frozen=True)
+class ReleaseRecord:
+    """A published release as its folder's manifest records it (``CATALOG_DIR/releases/<version>/``).
+
+    Everything the graph says about a past release comes from here, never from the clock, so a
+    catalogue builds to the same bytes whenever it is built.
+    """
+
+    version: str
+    issued: str
+    previous: str | None
+    title: Text
+    license: str
+    files: tuple[tuple[str, str], ...]
+    """(file name, media type) of each file of the release, as its manifest lists them."""
+
+
 @dataclass
 class Catalogue:
     base: str
@@ -118,3 +135,5 @@ class Catalogue:
     levels_description: Text | None
     levels: list[Level]
     competencies: list[Competency] = field(default_factory=list)
+    releases: list[ReleaseRecord] = field(default_factory=list)
+    """The catalogue's earlier releases, oldest first (``ontology.releases.read_releases``)."""
