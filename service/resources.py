@@ -47,6 +47,8 @@ class Target:
     describe: Callable[[], Description | None]
     key: tuple
     paged: bool = False
+    html: Callable | None = None
+    """The page writer, when not the current graph's (an archived release's, a release page)."""
 
 
 def _page_number() -> int:
@@ -72,6 +74,9 @@ def _target(site: Site, path: str) -> Target | None:
         return Target(path, lambda: site.vocabulary, ("def",))
     if path == "shapes":
         return Target(path, lambda: site.shapes, ("shapes",))
+    if path.startswith("release/"):
+        from .releases import release_target  # the releases module builds on this one
+        return release_target(site, path, Target, _page_number, _include_deprecated)
     segment = path[:-1]
     if path.endswith("/") and segment in LISTINGS:
         number, everything = _page_number(), _include_deprecated()
@@ -146,7 +151,7 @@ def resource(path: str) -> Response:
     def make() -> Rendered | None:
         options = Options(
             context_ref=inline_context() if context_mode == "inline" else site.context_iri,
-            lang=lang or "nl", html=site.pages.render, extra=(("path", target.path), ("page", page)),
+            lang=lang or "nl", html=target.html or site.pages.render, extra=(("path", target.path), ("page", page)),
         )
         return _render(site, target, fmt, options)
 
@@ -159,6 +164,10 @@ def resource(path: str) -> Response:
 def _missing(site: Site, path: str) -> Response:
     """404 that says what was looked for and what exists nearby, in the format the client reads."""
     iri = site.base + path
+    gone = site.archive.gone(iri)
+    if gone is not None:  # removed in a major release: 410 with what replaces it, never a bare 404
+        from .releases import gone_response
+        return gone_response(site, gone)
     segment = path.split("/", 1)[0]
     if segment in LISTINGS and path == segment:
         return redirect(f"/{segment}/", code=301)
