@@ -123,7 +123,7 @@ def release(catalog_dir: str | None, base: str | None, jobs: int | None) -> None
     previous = latest_before(catalogue.releases, version)
     new = snapshot_of_graph(graph)
     if previous is not None:
-        old = snapshot_of_ntriples(releases / previous.version / "catalogue.nt", catalogue.base)
+        old = snapshot_of_ntriples(releases / previous.version / "catalogue.nt", catalogue.base, previous.base)
         changes = diff(old, new, catalogue.base)
         refusal = check_bump(previous.version, version, changes)
         if refusal:

@@ -59,12 +59,19 @@ def snapshot_of_graph(graph: CatalogueGraph) -> Snapshot:
     return {iri: frozenset(lines) for iri, lines in found.items()}
 
 
-def snapshot_of_ntriples(path: Path, base: str) -> Snapshot:
-    """The same snapshot read from a release's N-Triples dump (one statement per line, as we write it)."""
+def snapshot_of_ntriples(path: Path, base: str, written_under: str | None = None) -> Snapshot:
+    """The same snapshot read from a release's N-Triples dump (one statement per line, as we write it).
+
+    ``written_under`` is the base the release was written with, when the catalogue is now built
+    under another (``--base``): its IRIs are moved to ``base`` so both sides compare.
+    """
     found: dict[str, set[str]] = {}
     prefix = f"<{base}"
+    old_prefix = f"<{written_under}" if written_under and written_under != base else None
     with open(path, encoding="utf-8") as lines:
         for line in lines:
+            if old_prefix is not None:
+                line = line.replace(old_prefix, prefix)
             if not line.startswith(prefix):
                 continue
             end = line.index(">")
@@ -201,7 +208,7 @@ def removals_without_deprecation(catalog_dir: Path | str, catalogue: Catalogue, 
     if latest is None:
         return []
     shown = (shown or str(catalog_dir)).rstrip("/")
-    old = snapshot_of_ntriples(Path(catalog_dir) / RELEASES_DIR / latest.version / "catalogue.nt", catalogue.base)
+    old = snapshot_of_ntriples(Path(catalog_dir) / RELEASES_DIR / latest.version / "catalogue.nt", catalogue.base, latest.base)
     present = {s.value for s in (st.subject for st in graph.statements())}
     major = bump_of(latest.version, catalogue.version) == "major"
     problems = []

@@ -116,6 +116,8 @@ class ReleaseRecord:
     license: str
     files: tuple[tuple[str, str], ...]
     """(file name, media type) of each file of the release, as its manifest lists them."""
+    base: str = ""
+    """The base IRI the release was written under (a catalogue may be served under another)."""
 
 
 @dataclass

@@ -55,7 +55,7 @@ def read_releases(catalog_dir: Path | str) -> list[ReleaseRecord]:
             records.append(ReleaseRecord(
                 version=sub.name, issued=meta["issued"], previous=meta.get("previous"),
                 title=dict(meta.get("title", {})), license=meta.get("license", ""),
-                files=tuple((f["name"], f["media_type"]) for f in data["files"])))
+                files=tuple((f["name"], f["media_type"]) for f in data["files"]), base=meta.get("base", "")))
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise ReleaseFolderError(f"{manifest}: not a readable release manifest ({error})") from None
     return sorted(records, key=lambda r: parse_version(r.version))
@@ -78,5 +78,5 @@ def versions(catalogue: Catalogue) -> list[ReleaseRecord]:
     others = [r for r in catalogue.releases if r.version != catalogue.version]
     previous = latest_before(others, catalogue.version)
     current = ReleaseRecord(catalogue.version, catalogue.modified, previous.version if previous else None,
-                            catalogue.title, catalogue.license, RELEASE_FILES)
+                            catalogue.title, catalogue.license, RELEASE_FILES, catalogue.base)
     return sorted([*others, current], key=lambda r: parse_version(r.version) or (0, 0, 0))

@@ -105,7 +105,11 @@ class Archive:
         for version in self.records:
             path = self.folder / version / CHANGES
             if path.is_file():
-                found[version] = json.loads(path.read_text(encoding="utf-8"))
+                change_set = json.loads(path.read_text(encoding="utf-8"))
+                for change in change_set["changes"]:
+                    change["iri"] = self.rebase(change["iri"], version)
+                    change["replaced_by"] = [self.rebase(r, version) for r in change.get("replaced_by", ())]
+                found[version] = change_set
         return found
 
     @cached_property
@@ -147,10 +151,19 @@ class Archive:
                 self._loaded.popitem(last=False)
         return loaded
 
+    def rebase(self, iri: str, version: str) -> str:
+        """``iri`` as served: a release written under another base has its IRIs moved under ours."""
+        written = self.records[version].base
+        return self.base + iri[len(written):] if written and written != self.base and iri.startswith(written) else iri
+
     def _load(self, version: str) -> tuple[Descriptions, ArchivePages]:
         iris = Iris(self.base)
+        written = self.records[version].base
+        text = (self.folder / version / "catalogue.nt").read_text(encoding="utf-8")
+        if written and written != self.base:
+            text = text.replace(f"<{written}", f"<{self.base}")
         statements = [Statement(t.subject, t.predicate, t.object)
-                      for t in parse(path=str(self.folder / version / "catalogue.nt"), format=RdfFormat.N_TRIPLES)]
+                      for t in parse(input=text.encode("utf-8"), format=RdfFormat.N_TRIPLES)]
         mapping_prefix = f"{self.base}mappings/"
         graph = CatalogueGraph(iris=iris, shared=[s for s in statements if not s.subject.value.startswith(mapping_prefix)],
                                parts=[], mappings=[s for s in statements if s.subject.value.startswith(mapping_prefix)])
