@@ -22,7 +22,7 @@ from ontology.graph import CatalogueGraph
 from ontology.model import Catalogue
 from ontology.namespaces import DCT, OWL
 from ontology.problems import Problem
-from ontology.releases import RELEASES_DIR, ReleaseRecord, latest_before, parse_version
+from ontology.releases import RELEASES_DIR, ReleaseRecord, latest_before, parse_version, rebase_text
 
 BUMPS = ("patch", "minor", "major")
 TRACKED = ("competency/", "level/", "cluster/", "offer/")
@@ -71,7 +71,7 @@ def snapshot_of_ntriples(path: Path, base: str, written_under: str | None = None
     with open(path, encoding="utf-8") as lines:
         for line in lines:
             if old_prefix is not None:
-                line = line.replace(old_prefix, prefix)
+                line = rebase_text(line, written_under, base)
             if not line.startswith(prefix):
                 continue
             end = line.index(">")

@@ -30,6 +30,17 @@ RELEASE_FILES: tuple[tuple[str, str], ...] = (
 version not yet released can already name its own distributions."""
 
 
+def rebase_text(text: str, written_under: str, base: str) -> str:
+    """N-Triples (or any text of IRIs in <>) written under one base, with its IRIs moved under ``base``.
+
+    The vocabulary's IRIs stay: they are fixed (``ontology.iris.VOCAB``) even where they start with
+    the default base, so they are not the catalogue's.
+    """
+    if not written_under or written_under == base:
+        return text
+    return re.sub(re.escape("<" + written_under) + r"(?!def[#>])", lambda _: "<" + base, text)
+
+
 def parse_version(text: str) -> tuple[int, int, int] | None:
     match = SEMVER.match(text)
     return (int(match[1]), int(match[2]), int(match[3])) if match else None

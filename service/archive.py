@@ -22,7 +22,7 @@ from pyoxigraph import RdfFormat, parse
 from ontology.graph import CatalogueGraph, Statement
 from ontology.iris import Iris
 from ontology.model import Catalogue, ReleaseRecord
-from ontology.releases import CHANGES, MANIFEST, RELEASES_DIR, parse_version
+from ontology.releases import CHANGES, MANIFEST, RELEASES_DIR, parse_version, rebase_text
 
 from .describe import Descriptions
 from .html import Pages
@@ -154,14 +154,15 @@ class Archive:
     def rebase(self, iri: str, version: str) -> str:
         """``iri`` as served: a release written under another base has its IRIs moved under ours."""
         written = self.records[version].base
-        return self.base + iri[len(written):] if written and written != self.base and iri.startswith(written) else iri
+        if not written or written == self.base or not iri.startswith(written) or iri[len(written):].startswith("def"):
+            return iri
+        return self.base + iri[len(written):]
 
     def _load(self, version: str) -> tuple[Descriptions, ArchivePages]:
         iris = Iris(self.base)
         written = self.records[version].base
         text = (self.folder / version / "catalogue.nt").read_text(encoding="utf-8")
-        if written and written != self.base:
-            text = text.replace(f"<{written}", f"<{self.base}")
+        text = rebase_text(text, written, self.base)
         statements = [Statement(t.subject, t.predicate, t.object)
                       for t in parse(input=text.encode("utf-8"), format=RdfFormat.N_TRIPLES)]
         mapping_prefix = f"{self.base}mappings/"

@@ -133,3 +133,25 @@ def test_removed_in_a_major_release_answers_410_gone(catalog, tmp_path):
     assert html.status_code == 410 and 'href="/release/1.1.0/competency/klantgerichtheid/level/3' in html.data.decode()
     assert client.get("/release/1.1.0/competency/klantgerichtheid", headers={"Accept": "text/turtle"}).status_code == 200
     assert client.get("/competency/never-was", headers={"Accept": "text/plain"}).status_code == 404
+
+
+def test_releases_follow_the_catalogue_to_another_base(catalog):
+    """Releases written under the catalogue's base are served under --base, the vocabulary unchanged."""
+    other = "http://127.0.0.1:9/kg/"
+    client = create_app(ServiceConfig(catalog_dir=str(catalog), base=other)).test_client()
+    graph = _turtle(client, "/release/1.0.0/competency/klantgerichtheid")
+    subject = rdflib.URIRef(other + "competency/klantgerichtheid")
+    assert (subject, rdflib.RDF.type, CKG.Competency) in graph
+    assert (subject, rdflib.SKOS.broader, rdflib.URIRef(other + "cluster/ondernemen")) in graph
+    page = client.get(f"/{REWORDED}.html?lang=en").data.decode()
+    assert 'href="/release/1.1.0/?lang=en"' in page  # the history found the rebased change set
+
+
+def test_a_release_under_another_base_compares_like_for_like(tmp_path):
+    catalog = copy_bundled(tmp_path / "c")
+    path = catalog / "competencies" / "klantgerichtheid.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace(OLD_TEXT, NEW_TEXT), encoding="utf-8")
+    set_version(catalog, "1.0.1")
+    result = CliRunner().invoke(cli, ["release", "--base", "http://127.0.0.1:9/kg/", str(catalog)])
+    assert result.exit_code == 0, result.output
+    assert "0 added, 1 changed, 0 deprecated, 0 removed" in result.output
