@@ -111,3 +111,21 @@ def test_replacements_and_positions_must_exist(tmp_path):
     assert "klantbewustzijn.yaml:" in result.output and "level 3 has no criterion 4 to deprecate — a position from 1 to 1" in result.output
     with pytest.raises(CatalogueError):
         compile_catalogue(catalog)
+
+
+def test_case_package_says_replaced_by(catalog):
+    """CASE 1.1: a deprecated item has a replacedBy association to each replacement, valid against the schema."""
+    from case_support import errors
+    from exports import case
+
+    graph = compile_catalogue(catalog).graph
+    framework = case.CaseFramework(graph)
+    for language in case.LANGUAGES:
+        package = framework.package(language)
+        assert errors(package) == []
+        replaced = [a for a in package["CFAssociations"] if a["associationType"] == "replacedBy"]
+        assert {a["originNodeURI"]["identifier"] for a in replaced} == {case.item_id(str(OLD), language)}
+        assert {a["destinationNodeURI"]["identifier"] for a in replaced} == {case.item_id(str(n), language) for n in NEW}
+        for part, sequence in framework.competency_sequences():
+            _, associations, _ = framework.competency_objects(part, language, sequence)
+            assert sorted(framework.association_ids(part, language)) == sorted(a["identifier"] for a in associations)
