@@ -105,10 +105,13 @@ def release(catalog_dir: str | None, base: str | None, jobs: int | None) -> None
     except CatalogueError as error:
         _report(error.problems)
     catalogue, graph = compiled.catalogue, compiled.graph
-    problems = removals_without_deprecation(directory, catalogue, graph, shown)
+    version, releases = catalogue.version, directory / RELEASES_DIR
+    previous = latest_before(catalogue.releases, version)
+    old = (snapshot_of_ntriples(releases / previous.version / "catalogue.nt", catalogue.base, previous.base)
+           if previous is not None else {})  # read once: for the removal check and for the change set
+    problems = removals_without_deprecation(directory, catalogue, graph, shown, old=old if previous else None)
     if problems:
         _report(problems)
-    version, releases = catalogue.version, directory / RELEASES_DIR
     target = releases / version
     if target.exists():
         if _released_digest(target) == ntriples_digest(graph):
@@ -120,10 +123,8 @@ def release(catalog_dir: str | None, base: str | None, jobs: int | None) -> None
     if newest is not None and parse_version(newest.version) > parse_version(version):
         _refuse(f"version {version} is older than the latest release {newest.version}; "
                 f"set the next version in {shown}/catalog.yaml: {_next_versions(newest.version)}")
-    previous = latest_before(catalogue.releases, version)
     new = snapshot_of_graph(graph)
     if previous is not None:
-        old = snapshot_of_ntriples(releases / previous.version / "catalogue.nt", catalogue.base, previous.base)
         changes = diff(old, new, catalogue.base)
         refusal = check_bump(previous.version, version, changes)
         if refusal:

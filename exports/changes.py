@@ -52,10 +52,15 @@ def kind_of(path: str) -> str:
 def snapshot_of_graph(graph: CatalogueGraph) -> Snapshot:
     base = graph.iris.base
     found: dict[str, set[str]] = {}
-    for s, p, o in graph.statements():
-        iri = s.value
-        if tracked(iri, base):
-            found.setdefault(iri, set()).add(f"{p} {o}")
+    last, lines = None, None
+    for group in (graph.shared, *graph.parts, graph.mappings):  # (a generic level's mapping links are in the last)
+        for s, p, o in group:
+            if s is not last:  # a subject's statements mostly come together: test each subject once
+                last = s
+                iri = s.value
+                lines = found.setdefault(iri, set()) if tracked(iri, base) else None
+            if lines is not None:
+                lines.add(f"{p} {o}")
     return {iri: frozenset(lines) for iri, lines in found.items()}
 
 
@@ -68,16 +73,20 @@ def snapshot_of_ntriples(path: Path, base: str, written_under: str | None = None
     found: dict[str, set[str]] = {}
     prefix = f"<{base}"
     old_prefix = f"<{written_under}" if written_under and written_under != base else None
+    last_subject, lines_of = "", None
     with open(path, encoding="utf-8") as lines:
         for line in lines:
             if old_prefix is not None:
                 line = rebase_text(line, written_under, base)
             if not line.startswith(prefix):
                 continue
-            end = line.index(">")
-            iri = line[1:end]
-            if tracked(iri, base):
-                found.setdefault(iri, set()).add(line[end + 2:].rstrip("\n")[:-2])
+            end = line.index("> ")
+            subject = line[1:end]
+            if subject != last_subject:
+                last_subject = subject
+                lines_of = found.setdefault(subject, set()) if tracked(subject, base) else None
+            if lines_of is not None:
+                lines_of.add(line[end + 2:-3])
     return {iri: frozenset(statements) for iri, statements in found.items()}
 
 
@@ -197,7 +206,7 @@ def why(changes: list[Change], bump: str) -> str:
 
 
 def removals_without_deprecation(catalog_dir: Path | str, catalogue: Catalogue, graph: CatalogueGraph,
-                                 shown: str | None = None) -> list[Problem]:
+                                 shown: str | None = None, old: Snapshot | None = None) -> list[Problem]:
     """Released competencies, competency levels, criteria and generic levels missing from the YAML.
 
     Only the latest release is compared (a resource removed in an earlier major release is gone
@@ -208,7 +217,8 @@ def removals_without_deprecation(catalog_dir: Path | str, catalogue: Catalogue, 
     if latest is None:
         return []
     shown = (shown or str(catalog_dir)).rstrip("/")
-    old = snapshot_of_ntriples(Path(catalog_dir) / RELEASES_DIR / latest.version / "catalogue.nt", catalogue.base, latest.base)
+    if old is None:  # the caller may have read it already (ckg release compares against it too)
+        old = snapshot_of_ntriples(Path(catalog_dir) / RELEASES_DIR / latest.version / "catalogue.nt", catalogue.base, latest.base)
     present = {s.value for s in (st.subject for st in graph.statements())}
     major = bump_of(latest.version, catalogue.version) == "major"
     problems = []
