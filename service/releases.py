@@ -125,8 +125,13 @@ def _release_page(site: Site, version: str, description: Description, options: O
     base = site.base
     sections: dict[str, list[dict[str, Any]]] = {name: [] for name in SECTIONS}
     previous = change_set.get("previous")
+    whole = {(c["change"], c["iri"]) for c in change_set.get("changes", ()) if c["kind"] == "competency"}
     for change in change_set.get("changes", ()):
         iri = change["iri"]
+        competency = "/".join(iri[len(base):].split("/")[:2])
+        if change["kind"] in ("competency-level", "criterion") and change["change"] in ("added", "removed") \
+                and (change["change"], base + competency) in whole:
+            continue  # an added (removed) competency brings (takes) its levels and criteria: listed once
         where = previous if change["change"] == "removed" and previous else version
         sections[change["change"]].append({
             "iri": iri, "kind": change["kind"], "label": _label(site, where, iri, lang),

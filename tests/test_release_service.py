@@ -155,3 +155,10 @@ def test_a_release_under_another_base_compares_like_for_like(tmp_path):
     result = CliRunner().invoke(cli, ["release", "--base", "http://127.0.0.1:9/kg/", str(catalog)])
     assert result.exit_code == 0, result.output
     assert "0 added, 1 changed, 0 deprecated, 0 removed" in result.output
+
+
+def test_what_changed_lists_an_added_competency_once(client):
+    page = client.get("/release/1.1.0/?lang=en", headers={"Accept": "text/html"}).data.decode()
+    added = page[page.index('class="changes-added"'):page.index('class="changes-changed"')]
+    assert f"({len(ADDED)})" in added  # the two competencies, not their 20 levels and criteria
+    assert "/level/" not in added
