@@ -129,3 +129,11 @@ def test_case_package_says_replaced_by(catalog):
         for part, sequence in framework.competency_sequences():
             _, associations, _ = framework.competency_objects(part, language, sequence)
             assert sorted(framework.association_ids(part, language)) == sorted(a["identifier"] for a in associations)
+
+
+def test_listing_page_offers_the_deprecated_too(client):
+    page = client.get("/competency/?lang=en", headers={"Accept": "text/html"}).data.decode()
+    assert 'href="?deprecated=include&amp;lang=en">Show deprecated too</a>' in page
+    assert "/competency/klantgerichtheid?" not in page
+    everything = client.get("/competency/?deprecated=include&lang=en", headers={"Accept": "text/html"}).data.decode()
+    assert 'href="/competency/klantgerichtheid?lang=en"' in everything
