@@ -78,6 +78,8 @@ class Page:
     last: str
     previous: str | None
     next: str | None
+    view: str = ""
+    """This page's own IRI."""
 
 
 def integer(value: int) -> Literal:
@@ -331,10 +333,10 @@ class Descriptions:
         if not include_deprecated:
             members = [m for m in members if not self.deprecated(m)]
         iri = f"{self.base}{segment}/"
-        page = self.paginate(iri, members, number)
+        page = self.paginate(iri, members, number, query="deprecated=include&" if include_deprecated else "")
         if page is None:
             return None
-        collection, view = NamedNode(iri), NamedNode(_page_iri(iri, number))
+        collection, view = NamedNode(iri), NamedNode(page.view)
         triples = [
             Triple(collection, _A, NamedNode(HYDRA + "Collection")),
             Triple(collection, NamedNode(HYDRA + "totalItems"), integer(len(members))),
@@ -354,7 +356,7 @@ class Descriptions:
                                                  OWL + "deprecated")]
         return Description(iri, "listing", self.with_link_labels(triples), page)
 
-    def paginate(self, iri: str, members: list[str], number: int) -> Page | None:
+    def paginate(self, iri: str, members: list[str], number: int, query: str = "") -> Page | None:
         """Page ``number`` (from 1) of ``members``; page 1 always exists, even for an empty list."""
         count = max(1, ceil(len(members) / self.page_size))
         if not 1 <= number <= count:
@@ -362,14 +364,16 @@ class Descriptions:
         start = (number - 1) * self.page_size
         return Page(
             number=number, count=count, total=len(members), members=members[start:start + self.page_size],
-            first=_page_iri(iri, 1), last=_page_iri(iri, count),
-            previous=_page_iri(iri, number - 1) if number > 1 else None,
-            next=_page_iri(iri, number + 1) if number < count else None,
+            first=_page_iri(iri, 1, query), last=_page_iri(iri, count, query),
+            previous=_page_iri(iri, number - 1, query) if number > 1 else None,
+            next=_page_iri(iri, number + 1, query) if number < count else None,
+            view=_page_iri(iri, number, query),
         )
 
 
-def _page_iri(iri: str, number: int) -> str:
-    return f"{iri}?page={number}"
+def _page_iri(iri: str, number: int, query: str = "") -> str:
+    """A page's IRI; ``query`` ('deprecated=include&') keeps a listing option from page to page."""
+    return f"{iri}?{query}page={number}"
 
 
 def _file_triples(data: bytes) -> list[Triple]:

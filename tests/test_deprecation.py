@@ -137,3 +137,16 @@ def test_listing_page_offers_the_deprecated_too(client):
     assert "/competency/klantgerichtheid?" not in page
     everything = client.get("/competency/?deprecated=include&lang=en", headers={"Accept": "text/html"}).data.decode()
     assert 'href="/competency/klantgerichtheid?lang=en"' in everything
+
+
+def test_paging_keeps_the_deprecated_option(tmp_path):
+    catalog = make_second_release(copy_bundled(tmp_path / "c", with_releases=False))
+    client = create_app(ServiceConfig(catalog_dir=str(catalog), page_size=2)).test_client()
+    first = json.loads(client.get("/competency/?format=jsonld&deprecated=include").data)
+    assert first["totalItems"] == 3
+    assert first["view"]["id"] == BASE + "competency/?deprecated=include&page=1"
+    assert first["view"]["next"] == BASE + "competency/?deprecated=include&page=2"
+    second = json.loads(client.get("/competency/?format=jsonld&deprecated=include&page=2").data)
+    assert len(second["member"]) == 1 and second["view"]["previous"] == BASE + "competency/?deprecated=include&page=1"
+    plain = json.loads(client.get("/competency/?format=jsonld").data)
+    assert plain["totalItems"] == 2 and "next" not in plain["view"] and plain["view"]["id"] == BASE + "competency/?page=1"
