@@ -14,6 +14,7 @@ import click
 
 from competency_kg.compile import Compiled, compile_catalogue
 from exports import jsonld
+from exports.changes import removals_without_deprecation
 from exports.rdf import write_rdf
 from exports.release import ExportError, write_checked_file, write_release
 from ontology.parallel import processes
@@ -21,6 +22,7 @@ from ontology.problems import CatalogueError
 from ontology.shacl import validate_graph
 
 from .link_commands import esco, link
+from .release_commands import release
 from .serve_commands import query, serve
 from .settings import default_base, default_catalog
 
@@ -67,6 +69,9 @@ def cli() -> None:
 def validate(catalog_dir: str | None, base: str | None, jobs: int | None) -> None:
     """Check CATALOG_DIR (default: the bundled catalogue) and report every problem at once."""
     compiled = _compile(catalog_dir, base, jobs)
+    removed = removals_without_deprecation(catalog_dir or default_catalog(), compiled.catalogue, compiled.graph)
+    if removed:  # a published IRI must keep answering: see catalog/GUIDE.md, "Deprecating instead of deleting"
+        _report(CatalogueError(removed))
     click.echo(f"{catalog_dir or default_catalog()}: OK — {_summary(compiled.catalogue, compiled.graph)}; conforms to the SHACL shapes.")
 
 
@@ -133,7 +138,7 @@ def export(catalog_dir: str | None, base: str | None, jobs: int | None, out: Pat
     click.echo(f"{out}: {_summary(catalogue, graph)} in {time.perf_counter() - started:.1f} s")
 
 
-for command in (serve, query, esco, link):  # each group of commands lives in its own module
+for command in (serve, query, esco, link, release):  # each group of commands lives in its own module
     cli.add_command(command)
 
 

@@ -437,6 +437,19 @@ class CaseFramework:
                                          grouping=groupings.get(m.mapping_set), extensions=extensions))
         return out
 
+    def _replacement_associations(self, item: dict[str, Any], node: _Node, language: str) -> list[dict[str, Any]]:
+        """A deprecated item's ``replacedBy`` association to each replacement (dct:isReplacedBy).
+
+        The replacement may sit in another competency's part, so it is named by its IRI: its
+        identifier is computed from the IRI alone, like every item's.
+        """
+        origin = {**_link(item["fullStatement"], item["identifier"], item["uri"]), "targetType": "CASE"}
+        out = []
+        for target in sorted(node.links.get(DCT + "isReplacedBy", [])):
+            destination = self._gen_link(target, target, language)
+            out.append(self._association("replacedBy", origin, destination, f"{item['identifier']} {destination['identifier']}"))
+        return out
+
     def shared_objects(self, language: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Items and associations of the clusters and the generic behaviour levels."""
         items, associations = [], []
@@ -474,6 +487,7 @@ class CaseFramework:
         associations.append(self._child(item, parent, sequence, language))
         associations.extend(self._translation(item, competency, language))
         associations.extend(self._mapping_associations(item, competency))
+        associations.extend(self._replacement_associations(item, competency, language))
         competency_link = {**_link(item["fullStatement"], item["identifier"], item["uri"]), "targetType": "CASE"}
         rubric_rows = []
         for level_iri in sorted(competency.links.get(CKG + "hasLevel", []), key=lambda i: int(nodes[i].values[CKG + "rank"])):
@@ -492,6 +506,7 @@ class CaseFramework:
                                                       f"{level_item['identifier']} {skill_level['identifier']}"))
             associations.extend(self._translation(level_item, level, language))
             associations.extend(self._mapping_associations(level_item, level))
+            associations.extend(self._replacement_associations(level_item, level, language))
             level_link = {**_link(level_item["fullStatement"], level_item["identifier"], level_item["uri"]), "targetType": "CASE"}
             criteria = []
             for criterion_iri in sorted(level.links.get(CKG + "hasCriterion", []),
@@ -506,6 +521,7 @@ class CaseFramework:
                 associations.append(self._child(criterion_item, level_link, position, language))
                 associations.extend(self._translation(criterion_item, criterion, language))
                 associations.extend(self._mapping_associations(criterion_item, criterion))
+                associations.extend(self._replacement_associations(criterion_item, criterion, language))
             rubric_rows.append((rank, level_name[0] if level_name else str(rank), level_item, criteria))
         rubric = self._rubric(competency, item, rubric_rows, language)
         return items, associations, [rubric]
@@ -540,6 +556,8 @@ class CaseFramework:
                 yield derived_id(f"{own} {item_id(node.iri)}", "isTranslationOf")
             for m in self.mappings.get(node.iri, []):
                 yield derived_id(f"{own} {m.record}", MAPPING_PREDICATES.get(m.predicate, "isRelatedTo"))
+            for target in sorted(node.links.get(DCT + "isReplacedBy", [])):
+                yield derived_id(f"{own} {item_id(target, language)}", "replacedBy")
 
     def _rubric(self, competency: _Node, item: dict[str, Any], rows: list, language: str) -> dict[str, Any]:
         """The seed page's table as a rubric: one criterion (the competency), one level per behaviour level.

@@ -14,8 +14,9 @@ from pyoxigraph import Literal, NamedNode, Triple
 
 from .graph import CatalogueGraph, Statement
 from .iris import VOCAB, Iris
-from .model import Catalogue, Competency, Source, Text
-from .namespaces import CKG, DCAT, DCT, FOAF, OWL, RDF, SCHEMA, SKOS, VCARD, VOID, XSD
+from .model import Catalogue, Competency, Deprecation, Source, Text
+from .namespaces import CKG, DCAT, DCT, FOAF, OWL, PROV, RDF, SCHEMA, SKOS, VCARD, VOID, XSD
+from .releases import versions
 
 @cache
 def _term(iri: str) -> NamedNode:
@@ -29,6 +30,7 @@ _n = NamedNode
 A = _term(RDF + "type")
 _INTEGER = _term(XSD + "integer")
 _DATE = _term(XSD + "date")
+_TRUE = Literal("true", datatype=_term(XSD + "boolean"))
 _OFFER_CLASSES = {"workshop": "Workshop", "coaching": "Coaching", "training": "Training", "course": "Course"}
 
 
@@ -60,6 +62,22 @@ class _Triples:
 
     def date(self, subject: NamedNode, predicate: str, value: str) -> None:
         self.triples.append(Statement(subject, _term(predicate), Literal(value, datatype=_DATE)))
+
+
+def _deprecate(t: _Triples, node: NamedNode, deprecation: Deprecation | None, iris: Iris) -> None:
+    """owl:deprecated, each replacement both ways (dct:isReplacedBy / dct:replaces) and the note.
+
+    The reverse link sits in the deprecated resource's group, so a release diff shows the whole
+    deprecation in one place, and the replacement's page still finds it (pages read the store).
+    """
+    if deprecation is None:
+        return
+    t.add(node, OWL + "deprecated", _TRUE)
+    for path in deprecation.replaced_by:
+        replacement = _n(iris.base + path)
+        t.add(node, DCT + "isReplacedBy", replacement)
+        t.add(replacement, DCT + "replaces", node)
+    t.text(node, SKOS + "historyNote", deprecation.note)
 
 
 def build_graph(catalogue: Catalogue) -> CatalogueGraph:
@@ -132,6 +150,8 @@ def _shared_triples(catalogue: Catalogue, iris: Iris, sources: dict[str, Source]
     for namespace in (SKOS, VOCAB):
         t.link(dataset, VOID + "vocabulary", namespace)
 
+    _version_triples(t, catalogue, iris, dataset, organisation)
+
     t.types(organisation, FOAF + "Organization", SCHEMA + "Organization")
     t.plain(organisation, FOAF + "name", publisher.name)
     t.link(organisation, FOAF + "homepage", publisher.homepage)
@@ -175,7 +195,34 @@ def _shared_triples(catalogue: Catalogue, iris: Iris, sources: dict[str, Source]
         t.add(node, SKOS + "inScheme", level_scheme)
         t.add(node, SKOS + "topConceptOf", level_scheme)
         t.add(level_scheme, SKOS + "hasTopConcept", node)
+        _deprecate(t, node, level.deprecated, iris)
     return t.triples
+
+
+def _version_triples(t: _Triples, catalogue: Catalogue, iris: Iris, dataset: NamedNode, organisation: NamedNode) -> None:
+    """Every release as a dcat:Dataset version of the catalogue (DCAT 3), each with its files."""
+    for record in versions(catalogue):
+        node = _n(iris.release(record.version))
+        t.add(dataset, DCAT + "hasVersion", node)
+        if record.version == catalogue.version:
+            t.add(dataset, DCAT + "hasCurrentVersion", node)
+        t.types(node, DCAT + "Dataset")
+        t.text(node, DCT + "title", record.title or catalogue.title)  # the version says which; texts stay the source's words
+        t.add(node, DCAT + "isVersionOf", dataset)
+        t.plain(node, DCAT + "version", record.version)
+        t.date(node, DCT + "issued", record.issued)
+        t.date(node, DCT + "modified", record.issued)
+        t.add(node, DCT + "publisher", organisation)
+        t.link(node, DCT + "license", record.license or catalogue.license)
+        if record.previous:
+            t.link(node, DCAT + "previousVersion", iris.release(record.previous))
+            t.link(node, PROV + "wasRevisionOf", iris.release(record.previous))
+        for name, media_type in record.files:
+            file = _n(iris.release_file(record.version, name))
+            t.add(node, DCAT + "distribution", file)
+            t.types(file, DCAT + "Distribution")
+            t.add(file, DCAT + "downloadURL", file)
+            t.link(file, DCAT + "mediaType", f"https://www.iana.org/assignments/media-types/{media_type}")
 
 
 def _level_label(competency: Competency, name: Text, rank: int) -> Text:
@@ -194,6 +241,7 @@ def _competency_triples(competency: Competency, catalogue: Catalogue, iris: Iris
     t.text(node, SKOS + "definition", competency.definition)
     t.add(node, SKOS + "inScheme", scheme)
     t.link(node, SKOS + "broader", iris.cluster(competency.cluster))
+    _deprecate(t, node, competency.deprecated, iris)
     level_names = {level.rank: level.name for level in catalogue.levels}
     for level in competency.levels:
         level_node = _n(iris.competency_level(competency.slug, level.rank))
@@ -205,6 +253,7 @@ def _competency_triples(competency: Competency, catalogue: Catalogue, iris: Iris
         t.add(level_node, SKOS + "broader", node)
         t.link(level_node, CKG + "level", iris.level(level.rank))
         t.integer(level_node, CKG + "rank", level.rank)
+        _deprecate(t, level_node, level.deprecated, iris)
         for criterion in level.criteria:
             criterion_node = _n(iris.criterion(competency.slug, level.rank, criterion.position))
             sources[criterion_node.value] = criterion.source
@@ -212,6 +261,7 @@ def _competency_triples(competency: Competency, catalogue: Catalogue, iris: Iris
             t.types(criterion_node, CKG + "BehaviouralCriterion")
             t.integer(criterion_node, CKG + "position", criterion.position)
             t.text(criterion_node, CKG + "statement", criterion.statement)
+            _deprecate(t, criterion_node, criterion.deprecated, iris)
     for offer in competency.development:
         offer_node = _n(iris.offer(offer.slug))
         sources[offer_node.value] = offer.source

@@ -64,3 +64,18 @@ class Iris:
 
     def download(self, filename: str) -> str:
         return f"{self.base}downloads/{filename}"
+
+    @property
+    def releases(self) -> str:
+        return f"{self.base}release/"
+
+    def release(self, version: str) -> str:
+        """The version IRI of a release: the catalogue as it was then lives below it."""
+        return f"{self.base}release/{version}/"
+
+    def release_file(self, version: str, filename: str) -> str:
+        return f"{self.base}release/{version}/{filename}"
+
+    @property
+    def feed(self) -> str:
+        return f"{self.base}feed"

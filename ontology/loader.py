@@ -15,10 +15,11 @@ from typing import Any, Callable, Iterable, Iterator
 
 from .confine import files_leaving, leaves, outside_problem
 from .iris import Iris
-from .model import (Catalogue, Cluster, Competency, CompetencyLevel, Criterion, DevelopmentOffer, Level,
-                    Publisher, Source)
+from .model import (Catalogue, Cluster, Competency, CompetencyLevel, Criterion, Deprecation, DevelopmentOffer,
+                    Level, Publisher, Source)
 from .parallel import die_with_parent, processes
 from .problems import CatalogueError, Problem
+from .releases import RELEASES_DIR, ReleaseFolderError, read_releases
 from .schema_check import check_document, shared_definition
 from .yamldoc import YamlDocument, read_yaml
 
@@ -79,10 +80,19 @@ def load_catalogue(directory: Path | str, *, base: str | None = None, jobs: int 
         problems.extend(_duplicates(((c.slug, c.source) for c in competencies), "competency slug"))
         problems.extend(_duplicates(((o.slug, o.source) for c in competencies for o in c.development),
                                     "development offer slug"))
+        problems.extend(_check_deprecations(catalogue, competencies))
     if problems or catalogue is None:
         raise CatalogueError(problems)
     catalogue.competencies = sorted(competencies, key=lambda c: c.slug)
+    catalogue.releases = _releases(folder, shown)
     return catalogue
+
+
+def _releases(folder: Path, shown: str) -> list:
+    try:
+        return read_releases(folder)
+    except ReleaseFolderError as error:
+        raise CatalogueError([Problem(f"{shown}/{RELEASES_DIR}", 1, 1, str(error), "the manifest.json that `ckg release` wrote")]) from None
 
 
 def _read_checked(folder: Path, name: str, shown_folder: str, kind: str, problems: list[Problem]) -> YamlDocument | None:
@@ -109,7 +119,15 @@ def _read_file(path: Path, shown: str, kind: str, problems: list[Problem]) -> Ya
 def _read_one_competency(item: tuple[Path, str]) -> tuple[Competency | None, list[Problem]]:
     problems: list[Problem] = []
     doc = _read_file(item[0], item[1], "competency", problems)
-    return (_competency(doc) if doc is not None else None), problems
+    if doc is None:
+        return None, problems
+    for li, entry in enumerate(doc.data["levels"]):
+        for di, marked in enumerate(entry.get("deprecated_criteria", ())):
+            if marked["position"] > len(entry["criteria"]):
+                problems.append(doc.problem(("levels", li, "deprecated_criteria", di, "position"),
+                                            f"level {entry['level']} has no criterion {marked['position']} to deprecate",
+                                            f"a position from 1 to {len(entry['criteria'])}"))
+    return _competency(doc), problems
 
 
 def _read_competencies(items: list[tuple[Path, str]], jobs: int | None) -> Iterator[tuple[Competency | None, list[Problem]]]:
@@ -130,14 +148,32 @@ def _source(doc: YamlDocument, at: tuple) -> Source:
     return Source(doc.path, doc.position(at)[0])
 
 
+def _deprecation(doc: YamlDocument, value: Any, at: tuple) -> Deprecation | None:
+    if value is None:
+        return None
+    return Deprecation(tuple(value.get("replaced_by", ())), _text(value.get("note")), _source(doc, at))
+
+
+def _criteria(doc: YamlDocument, entry: Any, li: int) -> list[Criterion]:
+    marked = {d["position"]: (di, d) for di, d in enumerate(entry.get("deprecated_criteria", ()))}
+    criteria = []
+    for ci, text in enumerate(entry["criteria"]):
+        criterion = Criterion(ci + 1, dict(text), _source(doc, ("levels", li, "criteria", ci)))
+        if criterion.position in marked:
+            di, d = marked[criterion.position]
+            criterion.deprecated = _deprecation(doc, d, ("levels", li, "deprecated_criteria", di))
+        criteria.append(criterion)
+    return criteria
+
+
 def _competency(doc: YamlDocument) -> Competency:
     data = doc.data
     levels = [
         CompetencyLevel(
             rank=entry["level"],
-            criteria=[Criterion(position, dict(text), _source(doc, ("levels", li, "criteria", ci)))
-                      for ci, (position, text) in enumerate(enumerate(entry["criteria"], start=1))],
+            criteria=_criteria(doc, entry, li),
             source=_source(doc, ("levels", li)),
+            deprecated=_deprecation(doc, entry.get("deprecated"), ("levels", li, "deprecated")),
         )
         for li, entry in enumerate(data["levels"])
     ]
@@ -145,7 +181,8 @@ def _competency(doc: YamlDocument) -> Competency:
               for oi, o in enumerate(data.get("development", []))]
     return Competency(data["slug"], data["cluster"], dict(data["name"]), _text(data.get("definition")),
                       sorted(levels, key=lambda level: level.rank), offers, Source(doc.path, 1),
-                      {key: doc.key_position((key,))[0] for key in data})
+                      {key: doc.key_position((key,))[0] for key in data},
+                      _deprecation(doc, data.get("deprecated"), ("deprecated",)))
 
 
 def _catalogue(meta: YamlDocument, levels: YamlDocument, base: str | None) -> Catalogue:
@@ -159,7 +196,8 @@ def _catalogue(meta: YamlDocument, levels: YamlDocument, base: str | None) -> Ca
         clusters=[Cluster(c["slug"], dict(c["name"]), _text(c.get("description")), _source(meta, ("clusters", i)))
                   for i, c in enumerate(m["clusters"])],
         levels_name=dict(lv["name"]), levels_description=_text(lv.get("description")),
-        levels=sorted((Level(e["rank"], dict(e["name"]), dict(e["description"]), _source(levels, ("levels", i)))
+        levels=sorted((Level(e["rank"], dict(e["name"]), dict(e["description"]), _source(levels, ("levels", i)),
+                             _deprecation(levels, e.get("deprecated"), ("levels", i, "deprecated")))
                        for i, e in enumerate(lv["levels"])), key=lambda level: level.rank),
     )
 
@@ -198,6 +236,49 @@ def _check_levels(doc: YamlDocument, levels: list[Level]) -> list[Problem]:
 
 def _check_clusters(clusters: list[Cluster]) -> list[Problem]:
     return _duplicates(((c.slug, c.source) for c in clusters), "cluster slug")
+
+
+def resource_paths(catalogue: Catalogue, competencies: Iterable[Competency]) -> set[str]:
+    """Every path below the base that the catalogue publishes and a deprecation may point to."""
+    paths = {f"level/{level.rank}" for level in catalogue.levels}
+    for competency in competencies:
+        paths.add(f"competency/{competency.slug}")
+        for level in competency.levels:
+            paths.add(f"competency/{competency.slug}/level/{level.rank}")
+            paths.update(f"competency/{competency.slug}/level/{level.rank}/criterion/{c.position}" for c in level.criteria)
+    return paths
+
+
+def _check_deprecations(catalogue: Catalogue, competencies: list[Competency]) -> list[Problem]:
+    """Replacements must name resources of this catalogue, other than the deprecated one itself.
+
+    A deprecated criterion must exist too: ``deprecated_criteria`` names it by position.
+    """
+    known = resource_paths(catalogue, competencies)
+    problems = []
+
+    def check(path: str, deprecation: Deprecation | None) -> None:
+        if deprecation is None:
+            return
+        for target in deprecation.replaced_by:
+            if target == path:
+                problems.append(Problem(deprecation.source.path, deprecation.source.line, 1,
+                                        f"{path} is deprecated in favour of itself", "replacements other than the deprecated resource"))
+            elif target not in known:
+                problems.append(Problem(deprecation.source.path, deprecation.source.line, 1,
+                                        f"unknown replacement '{target}' for {path}",
+                                        "a resource this catalogue publishes, such as competency/<slug> or competency/<slug>/level/<n>"))
+
+    for level in catalogue.levels:
+        check(f"level/{level.rank}", level.deprecated)
+    for competency in competencies:
+        here = f"competency/{competency.slug}"
+        check(here, competency.deprecated)
+        for level in competency.levels:
+            check(f"{here}/level/{level.rank}", level.deprecated)
+            for criterion in level.criteria:
+                check(f"{here}/level/{level.rank}/criterion/{criterion.position}", criterion.deprecated)
+    return problems
 
 
 def _check_competency(competency: Competency, catalogue: Catalogue) -> list[Problem]:

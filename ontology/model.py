@@ -18,6 +18,20 @@ class Source:
         return f"{self.path}:{self.line}"
 
 
+@dataclass(frozen=True)
+class Deprecation:
+    """A published resource that is no longer recommended, and what to use instead.
+
+    ``replaced_by`` holds paths below the base (``competency/klantbewustzijn``): written that
+    way in the YAML so a catalogue can move to another base without editing them. Zero
+    replacements is allowed (a resource withdrawn without successor); several is a split.
+    """
+
+    replaced_by: tuple[str, ...]
+    note: Text | None
+    source: Source
+
+
 @dataclass
 class Cluster:
     slug: str
@@ -44,6 +58,7 @@ class Level:
     name: Text
     description: Text
     source: Source
+    deprecated: Deprecation | None = None
 
 
 @dataclass
@@ -51,6 +66,7 @@ class Criterion:
     position: int
     statement: Text
     source: Source
+    deprecated: Deprecation | None = None
 
 
 @dataclass
@@ -60,6 +76,7 @@ class CompetencyLevel:
     rank: int
     criteria: list[Criterion]
     source: Source
+    deprecated: Deprecation | None = None
 
 
 @dataclass
@@ -81,6 +98,26 @@ class Competency:
     source: Source
     field_lines: dict[str, int] = field(default_factory=dict)
     """Line of each top-level field, for problems found after the file was read."""
+    deprecated: Deprecation | None = None
+
+
+@dataclass(frozen=True)
+class ReleaseRecord:
+    """A published release as its folder's manifest records it (``CATALOG_DIR/releases/<version>/``).
+
+    Everything the graph says about a past release comes from here, never from the clock, so a
+    catalogue builds to the same bytes whenever it is built.
+    """
+
+    version: str
+    issued: str
+    previous: str | None
+    title: Text
+    license: str
+    files: tuple[tuple[str, str], ...]
+    """(file name, media type) of each file of the release, as its manifest lists them."""
+    base: str = ""
+    """The base IRI the release was written under (a catalogue may be served under another)."""
 
 
 @dataclass
@@ -100,3 +137,5 @@ class Catalogue:
     levels_description: Text | None
     levels: list[Level]
     competencies: list[Competency] = field(default_factory=list)
+    releases: list[ReleaseRecord] = field(default_factory=list)
+    """The catalogue's earlier releases, oldest first (``ontology.releases.read_releases``)."""

@@ -18,11 +18,12 @@ SH = "http://www.w3.org/ns/shacl#"
 SSSOM = "https://w3id.org/sssom/"
 SEMAPV = "https://w3id.org/semapv/vocab/"
 PAV = "http://purl.org/pav/"
+PROV = "http://www.w3.org/ns/prov#"
 CKG = VOCAB
 
 PREFIXES: dict[str, str] = {
     "ckg": CKG, "dcat": DCAT, "dct": DCT, "foaf": FOAF, "owl": OWL, "rdf": RDF, "rdfs": RDFS,
-    "pav": PAV, "schema": SCHEMA, "semapv": SEMAPV, "skos": SKOS, "sssom": SSSOM, "vcard": VCARD, "void": VOID, "xsd": XSD,
+    "pav": PAV, "prov": PROV, "schema": SCHEMA, "semapv": SEMAPV, "skos": SKOS, "sssom": SSSOM, "vcard": VCARD, "void": VOID, "xsd": XSD,
 }
 
 

@@ -78,6 +78,8 @@ class Page:
     last: str
     previous: str | None
     next: str | None
+    view: str = ""
+    """This page's own IRI."""
 
 
 def integer(value: int) -> Literal:
@@ -173,9 +175,15 @@ class Descriptions:
         return self.members_of_class.get(cls, [])
 
     def _competencies_by_cluster(self) -> dict[str, list[str]]:
-        """Cluster IRI -> the competencies under it (skos:broader), in IRI (slug) order."""
+        """Cluster IRI -> the competencies under it (skos:broader), in IRI (slug) order.
+
+        Deprecated competencies are left out: they leave the hierarchy (their own page still names
+        their cluster and their replacements).
+        """
         found: dict[str, list[str]] = defaultdict(list)
         for competency in self.instances(CKG + "Competency"):
+            if self.deprecated(competency):
+                continue
             for cluster in self.objects(competency, SKOS + "broader"):
                 found[cluster.value].append(competency)
         return dict(found)
@@ -311,14 +319,24 @@ class Descriptions:
         """The dataset's own triples plus VoID statistics, class partitions and its downloads (DCAT)."""
         return self._dataset
 
-    def listing(self, segment: str, number: int) -> Description | None:
-        """Page ``number`` of ``{base}{segment}/`` as a hydra:Collection; None if there is no such page."""
+    def deprecated(self, iri: str) -> bool:
+        return any(t.predicate.value == OWL + "deprecated" and t.object.value == "true"
+                   for t in self.by_subject.get(iri, ()))
+
+    def listing(self, segment: str, number: int, *, include_deprecated: bool = False) -> Description | None:
+        """Page ``number`` of ``{base}{segment}/`` as a hydra:Collection; None if there is no such page.
+
+        Deprecated resources are left out unless asked for: a listing is what to use today, and a
+        deprecated resource still answers at its own IRI with its replacements.
+        """
         members = self.instances(LISTINGS[segment])
+        if not include_deprecated:
+            members = [m for m in members if not self.deprecated(m)]
         iri = f"{self.base}{segment}/"
-        page = self.paginate(iri, members, number)
+        page = self.paginate(iri, members, number, query="deprecated=include&" if include_deprecated else "")
         if page is None:
             return None
-        collection, view = NamedNode(iri), NamedNode(_page_iri(iri, number))
+        collection, view = NamedNode(iri), NamedNode(page.view)
         triples = [
             Triple(collection, _A, NamedNode(HYDRA + "Collection")),
             Triple(collection, NamedNode(HYDRA + "totalItems"), integer(len(members))),
@@ -334,10 +352,11 @@ class Descriptions:
         for member in page.members:
             triples.append(Triple(collection, NamedNode(HYDRA + "member"), NamedNode(member)))
             triples += [t for t in self.by_subject[member]
-                        if t.predicate.value in (_TYPE, SKOS + "prefLabel", SKOS + "broader", CKG + "rank", SKOS + "notation")]
+                        if t.predicate.value in (_TYPE, SKOS + "prefLabel", SKOS + "broader", CKG + "rank", SKOS + "notation",
+                                                 OWL + "deprecated")]
         return Description(iri, "listing", self.with_link_labels(triples), page)
 
-    def paginate(self, iri: str, members: list[str], number: int) -> Page | None:
+    def paginate(self, iri: str, members: list[str], number: int, query: str = "") -> Page | None:
         """Page ``number`` (from 1) of ``members``; page 1 always exists, even for an empty list."""
         count = max(1, ceil(len(members) / self.page_size))
         if not 1 <= number <= count:
@@ -345,14 +364,16 @@ class Descriptions:
         start = (number - 1) * self.page_size
         return Page(
             number=number, count=count, total=len(members), members=members[start:start + self.page_size],
-            first=_page_iri(iri, 1), last=_page_iri(iri, count),
-            previous=_page_iri(iri, number - 1) if number > 1 else None,
-            next=_page_iri(iri, number + 1) if number < count else None,
+            first=_page_iri(iri, 1, query), last=_page_iri(iri, count, query),
+            previous=_page_iri(iri, number - 1, query) if number > 1 else None,
+            next=_page_iri(iri, number + 1, query) if number < count else None,
+            view=_page_iri(iri, number, query),
         )
 
 
-def _page_iri(iri: str, number: int) -> str:
-    return f"{iri}?page={number}"
+def _page_iri(iri: str, number: int, query: str = "") -> str:
+    """A page's IRI; ``query`` ('deprecated=include&') keeps a listing option from page to page."""
+    return f"{iri}?{query}page={number}"
 
 
 def _file_triples(data: bytes) -> list[Triple]:

@@ -113,10 +113,12 @@ class Pages:
     links local) and the concept scheme (whose scope note every competency page shows).
     """
 
-    def __init__(self, index: Descriptions, scheme: str):
+    def __init__(self, index: Descriptions, scheme: str, archive: Any = None):
         self.index = index
         self.base = index.base
         self.scheme = scheme
+        self.archive = archive
+        """The releases (service.archive.Archive), for each resource's history; None on archived pages."""
 
     @property
     def has_mappings(self) -> bool:
@@ -148,11 +150,34 @@ class Pages:
             switch.append((code, f"{here}?{urlencode(params)}", code == lang))
         dataset = self.base
         return {
+            **self.lineage(self.iri_of(path), lang),
             "has_mappings": self.has_mappings,
             "lang": lang, "ui": UI.get(lang, UI["nl"]), "title": title, "twins": twins, "switch": switch,
             "site_title": pick(self.texts(dataset, DCT + "title"), lang),
             "base": self.base,
         }
+
+    def iri_of(self, path: str) -> str:
+        """The IRI a page at ``path`` is about (an archived release's pages drop their prefix)."""
+        return self.base + path
+
+    def lineage(self, iri: str, lang: str) -> dict[str, Any]:
+        """What a deprecated resource is replaced by (shown on top of its page), and what it replaces."""
+        idx = self.index
+        if iri not in idx.by_subject:
+            return {"deprecation": None, "replaces": [], "history": []}
+        deprecation = None
+        if idx.deprecated(iri):
+            deprecation = {"replacements": [self.link(o.value, lang) for o in idx.objects(iri, DCT + "isReplacedBy")],
+                           "note": pick(self.texts(iri, SKOS + "historyNote"), lang)}
+        history = []
+        if self.archive is not None:
+            for entry in self.archive.history(iri):
+                history.append({"version": entry.version, "issued": entry.issued, "change": entry.change,
+                                "href": f"/release/{entry.version}/{iri[len(self.base):]}",
+                                "changes_href": f"/release/{entry.version}/"})
+        return {"deprecation": deprecation, "history": history,
+                "replaces": [self.link(o.value, lang) for o in idx.objects(iri, DCT + "replaces")]}
 
     def matches(self, nodes: list[str], lang: str) -> dict[str, Any]:
         """The SKOS mapping links of ``nodes``, each named by its mapping record, and the attribution

@@ -110,7 +110,7 @@ def jsonld_document(description: Description, context_ref: Any) -> dict[str, Any
 def _listing_document(description: Description, writer: NodeWriter, context_ref: Any) -> dict[str, Any]:
     """A hydra:Collection page: members nested in listing order, paging links in ``view``."""
     page = description.page
-    view = {"id": f"{description.iri}?page={page.number}", "type": ["PartialCollectionView"],
+    view = {"id": page.view or f"{description.iri}?page={page.number}", "type": ["PartialCollectionView"],
             "first": page.first, "last": page.last}
     if page.previous:
         view["previous"] = page.previous

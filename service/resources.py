@@ -48,10 +48,19 @@ class Target:
     describe: Callable[[], Description | None]
     key: tuple
     paged: bool = False
+    html: Callable | None = None
+    """The page writer, when not the current graph's (an archived release's, a release page)."""
 
 
 def _page_number() -> int:
     return whole_number("page", 1)
+
+
+def _include_deprecated() -> bool:
+    raw = param("deprecated", "exclude")
+    if raw not in ("exclude", "include"):
+        raise Refused(400, f"deprecated must be 'exclude' (the default) or 'include', not {raw!r}", {"Vary": VARY})
+    return raw == "include"
 
 
 def _target(site: Site, path: str) -> Target | None:
@@ -63,10 +72,14 @@ def _target(site: Site, path: str) -> Target | None:
         return Target(path, lambda: site.vocabulary, ("def",))
     if path == "shapes":
         return Target(path, lambda: site.shapes, ("shapes",))
+    if path.startswith("release/"):
+        from .releases import release_target  # the releases module builds on this one
+        return release_target(site, path, Target, _page_number, _include_deprecated)
     segment = path[:-1]
     if path.endswith("/") and segment in LISTINGS:
-        number = _page_number()
-        return Target(path, lambda: catalogue.listing(segment, number), ("listing", segment, number), paged=True)
+        number, everything = _page_number(), _include_deprecated()
+        return Target(path, lambda: catalogue.listing(segment, number, include_deprecated=everything),
+                      ("listing", segment, number, everything), paged=True)
     iri = site.base + path
     if iri in catalogue.by_subject:
         return Target(path, lambda: catalogue.resource(iri), ("resource", iri))
@@ -136,7 +149,7 @@ def resource(path: str) -> Response:
     def make() -> Rendered | None:
         options = Options(
             context_ref=inline_context() if context_mode == "inline" else site.context_iri,
-            lang=lang or "nl", html=site.pages.render, extra=(("path", target.path), ("page", page)),
+            lang=lang or "nl", html=target.html or site.pages.render, extra=(("path", target.path), ("page", page)),
         )
         return _render(site, target, fmt, options)
 
@@ -149,6 +162,10 @@ def resource(path: str) -> Response:
 def _missing(site: Site, path: str) -> Response:
     """404 that says what was looked for and what exists nearby, in the format the client reads."""
     iri = site.base + path
+    gone = site.archive.gone(iri)
+    if gone is not None:  # removed in a major release: 410 with what replaces it, never a bare 404
+        from .releases import gone_response
+        return gone_response(site, gone)
     segment = path.split("/", 1)[0]
     if segment in LISTINGS and path == segment:
         return redirect(f"/{segment}/", code=301)

@@ -19,6 +19,7 @@ from linking.esco import load_esco_into
 from ontology.graph import CatalogueGraph
 from ontology.model import Catalogue
 
+from .archive import Archive
 from .config import ServiceConfig
 from .describe import Description, Descriptions, shapes, vocabulary
 from .caches import AnswerCache, RenderCache
@@ -47,6 +48,8 @@ class Site:
     """Finished SPARQL answers of this worker, bounded by the bytes they hold."""
     downloads: ReleaseFolder
     case: CaseApi
+    archive: Archive
+    """Every release of the catalogue folder (service.archive): old graphs loaded on demand."""
     """The CASE 1.1 read API (service.case_api); shared documents built here; per-competency objects and identifier indexes on first use (measured: the association index takes ~24 s at 20,000 competencies, too long to add to every start-up)."""
 
     @classmethod
@@ -57,12 +60,13 @@ class Site:
             load_esco_into(store, config.esco)
         descriptions = Descriptions(graph, page_size=config.page_size)
         base = graph.iris.base
+        archive = Archive(config.catalog_dir, catalogue, config.page_size)
         return cls(config=config, catalogue=catalogue, graph=graph, store=store, descriptions=descriptions,
-                   pages=Pages(descriptions, graph.iris.scheme), vocabulary=vocabulary(), shapes=shapes(base),
+                   pages=Pages(descriptions, graph.iris.scheme, archive), vocabulary=vocabulary(), shapes=shapes(base),
                    render_cache=RenderCache(config.render_cache_size),
                    answers=AnswerCache(config.answer_cache_mib * 2**20),
                    downloads=ReleaseFolder(graph, catalogue, config.downloads_dir),
-                   case=CaseApi(graph))
+                   case=CaseApi(graph), archive=archive)
 
     @property
     def base(self) -> str:
