@@ -202,3 +202,15 @@ def test_chunks_hold_every_statement_once(two_versions) -> None:
     lines = [line for body, _ in chunks for line in body.decode().splitlines()]
     assert len(chunks) > 3 and all(n == len(body.decode().splitlines()) for body, n in chunks)
     assert lines == [f"{s} {p} {o} ." for group in small for s, p, o in group]
+
+
+def test_credentials_follow_the_engines_challenge() -> None:
+    from requests.auth import HTTPBasicAuth, HTTPDigestAuth
+
+    user = Credentials.from_env({"CKG_STORE_USER": "u", "CKG_STORE_PASSWORD": "p"})
+    assert isinstance(user.auth_for('Digest realm="virtuoso", nonce="x"'), HTTPDigestAuth)
+    assert isinstance(user.auth_for('Basic realm="fuseki"'), HTTPBasicAuth)
+    token = Credentials.from_env({"CKG_STORE_TOKEN": "t0k", "CKG_STORE_USER": "u"})
+    request = requests.Request("GET", "http://127.0.0.1/").prepare()
+    assert token.auth_for("Digest realm=x")(request).headers["Authorization"] == "Bearer t0k"  # a token wins
+    assert Credentials.from_env({}).auth_for("Basic") is None and not Credentials.from_env({}).given
