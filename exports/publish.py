@@ -222,8 +222,13 @@ def publish(groups: Iterable[Iterable[Statement]], *, graph_store: str, graph: s
         if sent == 0:
             raise PublishError("nothing to publish: the graph is empty")
         store.run_update(f"MOVE <{staging}> TO <{graph}>", f"switch <{graph}> to the new graph")
-    except BaseException:
-        _drop_quietly(store, staging)
+    except PublishError as error:
+        if not _dropped(store, staging):
+            raise PublishError(f"{error}; the staging graph <{staging}> could not be dropped: drop it with "
+                               f"DROP SILENT GRAPH <{staging}>") from None
+        raise
+    except BaseException:  # an interrupt, or a bug: still leave no staging graph behind if we can
+        _dropped(store, staging)
         raise
     return PublishResult(graph, sent, time.perf_counter() - started)
 
@@ -231,9 +236,10 @@ def publish(groups: Iterable[Iterable[Statement]], *, graph_store: str, graph: s
 _IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>\"{}|\\^`]+")
 
 
-def _drop_quietly(store: GraphStore, staging: str) -> None:
-    """Leave no staging graph behind after a failure; the original error is the one worth reporting."""
+def _dropped(store: GraphStore, staging: str) -> bool:
+    """Leave no staging graph behind after a failure; whether that worked (the first error is the one to report)."""
     try:
         store.run_update(f"DROP SILENT GRAPH <{staging}>", "drop the staging graph")
+        return True
     except PublishError:
-        pass
+        return False

@@ -171,6 +171,8 @@ def test_engine_failure_reports_the_engines_message(virtuoso: Engine) -> None:
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "HTTP 500" in result.stderr and "SPARUL_MOVE" in result.stderr  # the engine's own words, trimmed
     assert "MOVE <urn:uuid:" in result.stderr  # plain text is not mistaken for HTML tags
+    # the same endpoint refuses the clean-up too: the user is told which staging graph to drop
+    assert "the staging graph <urn:uuid:" in result.stderr and "could not be dropped" in result.stderr
     assert count(virtuoso, graph) == 598
 
 
