@@ -22,6 +22,7 @@ from ontology.problems import CatalogueError
 from ontology.shacl import validate_graph
 
 from .link_commands import esco, link
+from .publish_commands import publish
 from .release_commands import release
 from .serve_commands import query, serve
 from .settings import default_base, default_catalog
@@ -138,7 +139,7 @@ def export(catalog_dir: str | None, base: str | None, jobs: int | None, out: Pat
     click.echo(f"{out}: {_summary(catalogue, graph)} in {time.perf_counter() - started:.1f} s")
 
 
-for command in (serve, query, esco, link, release):  # each group of commands lives in its own module
+for command in (serve, query, esco, link, release, publish):  # each group of commands lives in its own module
     cli.add_command(command)
 
 

@@ -171,3 +171,23 @@ def live_server() -> Iterator[ServerURL]:
 def sparql_endpoint(live_server: str) -> str:
     """``live_server``'s SPARQL endpoint URL."""
     return live_server + "sparql"
+
+
+@pytest.fixture(scope="session")
+def oxigraph() -> Iterator["Engine"]:
+    """Oxigraph server (from the ``oxigraph`` PyPI package) on a free port with an empty database."""
+    from engines import oxigraph_binary, oxigraph_server
+    if not oxigraph_binary():
+        pytest.skip(skip_reason("the oxigraph server (pip install oxigraph, in the test extra)"))
+    with oxigraph_server(free_port()) as engine:
+        yield engine
+
+
+@pytest.fixture(scope="session")
+def virtuoso() -> Iterator["Engine"]:
+    """Virtuoso open source (Debian's virtuoso-opensource) on free ports with an empty database."""
+    from engines import virtuoso_binary, virtuoso_server
+    if not virtuoso_binary():
+        pytest.skip(skip_reason("virtuoso-t (apt-get install virtuoso-opensource)"))
+    with virtuoso_server(free_port(), free_port()) as engine:
+        yield engine

@@ -1,0 +1,127 @@
+"""Benchmark: `ckg publish` of synthetic catalogues into Oxigraph server and Virtuoso.
+
+For each size and engine it starts a fresh engine (tests/engines.py: temporary database, free
+127.0.0.1 ports), runs the real command line once (`ckg publish` = check + build + streamed upload
+into a staging graph + one MOVE), and prints where the time went and our side's peak memory:
+- upload / switch: from the command's own progress lines (the last "triples sent" is the end of
+  the upload; the rest of the publish is the MOVE);
+- sum VmHWM: every process of the command's tree sampled from /proc (VmHWM is the kernel's
+  high-water mark of each process, so sampling cannot miss a peak; forked workers' shared pages are
+  counted in each, so this is an upper bound);
+- max ru_maxrss: the kernel's peak resident size of the largest single process (wait4).
+The engine's own memory is not ours and is not counted.
+
+Usage: python bench/publish.py [--sizes 2000,20000] [--engines oxigraph,virtuoso]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if sys.path and Path(sys.path[0]).resolve() == ROOT / "bench":
+    sys.path[0] = str(ROOT)  # bench/http.py would hide the standard library's http package
+else:
+    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+from bench.synthetic import generate  # noqa: E402
+from engines import oxigraph_server, virtuoso_server  # noqa: E402
+from conftest import free_port  # noqa: E402
+
+
+def _tree(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    children.setdefault(int(handle.read().rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def _vm_hwm_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def run_publish(command: list[str], env: dict[str, str]) -> tuple[float, str, str, int, int]:
+    """(wall seconds, stdout, stderr, sum of VmHWM KiB over the tree, ru_maxrss KiB) of one run."""
+    peaks: dict[int, int] = {}
+    out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=err)
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            for pid in _tree(process.pid):
+                peaks[pid] = max(peaks.get(pid, 0), _vm_hwm_kib(pid))
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    done.set()
+    sampler.join()
+    out.seek(0), err.seek(0)
+    stdout, stderr = out.read().decode(), err.read().decode()
+    if process.returncode != 0:
+        raise SystemExit(f"publish failed ({process.returncode}):\n{stderr[-2000:]}")
+    return wall, stdout, stderr, sum(peaks.values()), usage.ru_maxrss
+
+
+def measure(engine, catalogue: Path) -> dict[str, float]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CKG_")}
+    env.update(engine.env())
+    wall, stdout, stderr, hwm, maxrss = run_publish(
+        [sys.executable, "-m", "ckg.cli", "publish", "--graph-store", engine.graph_store, str(catalogue)], env)
+    sent = [(int(m.group(1).replace(",", "")), float(m.group(2)))
+            for m in re.finditer(r"([\d,]+) triples sent \(([\d.]+) s\)", stderr)]
+    total = float(re.search(r" in ([\d.]+) s", stdout).group(1))
+    return {"triples": sent[-1][0], "wall": wall, "publish": total, "upload": sent[-1][1],
+            "switch": total - sent[-1][1], "hwm": hwm / 1024, "maxrss": maxrss / 1024}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="2000,20000")
+    parser.add_argument("--engines", default="oxigraph,virtuoso")
+    args = parser.parse_args()
+    starters = {"oxigraph": lambda: oxigraph_server(free_port()),
+                "virtuoso": lambda: virtuoso_server(free_port(), free_port())}
+    print("| competencies | engine | triples | wall s (check+build+publish) | upload s | MOVE s | sum VmHWM MiB | max ru_maxrss MiB |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|")
+    with tempfile.TemporaryDirectory(prefix="ckg-bench-publish-") as folder:
+        for size in (int(s) for s in args.sizes.split(",")):
+            catalogue = generate(Path(folder) / f"synthetic-{size}", size)
+            for name in args.engines.split(","):
+                with starters[name]() as engine:
+                    row = measure(engine, catalogue)
+                print(f"| {size:,} | {name} | {row['triples']:,} | {row['wall']:.1f} | {row['upload']:.1f} | "
+                      f"{row['switch']:.1f} | {row['hwm']:,.0f} | {row['maxrss']:,.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
