@@ -93,6 +93,8 @@ class CaseApi:
                     self.definitions[key][obj["identifier"]] = obj
         self._types = {t["identifier"]: t["typeCode"] for t in self.definitions["CFItemTypes"].values()}
         self.objects = lru_cache(maxsize=cache_size)(self._objects)
+        self.item_owners = self._item_owners()
+        self.competency_parts = self._competency_parts()
         self.routes: dict[str, Callable[[str], dict[str, Any] | None]] = {
             "CFDocuments": self.documents.get,
             "CFPackages": lambda i: None,  # answered from a file: see answer() and package_file()
@@ -127,10 +129,11 @@ class CaseApi:
                     owners[identifier] = (index, language)
         return owners
 
-    @cached_property
-    def item_owners(self) -> dict[str, tuple[int, str]]:
-        """Part of each item and rubric identifier, computed from the IRIs alone (no objects made): cheap
-        enough that the first CFItems or CFRubrics request of a worker does not wait for ``owners``."""
+    def _item_owners(self) -> dict[str, tuple[int, str]]:
+        """Part of each item and rubric identifier, computed from the IRIs alone (no objects made).
+
+        Built with the API, in gunicorn's master before the workers fork, so no worker's first CFItems or
+        CFRubrics request waits for it (about 5 s of CPU at 20,000 competencies, bench/case.py)."""
         classes = {CKG + name for name in ("Competency", "CompetencyLevel", "BehaviouralCriterion")}
         owners: dict[str, tuple[int, str]] = {}
         for index, part in enumerate(self.parts):
@@ -142,9 +145,8 @@ class CaseApi:
                             owners[rubric_identifier(s.subject.value, language)] = (index, language)
         return owners
 
-    @cached_property
-    def competency_parts(self) -> dict[str, int]:
-        """Part index of each competency IRI (its competency levels share it)."""
+    def _competency_parts(self) -> dict[str, int]:
+        """Part index of each competency IRI (its competency levels share it), for the OB alignments."""
         competency = CKG + "Competency"
         return {s.subject.value: index for index, part in enumerate(self.parts) for s in part
                 if s.predicate.value == _TYPE and s.object.value == competency}

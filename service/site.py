@@ -50,7 +50,9 @@ class Site:
     case: CaseApi
     archive: Archive
     """Every release of the catalogue folder (service.archive): old graphs loaded on demand."""
-    """The CASE 1.1 read API (service.case_api); shared documents built here; per-competency objects and identifier indexes on first use (measured: the association index takes ~24 s at 20,000 competencies, too long to add to every start-up)."""
+    """The CASE 1.1 read API (service.case_api): shared documents and the item index built here; per-competency
+    objects and the association index on first use (the latter takes ~24 s at 20,000 competencies, too long to
+    add to every start-up; bench/case.py)."""
 
     @classmethod
     def build(cls, config: ServiceConfig, catalogue: Catalogue, graph: CatalogueGraph) -> "Site":
