@@ -14,13 +14,12 @@ import json
 from typing import Any, Callable
 
 from flask import Blueprint, Response, render_template, send_file
-from pyoxigraph import NamedNode
 
-from ontology.namespaces import DCAT, DCT
+from ontology.namespaces import DCAT
 
 from .archive import Gone
 from .describe import LISTINGS, Description
-from .edge import VARY, Refused, accepted
+from .edge import VARY, accepted
 from .html import UI, page_language, pick
 from .render import OFFERED, Options
 from .site import Site, current_site

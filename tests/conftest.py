@@ -18,9 +18,12 @@ import urllib.error
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import pytest
+
+if TYPE_CHECKING:
+    from engines import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import LIVE_MAX_RESULTS, LIVE_QUERY_TIMEOUT, LIVE_SLOTS, LIVE_THREADS, LIVE_WORKERS
+from conftest import LIVE_MAX_RESULTS, LIVE_QUERY_TIMEOUT, LIVE_SLOTS, LIVE_WORKERS
 
 RUNAWAY = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n2 ?o . ?p ?q ?r }")
 """552^6 ≈ 3·10^16 combinations: this would run for years."""
