@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from importlib.resources import files
 from typing import Callable
 
 from flask import Blueprint, Response, redirect
+
+from exports.jsonld import CONTEXT_FILE
 
 from .describe import LISTINGS, Description
 from .edge import (VARY, Offer, Refused, Rendered, accepted, answer, error_text, param, rendered,
@@ -187,9 +188,6 @@ def _missing(site: Site, path: str) -> Response:
                 + "Browse: " + ", ".join(listings) + " or the dataset at /\n")
         content_type = "text/plain; charset=utf-8"
     return Response(body, status=404, content_type=content_type, headers={"Vary": VARY})
-
-
-CONTEXT_FILE = files("ontology") / "context.jsonld"
 
 
 @blueprint.route("/context.jsonld")
