@@ -54,7 +54,7 @@ def cell(figures: tuple[float, float, float, object], unit: float = 1.0, digits:
 
 
 def shacl_rows(out: Path, pyshacl_sizes: list[int], compiled_sizes: list[int], repeat: int) -> list[str]:
-    from ontology.compile import compile_catalogue
+    from competency_kg.compile import compile_catalogue
     from ontology.shacl import compiled_findings, pyshacl_findings
 
     import pyshacl  # noqa: F401 (imported and the shapes compiled before anything is timed)
@@ -64,7 +64,7 @@ def shacl_rows(out: Path, pyshacl_sizes: list[int], compiled_sizes: list[int], r
     lines = ["| competencies | triples | compiled engine s (min–max) | ms per competency | pyshacl s (min–max) "
              "| ms per competency | pyshacl ÷ compiled |", "|---:|---:|---:|---:|---:|---:|---:|"]
     for size in sorted(set(pyshacl_sizes) | set(compiled_sizes)):
-        _, graph = compile_catalogue(ensure(out / f"synthetic-{size}", size), shacl=False)
+        graph = compile_catalogue(ensure(out / f"synthetic-{size}", size), shacl=False).graph
         triples = sum(1 for _ in graph.statements())
         compiled = timed(lambda: compiled_findings(graph, processes=1), repeat)
         if compiled[3]:
@@ -116,9 +116,9 @@ def json_rows(out: Path, size: int, repeat: int) -> list[str]:
     import orjson
 
     from exports import jsonld
-    from ontology.compile import compile_catalogue
+    from competency_kg.compile import compile_catalogue
 
-    _, graph = compile_catalogue(ensure(out / f"synthetic-{size}", size), shacl=False)
+    graph = compile_catalogue(ensure(out / f"synthetic-{size}", size), shacl=False).graph
     nodes = list(jsonld.root_nodes(graph.ordered_groups))
     fast = timed(lambda: [orjson.dumps(node, option=orjson.OPT_INDENT_2) for node in nodes], repeat)
     slow = timed(lambda: [json.dumps(node, indent=2, ensure_ascii=False).encode("utf-8") for node in nodes], repeat)

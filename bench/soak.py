@@ -31,7 +31,6 @@ import http.client  # noqa: E402
 import random  # noqa: E402
 import re  # noqa: E402
 import socket  # noqa: E402
-import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402

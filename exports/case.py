@@ -616,11 +616,15 @@ class CaseFramework:
             items += i
             associations += a
             rubrics += r
-        associations += self._document_translation(language)
+        associations += self.document_translation(language)
         return {"CFDocument": self.document(language), "CFItems": items, "CFAssociations": associations,
                 "CFDefinitions": self.definitions(language), "CFRubrics": rubrics}
 
-    def _document_translation(self, language: str) -> list[dict[str, Any]]:
+    def document_translation(self, language: str) -> list[dict[str, Any]]:
+        """The translated document's ``isTranslationOf`` link to the Dutch one (none for Dutch itself).
+
+        Public because the streaming writer and the CASE API (service/case_api.py) add it too.
+        """
         if language == SOURCE_LANGUAGE:
             return []
         origin, source = self.document_link(language), self.document_link(SOURCE_LANGUAGE)
@@ -675,7 +679,7 @@ def write_package(graph: CatalogueGraph, out: BinaryIO, language: str = SOURCE_L
             emit("items", i)
             emit("associations", a)
             emit("rubrics", r)
-        emit("associations", framework._document_translation(language))
+        emit("associations", framework.document_translation(language))
         out.write(b"\n  ],\n  \"CFAssociations\": [")
         spill_associations.seek(0)
         while block := spill_associations.read(1 << 20):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
 from pyoxigraph import RdfFormat, parse
 
@@ -22,7 +22,7 @@ from ontology.graph import CatalogueGraph
 from ontology.model import Catalogue
 from ontology.namespaces import DCT, OWL
 from ontology.problems import Problem
-from ontology.releases import RELEASES_DIR, ReleaseRecord, latest_before, parse_version, rebase_text
+from ontology.releases import RELEASES_DIR, latest_before, parse_version, rebase_text
 
 BUMPS = ("patch", "minor", "major")
 TRACKED = ("competency/", "level/", "cluster/", "offer/")
@@ -240,8 +240,3 @@ def _deprecated_here_or_above(path: str, snapshot: Snapshot, base: str) -> bool:
     """Deprecating a competency (or a competency level) deprecates what is written inside it."""
     parts = path.split("/")
     return any(deprecated(snapshot.get(base + "/".join(parts[:n]), ())) for n in range(2, len(parts) + 1, 2))
-
-
-def release_records_after(records: list[ReleaseRecord], version: str) -> Iterator[ReleaseRecord]:
-    wanted = parse_version(version)
-    return (r for r in records if parse_version(r.version) > wanted)

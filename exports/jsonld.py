@@ -112,7 +112,7 @@ class NodeWriter:
     """Writes the nodes of one group of triples as nested JSON-LD objects."""
 
     def __init__(self, triples: Iterable[Statement]):
-        self.by_subject: dict[str, list[Triple]] = defaultdict(list)
+        self.by_subject: dict[str, list[Statement]] = defaultdict(list)
         for triple in triples:
             self.by_subject[_key(triple.subject)].append(triple)
         self.embedded: set[str] = {

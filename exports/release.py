@@ -128,7 +128,7 @@ def _write_checked_file(graph: CatalogueGraph, path: Path, write: Callable[[Bina
 
 def _write_all(graph: CatalogueGraph, folder: Path, check: Callable[[], list] | None) -> tuple[dict[str, int], list]:
     """Write every file into ``folder`` and run ``check``; on large graphs all three at once."""
-    graph.ordered_groups  # sort once, before any fork, so both writers share the result
+    graph.sort_before_forking()
     counts, problems, nested = side_by_side(lambda: _write_rdf_files(graph, folder), check or list,
                                             lambda: _write_nested_files(graph, folder),
                                             fork=_forks_pay(graph), failure=ExportError)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Callable, Iterator
 from xml.parsers import expat
 
 from pyoxigraph import RdfFormat, parse
@@ -50,11 +51,7 @@ def count_csv_rows(path: Path) -> int:
         header = next(reader, None)
         if not header:
             raise ValueError(f"{path.name} has no header row")
-        rows = 0
-        for rows, row in enumerate(reader, 1):
-            if len(row) != len(header):
-                raise ValueError(f"{path.name} line {reader.line_num}: {len(row)} fields, the header has {len(header)}")
-        return rows
+        return _rows_as_wide_as(header, reader, lambda _: f"{path.name} line {reader.line_num}")
 
 
 def count_sssom_tsv_rows(path: Path) -> int:
@@ -65,11 +62,16 @@ def count_sssom_tsv_rows(path: Path) -> int:
     header = next(reader, None)
     if not header or "subject_id" not in header:
         raise ValueError(f"{path.name} has no SSSOM header row (subject_id, predicate_id, object_id, …)")
-    rows = 0
-    for rows, row in enumerate(reader, 1):
+    return _rows_as_wide_as(header, reader, lambda row: f"{path.name} mapping row {row}")
+
+
+def _rows_as_wide_as(header: list[str], rows: Iterator[list[str]], where: Callable[[int], str]) -> int:
+    """How many ``rows`` there are; the first with another number of fields than ``header`` is an error at ``where(n)``."""
+    count = 0
+    for count, row in enumerate(rows, 1):
         if len(row) != len(header):
-            raise ValueError(f"{path.name} mapping row {rows}: {len(row)} fields, the header has {len(header)}")
-    return rows
+            raise ValueError(f"{where(count)}: {len(row)} fields, the header has {len(header)}")
+    return count
 
 
 def count_sssom_json_rows(path: Path) -> int:

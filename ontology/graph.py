@@ -67,6 +67,14 @@ class CatalogueGraph:
         """The shared statements, each competency's, then the mappings', each group sorted; computed once per graph."""
         return [sorted(group, key=_order) for group in (self.shared, *self.parts, self.mappings)]
 
+    def sort_before_forking(self) -> list[list[Statement]]:
+        """Compute ``ordered_groups`` now, in this process, and return it.
+
+        Children forked afterwards inherit the sorted lists; forked before, each child would sort
+        its own copy (seconds on a large graph) and the parent would sort once more.
+        """
+        return self.ordered_groups
+
     def store(self) -> Store:
         """A fresh in-memory Oxigraph store holding the graph in its default graph (for SPARQL)."""
         store = Store()

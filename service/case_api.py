@@ -86,7 +86,7 @@ class CaseApi:
             items, associations = framework.shared_objects(language)
             for obj in items:
                 self.shared[obj["identifier"]] = _with(obj, "CFDocumentURI", link)
-            for obj in associations + framework._document_translation(language):
+            for obj in associations + framework.document_translation(language):
                 self.shared[obj["identifier"]] = _with(obj, "CFDocumentURI", link)
             for key, objects in framework.definitions(language).items():
                 for obj in objects:

@@ -14,13 +14,12 @@ import json
 from typing import Any, Callable
 
 from flask import Blueprint, Response, render_template, send_file
-from pyoxigraph import NamedNode
 
-from ontology.namespaces import DCAT, DCT
+from ontology.namespaces import DCAT
 
 from .archive import Gone
 from .describe import LISTINGS, Description
-from .edge import VARY, Refused, accepted
+from .edge import VARY, accepted, error_text, plain
 from .html import UI, page_language, pick
 from .render import OFFERED, Options
 from .site import Site, current_site
@@ -186,7 +185,6 @@ def gone_response(site: Site, gone: Gone) -> Response:
                            "lastRelease": gone.last_release, "asItWas": last, "replacedBy": list(gone.replaced_by)},
                           ensure_ascii=False, indent=2) + "\n"
         return Response(body, status=410, content_type="application/json", headers=headers)
-    text = (f"410 Gone: {gone.iri} was removed in release {gone.removed_in}.\n"
-            f"As it was in release {gone.last_release}: {last}\n"
-            + "".join(f"Replaced by: {r}\n" for r in replacements))
-    return Response(text, status=410, content_type="text/plain; charset=utf-8", headers=headers)
+    return plain(410, error_text(410, f"{gone.iri} was removed in release {gone.removed_in}.")
+                 + f"As it was in release {gone.last_release}: {last}\n"
+                 + "".join(f"Replaced by: {r}\n" for r in replacements), headers)

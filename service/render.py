@@ -21,7 +21,7 @@ from typing import Any, Callable
 from pyoxigraph import NamedNode, RdfFormat, Triple, serialize
 
 from exports.jsonld import NodeWriter, context
-from ontology.namespaces import PREFIXES, RDF, SH, SSSOM
+from ontology.namespaces import PREFIXES, RDF, SH
 
 from .describe import HYDRA, Description
 

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from importlib.resources import files
 from typing import Callable
 
 from flask import Blueprint, Response, redirect
 
+from exports.jsonld import CONTEXT_FILE
+
 from .describe import LISTINGS, Description
-from .edge import (VARY, Offer, Refused, Rendered, accepted, answer, error_text, param, rendered,
+from .edge import (TEXT, VARY, Offer, Refused, Rendered, accepted, answer, error_text, param, rendered,
                    whole_number)
 from .html import page_language, twin_url, with_lang
 from .render import BY_MEDIA_TYPE, FORMATS, OFFERED, Format, Options, inline_context
@@ -185,11 +186,8 @@ def _missing(site: Site, path: str) -> Response:
         body = (error_text(404, f"no resource {iri} in this catalogue.")
                 + "".join(f"Did you mean /{c} ?\n" for c in close)
                 + "Browse: " + ", ".join(listings) + " or the dataset at /\n")
-        content_type = "text/plain; charset=utf-8"
+        content_type = TEXT
     return Response(body, status=404, content_type=content_type, headers={"Vary": VARY})
-
-
-CONTEXT_FILE = files("ontology") / "context.jsonld"
 
 
 @blueprint.route("/context.jsonld")

@@ -18,9 +18,12 @@ import urllib.error
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import pytest
+
+if TYPE_CHECKING:
+    from engines import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -126,14 +129,16 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @contextmanager
-def start_server(*args: str, env: dict[str, str] | None = None, runner: list[str] | None = None) -> Iterator[ServerURL]:
+def start_server(*args: str, env: dict[str, str] | None = None, runner: list[str] | None = None,
+                 port: int | None = None) -> Iterator[ServerURL]:
     """Run ``ckg serve --port <free> *args`` until the block ends; yields ``http://127.0.0.1:<port>/``.
 
     ``runner`` replaces ``python -m ckg.cli`` (e.g. a wrapper script that instruments the command).
+    ``port`` is for callers whose ``args`` must name the URL already (``--base`` equal to it).
 
     The server's output goes to a temporary log file, shown if it fails to start.
     """
-    port = free_port()
+    port = port or free_port()
     url = ServerURL(f"http://127.0.0.1:{port}/")
     with tempfile.NamedTemporaryFile("w+", prefix="ckg-serve-", suffix=".log", delete=False) as log_file:
         log = Path(log_file.name)

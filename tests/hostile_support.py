@@ -17,27 +17,27 @@ def connect(url: str) -> socket.socket:
     return socket.create_connection(("127.0.0.1", port_of(url)), timeout=5)
 
 
-def _children(pid: int) -> list[int]:
-    found = []
+def descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (gunicorn workers and their SPARQL query processes)."""
+    parents: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
+            parents.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
     return found
 
 
 def process_tree(pid: int) -> list[int]:
     """``pid`` and all its descendants (gunicorn master, workers, query processes)."""
-    tree, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        tree.append(current)
-        todo.extend(_children(current))
-    return tree
+    return [pid, *descendants(pid)]
 
 
 def cpu_seconds(pids: list[int]) -> float:

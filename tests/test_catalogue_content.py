@@ -1,8 +1,6 @@
 """The bundled catalogue holds the source page's knowledge, word for word, in nl and en."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from pyoxigraph import Literal, NamedNode
 

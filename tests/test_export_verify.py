@@ -61,3 +61,19 @@ def test_without_verify_the_same_damage_is_published(tmp_path, monkeypatch):
     result = export(tmp_path / "dist", )
     assert result.exit_code == 0, result.output
     assert "catalogue.jsonld" in {p.name for p in (tmp_path / "dist").iterdir()}
+
+
+def test_a_row_of_another_width_is_named_where_it_is(tmp_path):
+    from exports.verify import count_csv_rows, count_sssom_tsv_rows
+    table = tmp_path / "t.csv"
+    table.write_text("a,b\n1,2\n3\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"^t\.csv line 3: 1 fields, the header has 2$"):
+        count_csv_rows(table)
+    table.write_text("a,b\n1,2\n3,4\n", encoding="utf-8")
+    assert count_csv_rows(table) == 2
+    mappings = tmp_path / "m.sssom.tsv"
+    mappings.write_text("# curie_map: {}\nsubject_id\tobject_id\nx\ty\nz\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"^m\.sssom\.tsv mapping row 2: 1 fields, the header has 2$"):
+        count_sssom_tsv_rows(mappings)
+    mappings.write_text("# curie_map: {}\nsubject_id\tobject_id\nx\ty\nz\tw\n", encoding="utf-8")
+    assert count_sssom_tsv_rows(mappings) == 2

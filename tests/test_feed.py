@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,7 +13,7 @@ import rdflib.compare
 from click.testing import CliRunner
 
 from ckg.cli import cli
-from conftest import ROOT, _server_env, _stop, _wait_until_up, free_port, skip_reason
+from conftest import ROOT, free_port, skip_reason, start_server
 from exports.changes import snapshot_of_ntriples
 from service import create_app
 from service.config import ServiceConfig
@@ -144,18 +142,8 @@ def served_feed(catalog):
     if not NODE_CLIENT.is_dir() or shutil.which("node") is None:
         pytest.skip(skip_reason("the npm ldes-client (cd tests/js && npm ci) and node are missing"))
     port = free_port()
-    url = f"http://127.0.0.1:{port}/"
-    log = Path(tempfile.mkstemp(prefix="ckg-feed-", suffix=".log")[1])
-    with log.open("w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "ckg.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-                                    "--base", url, "--workers", "1", str(catalog)],
-                                   cwd=ROOT, env=_server_env(None), stdout=out, stderr=subprocess.STDOUT)
-    try:
-        _wait_until_up(process, url, log)
+    with start_server("--base", f"http://127.0.0.1:{port}/", "--workers", "1", str(catalog), port=port) as url:
         yield url
-    finally:
-        _stop(process)
-        log.unlink(missing_ok=True)
 
 
 def _replicate(url: str, after: str | None = None) -> list[dict]:

@@ -22,7 +22,8 @@ from service.config import ServiceConfig
 from service.sparql.budget import memory_ceiling
 from service.sparql.execute import Job
 from service.sparql.pool import QueryPool
-from test_sparql_limits import RUNAWAY, Listener, _descendants, settled_descendants
+from test_sparql_limits import RUNAWAY, Listener, settled_descendants
+from tests.hostile_support import descendants
 
 pytestmark = pytest.mark.hostile
 
@@ -46,7 +47,7 @@ def server() -> ServerURL:
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time used so far by ``pid`` and every process below it."""
     ticks = 0
-    for process in {pid, *_descendants(pid)}:
+    for process in {pid, *descendants(pid)}:
         try:
             fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
@@ -190,7 +191,7 @@ def test_thousands_of_distinct_long_ask_queries_keep_the_workers_under_their_bou
     """5,000 distinct 900 KB ASK queries grew each worker by over 2 GiB: the cache counted answers, not keys.
     Here 1,500 distinct 200 KB queries (300 MB of keys) may grow a worker by its cache budget and some slack."""
     settled_descendants(server.pid, WORKERS * (1 + SLOTS))  # every worker and its query processes are up
-    workers = [pid for pid in _descendants(server.pid) if _parent(pid) == server.pid]
+    workers = [pid for pid in descendants(server.pid) if _parent(pid) == server.pid]
     assert len(workers) == WORKERS
     before = {pid: rss(pid) for pid in workers}
     padding = "x" * 200_000
@@ -346,7 +347,7 @@ def test_eight_memory_bombs_at_once_keep_the_server_under_its_ceiling():
         def sample() -> None:
             nonlocal peak
             while not done.is_set():
-                peak = max(peak, sum(pss(p) for p in {url.pid, *_descendants(url.pid)}))
+                peak = max(peak, sum(pss(p) for p in {url.pid, *descendants(url.pid)}))
                 done.wait(0.05)
 
         def bomb(n: int) -> requests.Response:

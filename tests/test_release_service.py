@@ -124,6 +124,8 @@ def test_removed_in_a_major_release_answers_410_gone(catalog, tmp_path):
     text = client.get("/competency/klantgerichtheid", headers={"Accept": "text/plain"})
     assert text.status_code == 410
     body = text.data.decode()
+    assert text.content_type == "text/plain; charset=utf-8" and 'rel="memento"' in text.headers["Link"]
+    assert body.startswith("410 Gone: ") and body.endswith("\n") and not body.endswith("\n\n")
     assert "removed in release 2.0.0" in body and "/release/1.1.0/competency/klantgerichtheid" in body
     for slug in ADDED:
         assert f"Replaced by: /competency/{slug}" in body

@@ -15,7 +15,8 @@ from click.testing import CliRunner
 from catalogue_fixtures import BROKEN, FIXTURES, assemble
 from ckg.cli import cli
 from conftest import ROOT, _server_env, _stop, _wait_until_up, free_port, start_server
-from test_sparql_limits import RUNAWAY, SLACK, _descendants, settled_descendants
+from test_sparql_limits import RUNAWAY, SLACK, settled_descendants
+from tests.hostile_support import descendants
 
 SKOS = "http://www.w3.org/2004/02/skos/core#"
 
@@ -77,7 +78,7 @@ def test_settings_from_environment_variables(tmp_path):
         stopped = requests.get(endpoint, params={"query": RUNAWAY}, timeout=1 + SLACK)  # well before the 10 s default
         assert stopped.status_code == 503 and "the 1 s this endpoint allows" in stopped.text  # CKG_QUERY_TIMEOUT
         # CKG_WORKERS=1, CKG_SPARQL_SLOTS=1: one worker with one query process.
-        assert len(_descendants(process.pid)) == 2
+        assert len(descendants(process.pid)) == 2
         assert "Serving" in log.read_text() and f"http://127.0.0.1:{port}/sparql" in log.read_text()
     finally:
         _stop(process)

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import LIVE_MAX_RESULTS, LIVE_QUERY_TIMEOUT, LIVE_SLOTS, LIVE_THREADS, LIVE_WORKERS
+from conftest import LIVE_MAX_RESULTS, LIVE_QUERY_TIMEOUT, LIVE_SLOTS, LIVE_WORKERS
+from tests.hostile_support import descendants
 
 RUNAWAY = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n2 ?o . ?p ?q ?r }")
 """552^6 ≈ 3·10^16 combinations: this would run for years."""
@@ -34,31 +35,13 @@ def stopped_in_time(endpoint: str) -> requests.Response:
 
 # ---- time limit ----
 
-def _descendants(pid: int) -> set[int]:
-    """Every live process below ``pid`` (gunicorn workers and their SPARQL query processes)."""
-    parents: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            parents.setdefault(int(fields[1]), []).append(int(entry.name))
-    found, todo = set(), [pid]
-    while todo:
-        for child in parents.get(todo.pop(), []):
-            found.add(child)
-            todo.append(child)
-    return found
-
-
 def settled_descendants(pid: int, expected: int) -> set[int]:
     """The processes below ``pid`` once all ``expected`` are up (workers start one after the other)."""
     deadline = time.monotonic() + 60
-    found = _descendants(pid)
+    found = descendants(pid)
     while len(found) < expected and time.monotonic() < deadline:
         time.sleep(0.1)
-        found = _descendants(pid)
+        found = descendants(pid)
     return found
 
 
@@ -90,7 +73,7 @@ def test_the_runaway_query_process_is_killed_and_replaced(live_server, sparql_en
     assert len(before) == LIVE_WORKERS * (1 + LIVE_SLOTS)  # each worker and its query processes
     answer = stopped_in_time(sparql_endpoint)
     assert answer.status_code == 503
-    after = _descendants(live_server.pid)
+    after = descendants(live_server.pid)
     gone, new = before - after, after - before
     assert len(gone) == 1 and len(new) == 1, (before, after)
     assert not Path(f"/proc/{gone.pop()}").exists()  # killed and reaped: no CPU used, not even a zombie

@@ -19,8 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .analysis import (QUERY_FORMS, UPDATE_KEYWORDS, SparqlLexError, analyse, decode_escapes,  # noqa: F401
-                              tokenize)
+from .analysis import QUERY_FORMS, SparqlLexError, analyse, decode_escapes, tokenize
 
 GRAPH_FORMS = frozenset({"CONSTRUCT", "DESCRIBE"})
 
