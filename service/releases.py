@@ -5,15 +5,15 @@ ETags and cache as every other IRI): ``release/`` lists every release newest fir
 ``release/<v>/`` describes one (DCAT, from the current graph) and, as HTML, shows what changed in
 it (added; changed with old and new text side by side; deprecated with replacements; removed), and
 ``release/<v>/<path>`` is the resource ``{base}<path>`` as it was in that release, read from the
-release's own dump (``service.archive``). This module only adds the release files' route and the
-410 Gone answer of a resource a major release removed.
+release's own dump (``service.archive``). This module also answers a release's files and the 410 Gone
+of a resource a major release removed; the resources blueprint calls it (it never calls back).
 """
 from __future__ import annotations
 
 import json
 from typing import Any, Callable
 
-from flask import Blueprint, Response, render_template, send_file
+from flask import Response, render_template, send_file
 
 from ontology.namespaces import DCAT
 
@@ -22,9 +22,8 @@ from .describe import LISTINGS, Description
 from .edge import VARY, accepted, error_text, plain
 from .html import UI, page_language, pick
 from .render import OFFERED, Options
-from .site import Site, current_site
+from .site import Site
 
-blueprint = Blueprint("releases", __name__)
 SECTIONS = ("added", "changed", "deprecated", "removed")
 
 
@@ -146,14 +145,12 @@ def _release_page(site: Site, version: str, description: Description, options: O
                            counts=change_set.get("counts", {}))
 
 
-@blueprint.route("/release/<version>/<name>")
-def release_file(version: str, name: str) -> Response:
-    """One file of a release (its dumps, manifest.json, changes.json), with its checksum as ETag."""
-    site = current_site()
+def release_file(site: Site, version: str, name: str) -> Response | None:
+    """One file of a release (its dumps, manifest.json, changes.json), with its checksum as ETag; None if
+    ``name`` is no file of that release (then it is a resource below the release, e.g. ``scheme``)."""
     found = site.archive.file(version, name)
     if found is None:
-        from .resources import resource  # a resource below the release whose path has no slash
-        return resource(f"release/{version}/{name}")
+        return None
     path, media_type, sha256 = found
     response = send_file(path, mimetype=media_type, as_attachment=name not in ("manifest.json", "changes.json"),
                          download_name=name, etag=sha256 or True, conditional=True, max_age=0)

@@ -29,6 +29,7 @@ from .describe import LISTINGS, Description
 from .edge import (TEXT, VARY, Offer, Refused, Rendered, accepted, answer, error_text, param, rendered,
                    whole_number)
 from .html import page_language, twin_url, with_lang
+from .releases import gone_response, release_file, release_target
 from .render import BY_MEDIA_TYPE, FORMATS, OFFERED, Format, Options, inline_context
 from .site import Site, current_site
 
@@ -74,7 +75,6 @@ def _target(site: Site, path: str) -> Target | None:
     if path == "shapes":
         return Target(path, lambda: site.shapes, ("shapes",))
     if path.startswith("release/"):
-        from .releases import release_target  # the releases module builds on this one
         return release_target(site, path, Target, _page_number, _include_deprecated)
     segment = path[:-1]
     if path.endswith("/") and segment in LISTINGS:
@@ -137,6 +137,10 @@ def _render(site: Site, target: Target, fmt: Format, options: Options) -> Render
 @blueprint.route("/<path:path>")
 def resource(path: str) -> Response:
     site = current_site()
+    if path.startswith("release/") and path.count("/") == 2:  # release/<version>/<name>: one of its files?
+        file = release_file(site, *path.split("/")[1:])
+        if file is not None:
+            return file
     stem, suffix_format = _split_suffix(path)
     target = _target(site, stem) if suffix_format else _target(site, path)
     if target is None:
@@ -165,7 +169,6 @@ def _missing(site: Site, path: str) -> Response:
     iri = site.base + path
     gone = site.archive.gone(iri)
     if gone is not None:  # removed in a major release: 410 with what replaces it, never a bare 404
-        from .releases import gone_response
         return gone_response(site, gone)
     segment = path.split("/", 1)[0]
     if segment in LISTINGS and path == segment:
