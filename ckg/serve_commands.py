@@ -71,7 +71,8 @@ def _setting_options(command: Callable) -> Callable:
 @click.argument("catalog_dir", required=False, type=click.Path(file_okay=False, path_type=str))
 @_setting_options
 @click.option("--access-log", is_flag=True, help="Log every request to standard output.")
-def serve(catalog_dir: str | None, access_log: bool, **settings) -> None:
+@click.option("--watch", is_flag=True, help="Reload whenever a file under CATALOG_DIR changes (as on SIGHUP).")
+def serve(catalog_dir: str | None, access_log: bool, watch: bool, **settings) -> None:
     """Serve CATALOG_DIR (default: $CKG_CATALOG or the bundled catalogue) as Linked Data and SPARQL.
 
     Every IRI of the catalogue dereferences on this server, and {base}sparql answers SPARQL 1.1
@@ -101,7 +102,7 @@ def serve(catalog_dir: str | None, access_log: bool, **settings) -> None:
         click.echo(f"cannot load the ESCO graph {config.esco}: {error}; the server was not started.", err=True)
         sys.exit(1)
     with private_temporary_folder():  # the workers' downloads (unless CKG_DOWNLOADS_DIR) go below it, and go with it
-        run_server(app, config, access_log=access_log)
+        run_server(app, config, access_log=access_log, watch=watch)
 
 
 QUERY_FORMATS = ["table", "json", "xml", "csv", "tsv", "turtle", "jsonld", "rdfxml"]

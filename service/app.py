@@ -5,7 +5,7 @@ from flask import Flask
 
 from competency_kg.compile import compile_catalogue
 
-from . import case, downloads, edge, feed, mappings, resources
+from . import case, downloads, edge, feed, mappings, resources, status
 from .config import ServiceConfig
 from .site import Site
 from .sparql.blueprint import blueprint as sparql_blueprint
@@ -28,5 +28,6 @@ def create_app(config: ServiceConfig | None = None) -> Flask:
     app.register_blueprint(downloads.blueprint)
     app.register_blueprint(mappings.blueprint)
     app.register_blueprint(feed.blueprint)
+    app.register_blueprint(status.blueprint)
     app.register_blueprint(resources.blueprint)  # last: its catch-all route answers every other path
     return app

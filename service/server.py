@@ -18,6 +18,7 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from .config import ServiceConfig
+from .reload import Reloader, Watcher
 from .sparql.blueprint import query_pool
 from .sparql.pool import sparql_threads
 
@@ -31,10 +32,11 @@ def _start_query_processes(worker: Any) -> None:
 class Server(BaseApplication):
     """gunicorn, configured from a :class:`ServiceConfig` and serving an already-built Flask app."""
 
-    def __init__(self, app: Flask, config: ServiceConfig, *, access_log: bool = False) -> None:
-        self.application = app
+    def __init__(self, app: Flask, config: ServiceConfig, *, access_log: bool = False, watch: bool = False) -> None:
+        self.reloader = Reloader(app, config)
         self.config = config
         self.access_log = access_log
+        self.watch = watch
         super().__init__()
 
     def load_config(self) -> None:
@@ -49,7 +51,8 @@ class Server(BaseApplication):
             "preload_app": True,
             # A worker waiting on a SPARQL query is busy, not hung: give it the query limit and then some.
             "timeout": max(30, int(self.config.query_timeout * 2) + 10),
-            "graceful_timeout": 5,
+            # Old workers finish what they hold on SIGTERM (shutdown, reload): a SPARQL query may take its limit.
+            "graceful_timeout": max(5, int(self.config.query_timeout) + 5),
             "keepalive": self.config.keepalive,
             "worker_connections": self.config.max_connections,
             # A stalled reader must time out (SO_SNDTIMEO); Python waits on sendfile() without limit.
@@ -68,7 +71,9 @@ class Server(BaseApplication):
             self.cfg.set(key, value)
 
     def _announce(self, arbiter: Any) -> None:
-        site = self.application.extensions["ckg"]
+        if self.watch:
+            Watcher(self.config.catalog_dir).start()
+        site = self.reloader.app.extensions["ckg"]
         host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
         root = f"http://{host}:{self.config.port}/"
         print(f"Serving {len(site.graph):,} triples (base IRI {site.base}) at {root}\n"
@@ -78,9 +83,14 @@ class Server(BaseApplication):
               file=sys.stderr, flush=True)
 
     def load(self) -> Flask:
-        return self.application
+        return self.reloader.app
+
+    def reload(self) -> None:
+        """SIGHUP (or --watch): gunicorn forks the next workers from the app this returns to ``wsgi()``."""
+        super().reload()
+        self.callable = self.reloader.reload()
 
 
-def serve(app: Flask, config: ServiceConfig, *, access_log: bool = False) -> None:
-    """Run gunicorn in this process until it is stopped (SIGINT/SIGTERM)."""
-    Server(app, config, access_log=access_log).run()
+def serve(app: Flask, config: ServiceConfig, *, access_log: bool = False, watch: bool = False) -> None:
+    """Run gunicorn in this process until it is stopped (SIGINT/SIGTERM); SIGHUP reloads the catalogue."""
+    Server(app, config, access_log=access_log, watch=watch).run()

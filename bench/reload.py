@@ -1,0 +1,130 @@
+"""Reload benchmark (issue 9): no failed request while the catalogue is changed and reloaded every 5 s.
+
+One ``ckg serve`` (its defaults) on a synthetic catalogue, on a free 127.0.0.1 port, and the load of
+bench/soak.py (64 keep-alive connections, half resource GETs, half varied SPARQL) in two phases:
+
+1. **steady**: the load for N seconds, no reload;
+2. **reloading**: the same load while, every 5 s, one competency's criterion is reworded and the
+   server gets SIGHUP (each reload compiles the whole catalogue in gunicorn's master and replaces the
+   workers).
+
+Reported per phase: resource-GET p50/p99, failed requests (a GET not answered 200, a SPARQL request
+answered neither 200 nor 503 "busy, retry" — target 0), SPARQL answers per status, reloads that
+went through (from ``/status``), and the peak memory of the server's processes (sum of PSS) against
+the steady phase (target <= 2x).
+
+Usage: python bench/reload.py [--seconds 60] [--connections 64] [--size 2000] [--every 5]
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
+    sys.path[0] = str(ROOT)  # run as a script: bench/ must not shadow the standard library
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import re  # noqa: E402
+import signal  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+import urllib.request  # noqa: E402
+
+from bench.soak import CLIENT_TIMEOUT, Phase, _client, _sample_memory, _start, _wait_idle  # noqa: E402
+from bench.synthetic import generate  # noqa: E402
+
+
+def _status(port: int) -> dict:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=CLIENT_TIMEOUT) as response:
+        return json.loads(response.read())
+
+
+def _reword(catalogue: Path, revision: int) -> None:
+    """A new wording of one criterion of the first competency (a real change of content, not a touch)."""
+    path = catalogue / "competencies" / "synthetic-000001.yaml"
+    text = path.read_text(encoding="utf-8")
+    text, count = re.subn(r"(\n\s+en: )(?:Revision \d+ - )?", rf"\g<1>Revision {revision} - ", text, count=1)
+    assert count == 1, f"no English text found in {path}"
+    path.write_text(text, encoding="utf-8")
+
+
+def _reloads(port: int, pid: int, catalogue: Path, every: float, stop: threading.Event, done: list[dict]) -> None:
+    revision = 0
+    while not stop.wait(every):
+        revision += 1
+        _reword(catalogue, revision)
+        os.kill(pid, signal.SIGHUP)
+        done.append({"revision": revision, "sent": time.monotonic()})
+
+
+def run(name: str, port: int, pid: int, args: argparse.Namespace, catalogue: Path | None) -> tuple[Phase, list[dict]]:
+    phase, lock, stop = Phase(name), threading.Lock(), threading.Event()
+    threads = [threading.Thread(target=_client, args=(port, args.size, 1000 + i, stop, phase, lock, 0.5), daemon=True)
+               for i in range(args.connections)]
+    threads.append(threading.Thread(target=_sample_memory, args=(pid, stop, phase), daemon=True))
+    signals: list[dict] = []
+    if catalogue is not None:
+        threads.append(threading.Thread(target=_reloads, args=(port, pid, catalogue, args.every, stop, signals),
+                                        daemon=True))
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    time.sleep(args.seconds)
+    stop.set()
+    for thread in threads:
+        thread.join(CLIENT_TIMEOUT + 5)
+    phase.seconds = time.monotonic() - started
+    return phase, signals
+
+
+def failures(phase: Phase) -> int:
+    return sum(phase.get_failures.values()) + sum(n for status, n in phase.sparql.items() if status not in (200, 503))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--size", type=int, default=2000)
+    parser.add_argument("--every", type=float, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="ckg-bench-reload-") as folder:
+        catalogue = generate(Path(folder) / "catalog", args.size)
+        log = Path(folder) / "serve.log"
+        process, port = _start(catalogue, log, args)
+        try:
+            _wait_idle(process.pid)
+            steady, _ = run("steady", port, process.pid, args, None)
+            _wait_idle(process.pid)
+            first = _status(port)
+            reloading, signals = run("reloading", port, process.pid, args, catalogue)
+            time.sleep(2)
+            last = _status(port)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(120)
+        reloaded = log.read_text().count("Reloaded ")
+        refused = log.read_text().count("Reload refused")
+    print(f"reload benchmark: {args.size:,} synthetic competencies ({first['triples']:,} triples), "
+          f"{args.connections} connections x {args.seconds:g} s per phase, SIGHUP every {args.every:g} s")
+    print(f"{'phase':<10} {'GETs':>7} {'p50 ms':>7} {'p99 ms':>8} {'SPARQL 200':>10} {'503':>5} {'failed':>7} "
+          f"{'peak PSS MiB':>12}")
+    for phase in (steady, reloading):
+        print(f"{phase.name:<10} {len(phase.get_latencies):>7} {phase.p(0.5):>7.1f} {phase.p(0.99):>8.1f} "
+              f"{phase.sparql.get(200, 0):>10} {phase.sparql.get(503, 0):>5} {failures(phase):>7} "
+              f"{phase.peak_pss / 2**20:>12.0f}")
+    print(f"signals sent {len(signals)}, reloads done {reloaded}, refused {refused}; last reload "
+          f"{last['last_reload']['result']} at {last['last_reload']['at']} (loaded {last['loaded']})")
+    print(f"failures: GET {dict(reloading.get_failures)}, SPARQL {dict(reloading.sparql)}")
+    print(f"peak memory during reloads / steady: {reloading.peak_pss / max(1, steady.peak_pss):.2f}x (target <= 2x); "
+          f"p99 reloading / steady: {reloading.p(0.99) / steady.p(0.99):.2f}x")
+    # A run whose reloads were refused measured worker turnover, not reloads: it does not count as a pass.
+    return 0 if failures(reloading) == 0 and failures(steady) == 0 and reloaded > 0 and refused == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""Reload without downtime: build the next app in gunicorn's master, keep the last good one on problems.
+
+gunicorn already replaces workers gracefully on SIGHUP: the master reloads its application, forks
+a fresh set of workers and sends SIGTERM to the old ones, which stop accepting and finish the
+requests they hold. With ``preload_app`` the workers are forked from whatever app the master holds,
+so a reload only has to compile the new catalogue in the master (the workers keep serving the old
+one meanwhile) and hand gunicorn the new app. A catalogue with problems is not handed over: the
+master keeps the last good app, and the new workers fork from that, now reporting the failure in
+``{base}status``. At most two compiled catalogues exist in the master at once, old and new, and the
+old one is released as soon as the new one is in place.
+"""
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from flask import Flask
+
+from linking.esco import EscoImportError
+from ontology.problems import CatalogueError
+
+from .config import ServiceConfig
+from .status import ReloadResult, Status, attach, now_iso, status_of
+
+
+class Reloader:
+    """The app the master serves now, and how to replace it with a freshly compiled one."""
+
+    def __init__(self, app: Flask, config: ServiceConfig) -> None:
+        self.app = app
+        self.config = config
+        attach(app, Status.of(app.extensions["ckg"]))
+
+    def reload(self) -> Flask:
+        """The new app, or the current one (reporting why) when the catalogue cannot be compiled."""
+        from .app import create_app  # the factory imports the blueprints, which need not load before serving
+
+        started = time.monotonic()
+        try:
+            app = create_app(self.config)
+        except CatalogueError as error:
+            return self._failed([str(problem) for problem in error.problems])
+        except (EscoImportError, OSError) as error:
+            return self._failed([f"{self.config.catalog_dir}: {error}"])
+        except Exception as error:  # noqa: BLE001 - an exception here would end gunicorn's master: keep serving
+            return self._failed([f"internal error while reloading: {type(error).__name__}: {error}"])
+        status = Status.of(app.extensions["ckg"], ReloadResult("ok", now_iso()))
+        attach(app, status)
+        self.app = app
+        gc.collect()  # the previous app's graph and store go now, not at some later collection
+        print(f"Reloaded {self.config.catalog_dir}: {status.facts['triples']:,} triples, version "
+              f"{status.facts['version']}, in {time.monotonic() - started:.1f} s.", file=sys.stderr, flush=True)
+        return app
+
+    def _failed(self, problems: list[str]) -> Flask:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        print(f"Reload refused: {len(problems)} problem(s) in {self.config.catalog_dir}; still serving version "
+              f"{status_of(self.app).facts['version']} loaded {status_of(self.app).facts['loaded']}.",
+              file=sys.stderr, flush=True)
+        status_of(self.app).reported(ReloadResult("failed", now_iso(), problems))
+        return self.app
+
+
+def _snapshot(folder: Path) -> frozenset[tuple[str, int, int]]:
+    """Every file below ``folder`` by path, modification time and size (editor back-ups and dot files left out)."""
+    seen = set()
+    for directory, subdirectories, files in os.walk(folder):
+        subdirectories[:] = [name for name in subdirectories if not name.startswith(".")]
+        for name in files:
+            if name.startswith(".") or name.endswith("~"):
+                continue
+            path = os.path.join(directory, name)
+            try:
+                info = os.stat(path)
+            except OSError:  # removed between the listing and the stat: the next poll sees it gone
+                continue
+            seen.add((path, info.st_mtime_ns, info.st_size))
+    return frozenset(seen)
+
+
+class Watcher(threading.Thread):
+    """Polls the catalogue folder every second and sends the master SIGHUP when anything changed.
+
+    A thread rather than a dependency (inotify): one stat per file per second is nothing next to a
+    catalogue's build, and it works on every file system. It runs in the master only (a forked
+    worker has no copy of it) and takes no lock a forked child could inherit held: it only stats
+    files and signals.
+    """
+
+    def __init__(self, folder: str | Path, interval: float = 1.0) -> None:
+        super().__init__(name="ckg-watch", daemon=True)
+        self.folder = Path(folder)
+        self.interval = interval
+        self.master = os.getpid()
+
+    def run(self) -> None:
+        last = _snapshot(self.folder)
+        while True:
+            time.sleep(self.interval)
+            now = _snapshot(self.folder)
+            if now != last:
+                last = now
+                os.kill(self.master, signal.SIGHUP)
