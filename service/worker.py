@@ -137,12 +137,9 @@ class RequestReadingWorker(ThreadWorker):
             self._take(state, already)
 
     def _on_readable(self, state: _Reading, sock: socket.socket) -> None:
-        try:
-            data = sock.recv(RECV_SIZE)
-        except (BlockingIOError, InterruptedError):
+        data = _receive(sock)
+        if data is None:
             return
-        except OSError:
-            data = b""
         if not data:  # the client went away
             self._stop_reading(state)
             self._close(state.conn.sock)
@@ -236,12 +233,9 @@ class RequestReadingWorker(ThreadWorker):
             self._release(sock)
 
     def _on_closing_readable(self, state: _Closing, sock: socket.socket) -> None:
-        try:
-            data = sock.recv(RECV_SIZE)
-        except (BlockingIOError, InterruptedError):
+        data = _receive(sock)
+        if data is None:
             return
-        except OSError:
-            data = b""
         state.drained += len(data)
         if not data or state.drained > LINGER_BYTES:
             self._end_closing(state)
@@ -332,3 +326,14 @@ def limits_of(config: ServiceConfig) -> Limits:
     """The worker's read limits, from the settings table."""
     return Limits(request_timeout=config.request_timeout, max_head=config.max_head_bytes, max_body=MAX_BODY,
                   buffer_bytes=config.request_buffer_mib * 2**20, send_timeout=config.send_timeout)
+
+
+def _receive(sock: socket.socket) -> bytes | None:
+    """What a readable non-blocking socket holds: ``None`` if nothing after all (a spurious wake-up),
+    ``b""`` when the peer closed or the connection failed (both end the connection alike)."""
+    try:
+        return sock.recv(RECV_SIZE)
+    except (BlockingIOError, InterruptedError):
+        return None
+    except OSError:
+        return b""
