@@ -34,7 +34,7 @@ import threading  # noqa: E402
 import time  # noqa: E402
 import urllib.request  # noqa: E402
 
-from bench.soak import CLIENT_TIMEOUT, Phase, _client, _sample_memory, _start, _wait_idle  # noqa: E402
+from bench.soak import CLIENT_TIMEOUT, Phase, _client, _sample_memory, _start, _wait_idle, drive  # noqa: E402
 from bench.synthetic import generate  # noqa: E402
 
 
@@ -70,14 +70,7 @@ def run(name: str, port: int, pid: int, args: argparse.Namespace, catalogue: Pat
     if catalogue is not None:
         threads.append(threading.Thread(target=_reloads, args=(port, pid, catalogue, args.every, stop, signals),
                                         daemon=True))
-    started = time.monotonic()
-    for thread in threads:
-        thread.start()
-    time.sleep(args.seconds)
-    stop.set()
-    for thread in threads:
-        thread.join(CLIENT_TIMEOUT + 5)
-    phase.seconds = time.monotonic() - started
+    drive(phase, threads, args.seconds, stop)
     return phase, signals
 
 

@@ -245,14 +245,7 @@ def run_phase(name: str, port: int, pid: int, args: argparse.Namespace, attacker
     if attackers and args.slow_clients > 0:
         threads.append(threading.Thread(target=_slow_clients, args=(port, args.slow_clients, stop, phase, lock),
                                         daemon=True))
-    started = time.monotonic()
-    for thread in threads:
-        thread.start()
-    time.sleep(args.seconds)
-    stop.set()
-    for thread in threads + runaway_threads:
-        thread.join(CLIENT_TIMEOUT + 5)
-    phase.seconds = time.monotonic() - started
+    drive(phase, threads, args.seconds, stop, also_join=runaway_threads)
     return phase
 
 
@@ -331,6 +324,20 @@ def report(phases: list[Phase], ceiling: int | None, args: argparse.Namespace, s
     lines += ["", f"attacked/plain GET p99: {ratio:.2f}x (target <= 2x: {verdict_p99}); no failed GET: {verdict_fail}; "
                   f"{ceiling_text}.", f"Server: {startup}"]
     return "\n".join(lines)
+
+
+def drive(phase: Phase, threads: list[threading.Thread], seconds: float, stop: threading.Event,
+          also_join: list[threading.Thread] = ()) -> None:
+    """Start ``threads``, let them run ``seconds``, stop and join them (and ``also_join``, started by them);
+    the phase's wall time is recorded, so rates are per second actually run."""
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    time.sleep(seconds)
+    stop.set()
+    for thread in [*threads, *also_join]:
+        thread.join(CLIENT_TIMEOUT + 5)
+    phase.seconds = time.monotonic() - started
 
 
 def main() -> int:
