@@ -59,8 +59,8 @@ def shacl_rows(out: Path, pyshacl_sizes: list[int], compiled_sizes: list[int], r
 
     import pyshacl  # noqa: F401 (imported and the shapes compiled before anything is timed)
 
-    from ontology.shacl import _compiled
-    _compiled()
+    from ontology.shacl import compiled_shapes
+    compiled_shapes()
     lines = ["| competencies | triples | compiled engine s (min–max) | ms per competency | pyshacl s (min–max) "
              "| ms per competency | pyshacl ÷ compiled |", "|---:|---:|---:|---:|---:|---:|---:|"]
     for size in sorted(set(pyshacl_sizes) | set(compiled_sizes)):
@@ -86,11 +86,11 @@ def shacl_rows(out: Path, pyshacl_sizes: list[int], compiled_sizes: list[int], r
 def schema_rows(out: Path, size: int, repeat: int) -> list[str]:
     import yaml
 
-    from ontology.schema_check import _fast_validator, _validator
+    from ontology.schema_check import fast_validator, reference_validator
 
     files = sorted((ensure(out / f"synthetic-{size}", size) / "competencies").glob("*.yaml"))
     documents = [yaml.load(f.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader) for f in files]
-    fast, slow = _fast_validator("competency"), _validator("competency")
+    fast, slow = fast_validator("competency"), reference_validator("competency")
 
     def with_fast() -> int:
         for document in documents:

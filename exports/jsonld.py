@@ -25,7 +25,6 @@ from ontology.namespaces import CKG, RDF, XSD, compact
 CONTEXT_FILE = files("ontology") / "context.jsonld"
 EMBEDDED = frozenset({CKG + "hasLevel", CKG + "hasCriterion", CKG + "developmentOffer"})
 """Links whose targets are written inside their parent: a competency owns its levels and offers."""
-_ORDER_KEYS = (CKG + "rank", CKG + "position")
 _TYPE = RDF + "type"
 _INTEGER = XSD + "integer"
 _STRING = XSD + "string"

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 VOCAB = "https://w3id.org/competency-kg/def#"
 """The vocabulary namespace. Fixed, unlike the data base, so catalogues of other publishers share it."""
 VOCAB_DOCUMENT = "https://w3id.org/competency-kg/def"
-DEFAULT_BASE = "https://w3id.org/competency-kg/"
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ _TYPE_NAMES = {"object": "a mapping of fields", "array": "a list", "string": "a 
 
 
 @cache
-def _validator(kind: str) -> "jsonschema.protocols.Validator":
+def reference_validator(kind: str) -> "jsonschema.protocols.Validator":
     # imported here: jsonschema is only needed once a document has failed the fast check, and its
     # import (~0.3 s) would otherwise delay every command
     import jsonschema
@@ -63,7 +63,7 @@ def _inline_refs(schema: Any) -> Any:
 
 
 @cache
-def _fast_validator(kind: str) -> Any:
+def fast_validator(kind: str) -> Any:
     """The schema compiled to Python; it uses only keywords that mean the same in draft 7 and 2020-12."""
     schema = _inline_refs(json.loads((SCHEMA_DIR / f"{kind}.schema.json").read_text(encoding="utf-8")))
     schema["$schema"] = "http://json-schema.org/draft-07/schema#"
@@ -73,14 +73,14 @@ def _fast_validator(kind: str) -> Any:
 def check_document(doc: YamlDocument, kind: str) -> list[Problem]:
     """All schema violations of ``doc`` (kind: catalog, levels or competency), most specific first."""
     try:
-        _fast_validator(kind)(doc.data)
+        fast_validator(kind)(doc.data)
         return []
     except fastjsonschema.JsonSchemaException:
         pass  # invalid: let jsonschema find and locate every error
     if not isinstance(doc.data, dict):
         return [doc.problem((), f"the file holds {_describe(doc.data)}", _TYPE_NAMES["object"] + f" as described in catalog/schema/{kind}.schema.json")]
     problems = []
-    for error in _validator(kind).iter_errors(doc.data):
+    for error in reference_validator(kind).iter_errors(doc.data):
         problems.extend(_explain(doc, error))
     return problems
 

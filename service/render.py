@@ -160,7 +160,6 @@ BY_MEDIA_TYPE: dict[str, Format] = {f.media_type: f for f in (*FORMATS.values(),
 OFFERED: tuple[str, ...] = ("application/ld+json", "application/json", "text/turtle",
                             "application/n-triples", "application/rdf+xml", "text/html")
 """What negotiation chooses among, best first for ties (``*/*``): JSON-LD, then Turtle..., HTML last."""
-DATA_FORMATS = tuple(f for f in FORMATS.values() if f.name != "html")
 
 
 def inline_context() -> dict[str, Any]:

@@ -11,7 +11,7 @@ from referencing import Registry, Resource
 from catalog import CATALOG_DIR
 from catalogue_fixtures import BROKEN, FIXTURES, assemble, broken_cases
 from ontology import loader
-from ontology.schema_check import SCHEMA_DIR, _fast_validator, check_document
+from ontology.schema_check import SCHEMA_DIR, fast_validator, check_document
 from ontology.yamldoc import read_yaml
 
 KINDS = {"catalog.yaml": "catalog", "levels.yaml": "levels"}
@@ -46,7 +46,7 @@ def test_fast_and_detailed_engines_agree_on_every_fixture_file(case):
         kind = kind_of(path)
         detailed_ok = not list(editor_validator(kind).iter_errors(doc.data))
         try:
-            _fast_validator(kind)(doc.data)
+            fast_validator(kind)(doc.data)
             fast_ok = True
         except fastjsonschema.JsonSchemaException:  # only "invalid": a crash of the validator must fail the test
             fast_ok = False
