@@ -174,8 +174,8 @@ def test_sharing_the_check_out_over_processes_finds_the_same(processes):
     graph = fresh_graph()
     for name in ("criterion without nl text", "two positions", "orphan criterion", "competency without levels"):
         MUTATIONS[name](graph)
-    alone = shacl_compiled.validate(graph.statements(), shacl._compiled())
-    shared = shacl_compiled.validate(graph.statements(), shacl._compiled(), processes=processes)
+    alone = shacl_compiled.validate(graph.statements(), shacl.compiled_shapes())
+    shared = shacl_compiled.validate(graph.statements(), shacl.compiled_shapes(), processes=processes)
     assert len(alone) >= 4
     assert shared == alone
 
@@ -186,6 +186,6 @@ def test_a_forked_helper_checks_alone_instead_of_forking_again():
 
     graph = fresh_graph()
     MUTATIONS["two positions"](graph)
-    alone = shacl_compiled.validate(graph.statements(), shacl._compiled())
-    inside = ForkedCall(lambda: shacl_compiled.validate(graph.statements(), shacl._compiled(), processes=2)).result()
+    alone = shacl_compiled.validate(graph.statements(), shacl.compiled_shapes())
+    inside = ForkedCall(lambda: shacl_compiled.validate(graph.statements(), shacl.compiled_shapes(), processes=2)).result()
     assert inside == alone and alone
