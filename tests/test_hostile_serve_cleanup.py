@@ -68,3 +68,22 @@ def test_a_replaced_worker_does_not_take_the_folder_with_it(tmp_path):
         fetch(url + "downloads/catalogue.ttl")  # the new worker writes its release below the same folder
         assert manifests(scratch)
     assert list(scratch.iterdir()) == []
+
+
+def test_the_folder_of_a_killed_master_is_removed_by_the_next_serve(tmp_path):
+    """``kill -9`` leaves the folder behind (nothing can run then); the next ``ckg serve`` takes it away,
+    and leaves alone the folder of a master that still runs."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    with start_server("--workers", "1", "--threads", "2", env={"TMPDIR": str(scratch)}) as url:
+        fetch(url + "downloads/catalogue.ttl")
+        for pid in (url.pid, *workers_of(url.pid)):  # the whole tree at once, as the OOM killer or a power cut would
+            os.kill(pid, signal.SIGKILL)
+    (abandoned,) = scratch.glob("ckg-serve-*")
+    assert manifests(scratch)
+    alive = scratch / f"ckg-serve-{os.getpid()}-stillhere"  # this test's own process: a master that still runs
+    alive.mkdir()
+    with start_server("--workers", "1", "--threads", "2", env={"TMPDIR": str(scratch)}) as url:
+        assert not abandoned.exists()
+        assert alive.exists()
+    assert sorted(p.name for p in scratch.iterdir()) == [alive.name]
