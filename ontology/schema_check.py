@@ -47,7 +47,9 @@ def reference_validator(kind: str) -> "jsonschema.protocols.Validator":
         registry = registry.with_resources([(schema["$id"], resource), (file.name, resource)])
     schema = schemas[f"{kind}.schema.json"]
     cls = jsonschema.validators.validator_for(schema)
-    return cls(schema, registry=registry)
+    # JSON Schema counts 2.0 as an integer; in a catalogue it is a typo that would mint .../level/2.0/
+    whole = cls.TYPE_CHECKER.redefine("integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool))
+    return jsonschema.validators.extend(cls, type_checker=whole)(schema, registry=registry)
 
 
 def _inline_refs(schema: Any) -> Any:
@@ -74,7 +76,8 @@ def check_document(doc: YamlDocument, kind: str) -> list[Problem]:
     """All schema violations of ``doc`` (kind: catalog, levels or competency), most specific first."""
     try:
         fast_validator(kind)(doc.data)
-        return []
+        if not _holds_a_fraction(doc.data):  # no field of the catalogue is a decimal number: 2.0 is wrong too
+            return []
     except fastjsonschema.JsonSchemaException:
         pass  # invalid: let jsonschema find and locate every error
     if not isinstance(doc.data, dict):
@@ -168,6 +171,17 @@ def _expected_for(error: "jsonschema.ValidationError", field: str) -> str:
     if ref.startswith("defs.schema.json#/$defs/"):
         sub = _shared_defs()[ref.rsplit("/", 1)[1]]
     return sub.get("x-expected", "")
+
+
+def _holds_a_fraction(value: Any) -> bool:
+    """Whether a number written with a point (``2.0``) is anywhere in the document; the fast check lets it pass."""
+    if isinstance(value, float):
+        return True
+    if isinstance(value, dict):
+        return any(_holds_a_fraction(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_holds_a_fraction(item) for item in value)
+    return False
 
 
 def _describe(value: Any) -> str:
