@@ -81,6 +81,9 @@ def requests_for(server: str) -> list[tuple[str, str | None, str | None]]:
         wanted += [(path, None, None), (path, "text/turtle", None), (path, "text/html", "en")]
     downloads = json.loads(urllib.request.urlopen(server + "downloads/", timeout=10).read())["files"]
     wanted += [(f"downloads/{entry['name']}", None, None) for entry in downloads]
+    release = json.loads(urllib.request.urlopen(server + "status", timeout=10).read())["release"]
+    wanted += [(f"release/{release}/{name}", None, None)
+               for name in [entry["name"] for entry in downloads] + ["manifest.json", "changes.json"]]
     documents = json.loads(urllib.request.urlopen(server + "ims/case/v1p1/CFDocuments", timeout=10).read())
     for document in documents["CFDocuments"]:
         wanted += [(f"ims/case/v1p1/{endpoint}/{document['identifier']}", None, None)
@@ -96,14 +99,17 @@ def test_two_replicas_answer_every_request_with_the_same_bytes_and_etag(replicas
     first, second = replicas
     wanted = requests_for(first)
     assert len(wanted) > 500, "the catalogue should name many resources: the enumeration found too few"
-    differences, tagged, ok = [], 0, 0
+    differences, broken, tagged, ok = [], [], 0, 0
     for path, accept, language in wanted:
         one, other = ask(first + path, accept, language), ask(second + path, accept, language)
         if one != other:
             differences.append(f"{path} (Accept {accept}, Accept-Language {language}): {one[:2]} vs {other[:2]}")
+        if one[0] >= 500:
+            broken.append(f"{path}: {one[0]}")
         ok += one[0] == 200
         tagged += one[1]["ETag"] is not None
     assert differences == []
+    assert broken == [], "equal, but broken on both replicas"
     # The comparison is worth something only if most answers are real answers with a validator.
     assert ok > 0.8 * len(wanted) and tagged > 0.7 * len(wanted), (ok, tagged, len(wanted))
 
