@@ -1,1 +1,1 @@
-"""Deployment examples (HAProxy in front of replicas); see deploy/README.md and docs/SCALING.md."""
+"""Deployment examples: HAProxy in front of ckg serve replicas (see deploy/README.md and docs/SCALING.md)."""
