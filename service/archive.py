@@ -71,7 +71,7 @@ class Archive:
     """The releases of one catalogue folder, read on demand (see the module docstring)."""
 
     def __init__(self, catalog_dir: str | Path, catalogue: Catalogue, page_size: int = 100):
-        self.folder = Path(catalog_dir) / RELEASES_DIR
+        self.folder = Path(catalog_dir).resolve() / RELEASES_DIR  # absolute: send_file reads a relative path from the app package
         self.base = catalogue.base
         self.records: dict[str, ReleaseRecord] = {r.version: r for r in catalogue.releases}
         self.page_size = page_size

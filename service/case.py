@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
+from pathlib import Path
 
 import orjson
 from flask import Blueprint, Response, request, send_file
@@ -19,13 +21,22 @@ def _api() -> CaseApi:
     return current_site().case
 
 
+@lru_cache(maxsize=64)
+def _file_tag(path: Path) -> str:
+    """A strong ETag from the file's bytes (written once, never changed), the same on every replica; werkzeug's
+    own tag for a file is made of its modification time and path, which differ between replicas and restarts."""
+    with open(path, "rb") as package:
+        return hashlib.file_digest(package, "sha256").hexdigest()[:32]
+
+
 @blueprint.route(f"{PREFIX}/<endpoint>", defaults={"identifier": None})
 @blueprint.route(f"{PREFIX}/<endpoint>/<identifier>")
 def case_endpoint(endpoint: str, identifier: str | None) -> Response:
     api = _api()
     answer = api.answer(endpoint, identifier, request.args.to_dict(flat=False))
     if answer.package_language is not None:  # a whole framework: streamed to a file once, then sent from it
-        return send_file(api.package_file(identifier), mimetype="application/json", etag=True, conditional=True)
+        path = api.package_file(identifier)
+        return send_file(path, mimetype="application/json", etag=_file_tag(path), conditional=True)
     body = orjson.dumps(answer.body, option=orjson.OPT_INDENT_2)
     tag = hashlib.sha256(body).hexdigest()[:32]
     if answer.status == 200 and request.if_none_match.contains(tag):

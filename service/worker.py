@@ -42,6 +42,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from .config import ServiceConfig
 from .edge import error_text
 from .sparql.protocol import MAX_BODY
+from . import whole_response
 from .framing import COMPLETE, MORE, Framing, Refusal
 
 LINGER = 2.0
@@ -103,6 +104,7 @@ class RequestReadingWorker(ThreadWorker):
         app = self.app.wsgi()  # preloaded: the Flask app built in the master
         site = getattr(app, "extensions", {}).get("ckg")
         self.limits = limits_of(site.config if site is not None else ServiceConfig())
+        whole_response.install()  # headers and body in one write: a replica killed mid-answer sends none of it
         super().init_process()  # runs the worker until it stops
 
     # ---- reading a request in the event loop ---------------------------------------------------
