@@ -164,3 +164,35 @@ def test_what_changed_lists_an_added_competency_once(client):
     added = page[page.index('class="changes-added"'):page.index('class="changes-changed"')]
     assert f"({len(ADDED)})" in added  # the two competencies, not their 20 levels and criteria
     assert "/level/" not in added
+
+
+def test_parallel_requests_for_an_old_release_load_it_once(tmp_path, monkeypatch):
+    """A feed client's first pages arrive together: one parse of the release, not one per request."""
+    import threading
+
+    from service.archive import Archive
+
+    app = create_app(ServiceConfig(catalog_dir=str(copy_bundled(tmp_path / "catalog"))))
+    archive = app.extensions["ckg"].archive
+    loads = []
+    real_load = Archive._load
+
+    def counted(self, version):
+        loads.append(version)
+        return real_load(self, version)
+
+    monkeypatch.setattr(Archive, "_load", counted)
+    start = threading.Barrier(8)
+    answers = []
+
+    def ask() -> None:
+        start.wait()
+        answers.append(archive.descriptions("1.0.0"))
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert loads == ["1.0.0"]
+    assert len(answers) == 8 and all(answer is answers[0] for answer in answers)
