@@ -39,7 +39,8 @@ class Reloader:
         attach(app, Status.of(app.extensions["ckg"], self.board))
 
     def rebuild(self) -> bool:
-        """Compile the catalogue again; True when a new app is in place (the workers must then be replaced).
+        """Compile the catalogue again; True when a new app is in place (the workers must then be replaced,
+        and :meth:`swapped` called).
 
         On problems the current app stays and False is returned: nothing is forked or stopped.
         """
@@ -59,10 +60,14 @@ class Reloader:
         attach(app, status)
         self.app = app
         gc.collect()  # the previous app's graph and store go now, not at some later collection
-        self.board.finished(ReloadResult("ok", now_iso()))
         print(f"Reloaded {self.config.catalog_dir}: {status.facts['triples']:,} triples, version "
               f"{status.facts['version']}, in {time.monotonic() - started:.1f} s.", file=sys.stderr, flush=True)
         return True
+
+    def swapped(self) -> None:
+        """The new workers serve: only now may /status say the reload went through (an old worker
+        answering before would report "ok" beside its old graph)."""
+        self.board.finished(ReloadResult("ok", now_iso()))
 
     def _failed(self, problems: list[str]) -> bool:
         for problem in problems:

@@ -59,7 +59,8 @@ class ReloadingArbiter(Arbiter):
 
     def reload(self) -> None:
         if self.app.reloader.rebuild():
-            super().reload()  # reads the new app from Server.reload, forks new workers, stops the old ones
+            super().reload()  # reads the new app from Server.reload, forks new workers, waits for the old to stop
+            self.app.reloader.swapped()
 
 
 class Server(BaseApplication):
