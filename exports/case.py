@@ -482,7 +482,7 @@ class CaseFramework:
         item = self._item(competency, "Competency", language, competency.text(SKOS + "definition", language) or name,
                           name[0], slug, None)
         items.append(item)
-        cluster = self.shared.get(competency.link(SKOS + "broader") or "")
+        cluster = self.shared.get(competency.link(SKOS + "broader") or competency.link(CKG + "formerCluster") or "")
         parent = self._gen_link(cluster.iri, self._statement_of(cluster, language), language) if cluster else self.document_link(language)
         associations.append(self._child(item, parent, sequence, language))
         associations.extend(self._translation(item, competency, language))
@@ -539,7 +539,7 @@ class CaseFramework:
         for node in nodes.values():
             for criterion in node.links.get(CKG + "hasCriterion", []):
                 parents[criterion] = node.iri
-            broader = node.link(SKOS + "broader")
+            broader = node.link(SKOS + "broader") or node.link(CKG + "formerCluster")
             if broader and (broader in clusters or broader in nodes):
                 parents[node.iri] = broader
         kinds = {CKG + "Competency", CKG + "CompetencyLevel", CKG + "BehaviouralCriterion"}
@@ -601,7 +601,8 @@ class CaseFramework:
         counters: dict[str, int] = defaultdict(int)
         broader, clusters = SKOS + "broader", {n.iri for n in self.clusters}
         for part in self.graph.parts:
-            cluster = next((s.object.value for s in part if s.predicate.value == broader and s.object.value in clusters), "")
+            cluster = next((s.object.value for s in part if s.predicate.value in (broader, CKG + "formerCluster")
+                            and s.object.value in clusters), "")
             counters[cluster] += 1
             yield part, counters[cluster]
 

@@ -80,6 +80,25 @@ def _deprecate(t: _Triples, node: NamedNode, deprecation: Deprecation | None, ir
     t.text(node, SKOS + "historyNote", deprecation.note)
 
 
+def _inherited(competency: Competency, catalogue: Catalogue) -> dict[int, Deprecation]:
+    """Level rank -> the deprecation a deprecated competency passes to that level and its criteria.
+
+    A competency's levels and criteria are part of it: when it is deprecated they are too, each
+    replaced by the level of the same rank of every replacement competency that has one (a criterion
+    by that level as well: criteria at the same position in another competency do not say the same
+    thing, the level they describe does). A level or criterion with its own deprecation keeps it.
+    """
+    if competency.deprecated is None:
+        return {}
+    slugs = [path[len("competency/"):] for path in competency.deprecated.replaced_by
+             if path.startswith("competency/") and path.count("/") == 1]
+    ranks = {c.slug: {level.rank for level in c.levels} for c in catalogue.competencies if c.slug in slugs}
+    return {level.rank: Deprecation(tuple(f"competency/{slug}/level/{level.rank}" for slug in slugs
+                                          if level.rank in ranks.get(slug, ())),
+                                    None, competency.deprecated.source)
+            for level in competency.levels}
+
+
 def build_graph(catalogue: Catalogue) -> CatalogueGraph:
     """The catalogue's graph: shared nodes (dataset, schemes, levels, clusters) and one part per competency."""
     builder = GraphBuilder()
@@ -100,9 +119,11 @@ class GraphBuilder:
         self._parts: dict[int, list[Statement]] = {}
         self._iris: Iris | None = None
 
-    def add(self, catalogue: Catalogue, competency: Competency) -> None:
+    def add(self, catalogue: Catalogue, competency: Competency, *, complete: bool = False) -> None:
         if self._iris is None:
             self._iris = Iris(catalogue.base)
+        if competency.deprecated is not None and not complete:
+            return  # its levels follow its replacements' levels, which may not be read yet: built in graph()
         self._parts[id(competency)] = _competency_triples(competency, catalogue, self._iris, self.sources)
 
     def graph(self, catalogue: Catalogue, *, links: Iterable[Triple] = (),
@@ -115,7 +136,7 @@ class GraphBuilder:
         """
         for competency in catalogue.competencies:
             if id(competency) not in self._parts:
-                self.add(catalogue, competency)
+                self.add(catalogue, competency, complete=True)
         iris = self._iris or Iris(catalogue.base)
         shared = _shared_triples(catalogue, iris, self.sources)
         parts = [self._parts[id(c)] for c in catalogue.competencies]
@@ -240,8 +261,11 @@ def _competency_triples(competency: Competency, catalogue: Catalogue, iris: Iris
     t.text(node, SKOS + "prefLabel", competency.name)
     t.text(node, SKOS + "definition", competency.definition)
     t.add(node, SKOS + "inScheme", scheme)
-    t.link(node, SKOS + "broader", iris.cluster(competency.cluster))
+    # A deprecated competency leaves the scheme's hierarchy (no skos:broader): its cluster stays one
+    # link away, ckg:formerCluster, so its page and the cluster's "include deprecated" listing find it.
+    t.link(node, SKOS + "broader" if competency.deprecated is None else CKG + "formerCluster", iris.cluster(competency.cluster))
     _deprecate(t, node, competency.deprecated, iris)
+    inherited = _inherited(competency, catalogue)
     level_names = {level.rank: level.name for level in catalogue.levels}
     for level in competency.levels:
         level_node = _n(iris.competency_level(competency.slug, level.rank))
@@ -253,7 +277,7 @@ def _competency_triples(competency: Competency, catalogue: Catalogue, iris: Iris
         t.add(level_node, SKOS + "broader", node)
         t.link(level_node, CKG + "level", iris.level(level.rank))
         t.integer(level_node, CKG + "rank", level.rank)
-        _deprecate(t, level_node, level.deprecated, iris)
+        _deprecate(t, level_node, level.deprecated or inherited.get(level.rank), iris)
         for criterion in level.criteria:
             criterion_node = _n(iris.criterion(competency.slug, level.rank, criterion.position))
             sources[criterion_node.value] = criterion.source
@@ -261,7 +285,7 @@ def _competency_triples(competency: Competency, catalogue: Catalogue, iris: Iris
             t.types(criterion_node, CKG + "BehaviouralCriterion")
             t.integer(criterion_node, CKG + "position", criterion.position)
             t.text(criterion_node, CKG + "statement", criterion.statement)
-            _deprecate(t, criterion_node, criterion.deprecated, iris)
+            _deprecate(t, criterion_node, criterion.deprecated or inherited.get(level.rank), iris)
     for offer in competency.development:
         offer_node = _n(iris.offer(offer.slug))
         sources[offer_node.value] = offer.source

@@ -77,6 +77,7 @@ class Archive:
         self.page_size = page_size
         self._loaded: OrderedDict[str, tuple[Descriptions, ArchivePages]] = OrderedDict()
         self._lock = threading.Lock()
+        self._loading: dict[str, threading.Lock] = {}
 
     def versions(self) -> list[str]:
         """Released versions, newest first."""
@@ -144,11 +145,21 @@ class Archive:
             if version in self._loaded:
                 self._loaded.move_to_end(version)
                 return self._loaded[version]
-        loaded = self._load(version)
-        with self._lock:
-            self._loaded[version] = loaded
-            while len(self._loaded) > KEPT:
-                self._loaded.popitem(last=False)
+            loading = self._loading.setdefault(version, threading.Lock())
+        # One load per release at a time: the requests that arrive meanwhile (a feed client's first pages,
+        # all of one old release) wait for it instead of each parsing the whole release again (at 20,000
+        # competencies, 16 parallel loads of 2.7 M triples made the first feed pages take minutes).
+        with loading:
+            with self._lock:
+                if version in self._loaded:
+                    self._loaded.move_to_end(version)
+                    return self._loaded[version]
+            loaded = self._load(version)
+            with self._lock:
+                self._loaded[version] = loaded
+                while len(self._loaded) > KEPT:
+                    self._loaded.popitem(last=False)
+                self._loading.pop(version, None)
         return loaded
 
     def rebase(self, iri: str, version: str) -> str:

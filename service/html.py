@@ -239,7 +239,7 @@ class Pages:
                              for c in criteria],
             })
         rows = max((len(level["criteria"]) for level in levels), default=0)
-        cluster = idx.value(iri, SKOS + "broader")
+        cluster = idx.value(iri, SKOS + "broader") or idx.value(iri, CKG + "formerCluster")  # deprecated: left the hierarchy
         owned = [iri, *(level["iri"] for level in levels), *(c["iri"] for level in levels for c in level["criteria"])]
         return render_template(
             "competency.html", **self.common(path, lang, pick(idx.label(iri), lang)),

@@ -1,13 +1,14 @@
 """Reload without downtime: build the next app in gunicorn's master, keep the last good one on problems.
 
-gunicorn already replaces workers gracefully on SIGHUP: the master reloads its application, forks
-a fresh set of workers and sends SIGTERM to the old ones, which stop accepting and finish the
-requests they hold. With ``preload_app`` the workers are forked from whatever app the master holds,
-so a reload only has to compile the new catalogue in the master (the workers keep serving the old
-one meanwhile) and hand gunicorn the new app. A catalogue with problems is not handed over: the
-master keeps the last good app, and the new workers fork from that, now reporting the failure in
-``{base}status``. At most two compiled catalogues exist in the master at once, old and new, and the
-old one is released as soon as the new one is in place.
+gunicorn replaces workers gracefully on SIGHUP: the master reloads its application, forks a fresh
+set of workers and sends SIGTERM to the old ones, which stop accepting and finish the requests they
+hold. With ``preload_app`` the workers are forked from whatever app the master holds, so a reload
+only has to compile the new catalogue in the master (the workers keep serving the old one
+meanwhile) and, when it compiled, let gunicorn fork from it (see :mod:`service.server`). A catalogue
+with problems changes nothing but the report: the workers stay as they are, and learn of the failure
+through the :class:`~service.status.ReloadBoard` they share with the master. At most two compiled
+catalogues exist in the master at once, old and new, and the old one is released as soon as the new
+one is in place.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from linking.esco import EscoImportError
 from ontology.problems import CatalogueError
 
 from .config import ServiceConfig
-from .status import ReloadResult, Status, attach, now_iso, status_of
+from .status import ReloadBoard, ReloadResult, Status, attach, now_iso, status_of
 
 
 class Reloader:
@@ -34,13 +35,19 @@ class Reloader:
     def __init__(self, app: Flask, config: ServiceConfig) -> None:
         self.app = app
         self.config = config
-        attach(app, Status.of(app.extensions["ckg"]))
+        self.board = ReloadBoard()
+        attach(app, Status.of(app.extensions["ckg"], self.board))
 
-    def reload(self) -> Flask:
-        """The new app, or the current one (reporting why) when the catalogue cannot be compiled."""
+    def rebuild(self) -> bool:
+        """Compile the catalogue again; True when a new app is in place (the workers must then be replaced,
+        and :meth:`swapped` called).
+
+        On problems the current app stays and False is returned: nothing is forked or stopped.
+        """
         from .app import create_app  # the factory imports the blueprints, which need not load before serving
 
         started = time.monotonic()
+        self.board.reloading()
         try:
             app = create_app(self.config)
         except CatalogueError as error:
@@ -49,22 +56,27 @@ class Reloader:
             return self._failed([f"{self.config.catalog_dir}: {error}"])
         except Exception as error:  # noqa: BLE001 - an exception here would end gunicorn's master: keep serving
             return self._failed([f"internal error while reloading: {type(error).__name__}: {error}"])
-        status = Status.of(app.extensions["ckg"], ReloadResult("ok", now_iso()))
+        status = Status.of(app.extensions["ckg"], self.board)
         attach(app, status)
         self.app = app
         gc.collect()  # the previous app's graph and store go now, not at some later collection
         print(f"Reloaded {self.config.catalog_dir}: {status.facts['triples']:,} triples, version "
               f"{status.facts['version']}, in {time.monotonic() - started:.1f} s.", file=sys.stderr, flush=True)
-        return app
+        return True
 
-    def _failed(self, problems: list[str]) -> Flask:
+    def swapped(self) -> None:
+        """The new workers serve: only now may /status say the reload went through (an old worker
+        answering before would report "ok" beside its old graph)."""
+        self.board.finished(ReloadResult("ok", now_iso()))
+
+    def _failed(self, problems: list[str]) -> bool:
         for problem in problems:
             print(problem, file=sys.stderr)
+        facts = status_of(self.app).facts
         print(f"Reload refused: {len(problems)} problem(s) in {self.config.catalog_dir}; still serving version "
-              f"{status_of(self.app).facts['version']} loaded {status_of(self.app).facts['loaded']}.",
-              file=sys.stderr, flush=True)
-        status_of(self.app).reported(ReloadResult("failed", now_iso(), problems))
-        return self.app
+              f"{facts['version']} loaded {facts['loaded']} (workers left as they are).", file=sys.stderr, flush=True)
+        self.board.finished(ReloadResult("failed", now_iso(), problems))
+        return False
 
 
 def _snapshot(folder: Path) -> frozenset[tuple[str, int, int]]:

@@ -8,14 +8,23 @@ Workers: :class:`service.worker.RequestReadingWorker`, gunicorn's ``gthread`` wo
 loop reads every request whole before a thread serves it, so a slow or idle client never holds a
 thread (and a slow SPARQL query holds one thread, not a whole process). Each worker forks its SPARQL query processes (one per thread) right after it starts,
 before it serves anything.
+
+Reloads (SIGHUP, or ``--watch``) run in the master, one at a time, in :class:`ReloadingArbiter`:
+a catalogue of 20,000 competencies takes about a minute to compile, so signals keep coming while a
+rebuild runs. All the SIGHUPs waiting when the master looks at its signals become one rebuild,
+which reads the catalogue as it is then: whatever arrives during a rebuild is served by exactly one
+more, and the backlog is never more than that one. While it compiles the master does nothing else
+(the workers serve on; a worker that dies meanwhile is replaced after the rebuild).
 """
 from __future__ import annotations
 
+import signal
 import sys
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
 
 from .config import ServiceConfig
 from .reload import Reloader, Watcher
@@ -27,6 +36,31 @@ def _start_query_processes(worker: Any) -> None:
     """gunicorn ``post_worker_init`` hook: fork this worker's query processes while it is single-threaded."""
     app: Flask = worker.wsgi
     query_pool(app.extensions["ckg"])
+
+
+def coalesced(signals: list[int]) -> list[int]:
+    """The signals to handle, with every SIGHUP after the first dropped: one rebuild reads every edit so far."""
+    seen_hup = False
+    kept = []
+    for sig in signals:
+        if sig == signal.SIGHUP:
+            if seen_hup:
+                continue
+            seen_hup = True
+        kept.append(sig)
+    return kept
+
+
+class ReloadingArbiter(Arbiter):
+    """gunicorn's master, with reloads coalesced and workers replaced only when the catalogue compiled."""
+
+    def wait_for_signals(self, timeout: float = 1.0) -> list[int]:
+        return coalesced(super().wait_for_signals(timeout))
+
+    def reload(self) -> None:
+        if self.app.reloader.rebuild():
+            super().reload()  # reads the new app from Server.reload, forks new workers, waits for the old to stop
+            self.app.reloader.swapped()
 
 
 class Server(BaseApplication):
@@ -86,9 +120,16 @@ class Server(BaseApplication):
         return self.reloader.app
 
     def reload(self) -> None:
-        """SIGHUP (or --watch): gunicorn forks the next workers from the app this returns to ``wsgi()``."""
+        """After a good rebuild: gunicorn forks the next workers from the app this hands to ``wsgi()``."""
         super().reload()
-        self.callable = self.reloader.reload()
+        self.callable = self.reloader.app
+
+    def run(self) -> None:
+        try:
+            ReloadingArbiter(self).run()
+        except RuntimeError as error:  # what BaseApplication.run does with gunicorn's start-up errors
+            print(f"\nError: {error}\n", file=sys.stderr, flush=True)
+            sys.exit(1)
 
 
 def serve(app: Flask, config: ServiceConfig, *, access_log: bool = False, watch: bool = False) -> None:

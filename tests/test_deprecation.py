@@ -124,8 +124,13 @@ def test_case_package_says_replaced_by(catalog):
         package = framework.package(language)
         assert errors(package) == []
         replaced = [a for a in package["CFAssociations"] if a["associationType"] == "replacedBy"]
-        assert {a["originNodeURI"]["identifier"] for a in replaced} == {case.item_id(str(OLD), language)}
-        assert {a["destinationNodeURI"]["identifier"] for a in replaced} == {case.item_id(str(n), language) for n in NEW}
+        # the competency, and (deprecated with it) each of its levels and criteria
+        owned = {s.subject.value for s in graph.statements() if s.subject.value.startswith(str(OLD))
+                 and s.predicate.value == str(OWL.deprecated)}
+        assert {a["originNodeURI"]["identifier"] for a in replaced} == {case.item_id(iri, language) for iri in owned}
+        assert {a["destinationNodeURI"]["identifier"] for a in replaced
+                if a["originNodeURI"]["identifier"] == case.item_id(str(OLD), language)} == \
+            {case.item_id(str(n), language) for n in NEW}
         for part, sequence in framework.competency_sequences():
             _, associations, _ = framework.competency_objects(part, language, sequence)
             assert sorted(framework.association_ids(part, language)) == sorted(a["identifier"] for a in associations)
@@ -150,3 +155,35 @@ def test_paging_keeps_the_deprecated_option(tmp_path):
     assert len(second["member"]) == 1 and second["view"]["previous"] == BASE + "competency/?deprecated=include&page=1"
     plain = json.loads(client.get("/competency/?format=jsonld").data)
     assert plain["totalItems"] == 2 and "next" not in plain["view"] and plain["view"]["id"] == BASE + "competency/?page=1"
+
+
+def test_a_deprecated_competencys_levels_and_criteria_are_deprecated_with_it(client):
+    """Levels by the replacements' level of the same rank; criteria by that level too (see README)."""
+    graph = _turtle(client, "/competency/klantgerichtheid")
+    levels = set(graph.objects(OLD, rdflib.URIRef(BASE + "def#hasLevel")))
+    assert len(levels) == 5
+    for level in levels:
+        rank = str(level).rsplit("/", 1)[1]
+        replacements = {rdflib.URIRef(f"{new}/level/{rank}") for new in NEW}
+        level_graph = _turtle(client, "/" + level[len(BASE):])
+        assert (level, OWL.deprecated, rdflib.Literal(True)) in level_graph
+        assert set(level_graph.objects(level, DCT.isReplacedBy)) == replacements
+        criteria = set(level_graph.objects(level, rdflib.URIRef(BASE + "def#hasCriterion")))
+        assert criteria
+        for criterion in criteria:
+            criterion_graph = _turtle(client, "/" + criterion[len(BASE):])
+            assert (criterion, OWL.deprecated, rdflib.Literal(True)) in criterion_graph
+            assert set(criterion_graph.objects(criterion, DCT.isReplacedBy)) == replacements
+    # the replacements' own levels are not deprecated
+    assert (rdflib.URIRef(f"{NEW[0]}/level/2"), OWL.deprecated, None) not in _turtle(client, f"/{NEW[0][len(BASE):]}/level/2")
+
+
+def test_a_deprecated_competency_names_its_former_cluster_outside_the_hierarchy(client):
+    graph = _turtle(client, "/competency/klantgerichtheid")
+    assert list(graph.objects(OLD, rdflib.SKOS.broader)) == []
+    assert list(graph.objects(OLD, rdflib.URIRef(BASE + "def#formerCluster"))) == [rdflib.URIRef(BASE + "cluster/ondernemen")]
+    page = client.get("/competency/klantgerichtheid.html").data.decode()
+    assert 'href="/cluster/ondernemen' in page  # its page still leads to the cluster it was in
+    # and the live ones are still under their cluster
+    assert list(_turtle(client, "/" + NEW[0][len(BASE):]).objects(NEW[0], rdflib.SKOS.broader)) == \
+        [rdflib.URIRef(BASE + "cluster/ondernemen")]

@@ -181,3 +181,23 @@ def test_ldes_client_after_t_gets_only_what_changed_since(served_feed, catalog):
     assert {m["isVersionOf"] for m in members} == changed
     assert all(m["timestamp"] > BETWEEN[:-1] for m in members)
     assert not any("/release/1.0.0/" in m["id"] for m in members)
+
+
+def test_feed_and_what_changed_agree_on_what_a_deprecation_covers(client):
+    """Every resource the 1.1.0 change set calls deprecated (the competency, its levels and criteria) is a
+    version object in the feed that says so, with the same replacements; and nothing else is."""
+    changes = json.loads(client.get("/release/1.1.0/changes.json").data)["changes"]
+    expected = {c["iri"]: set(c.get("replaced_by", [])) for c in changes if c["change"] == "deprecated"}
+    assert BASE + "competency/klantgerichtheid/level/2/criterion/3" in expected and len(expected) > 6
+    feed = rdflib.Graph()
+    number = 1
+    while (response := client.get(f"/feed/1.1.0/{number}", headers={"Accept": "text/turtle"})).status_code == 200:
+        feed += _graph(response)
+        number += 1
+    found = {}
+    for member in feed.subjects(rdflib.DCTERMS.isVersionOf, None):
+        if (member, rdflib.OWL.deprecated, rdflib.Literal(True)) in feed:
+            assert (member, rdflib.RDF.type, AS.Update) in feed
+            found[str(feed.value(member, rdflib.DCTERMS.isVersionOf))] = \
+                {str(o) for o in feed.objects(member, rdflib.DCTERMS.isReplacedBy)}
+    assert found == expected

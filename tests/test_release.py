@@ -47,16 +47,20 @@ def test_second_release_change_set(released):
     for slug in ADDED:
         assert changes[f"competency/{slug}"]["change"] == "added"
         assert changes[f"competency/{slug}/level/3/criterion/1"]["change"] == "added"
+    # reworded, and deprecated with its competency: replaced by each replacement's level of the same rank
     reworded = changes[REWORDED]
-    assert reworded["change"] == "changed" and reworded["bump"] == "patch"
+    assert reworded["change"] == "deprecated" and reworded["bump"] == "minor"
     assert reworded["texts"] == [{"property": "https://w3id.org/competency-kg/def#statement", "language": "nl",
                                   "old": OLD_TEXT, "new": NEW_TEXT}]
+    assert reworded["replaced_by"] == [BASE + f"competency/{slug}/level/2" for slug in ADDED]
     split = changes["competency/klantgerichtheid"]
     assert split["change"] == "deprecated"
     assert split["replaced_by"] == [BASE + f"competency/{slug}" for slug in ADDED]
     assert not any(c["change"] == "removed" for c in changes.values())
-    # nothing else changed: the other criteria of klantgerichtheid are not in the change set
-    assert "competency/klantgerichtheid/level/2/criterion/2" not in changes
+    # the other criteria of klantgerichtheid are deprecated with it, their texts unchanged
+    other = changes["competency/klantgerichtheid/level/2/criterion/2"]
+    assert other["change"] == "deprecated" and "texts" not in other
+    assert changes["competency/klantgerichtheid/level/4"]["replaced_by"] == [BASE + f"competency/{slug}/level/4" for slug in ADDED]
 
 
 def test_manifest_checksums_hold_for_every_file(released):

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.synthetic import generate
 from tests.conftest import ROOT, start_server
 
 CRITERION = "competency/klantgerichtheid/level/2/criterion/3"
@@ -133,6 +134,60 @@ def test_a_broken_catalogue_is_not_swapped_in(tmp_path):
         assert after["loaded"] == before["loaded"] and after["fingerprint"] == before["fingerprint"]
         assert OLD_TEXT in _get(server + CRITERION + ".ttl")[2].decode()
         assert _sparql(server) == [OLD_TEXT]
+
+
+def _children(pid: int) -> set[int]:
+    """The processes gunicorn's master forked (its workers), from /proc."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found.update(int(child) for child in (task / "children").read_text().split())
+    return found
+
+
+def test_a_broken_catalogue_leaves_the_workers_in_place_and_every_worker_reports_it(tmp_path):
+    catalog = _catalogue(tmp_path)
+    with start_server("--workers", "2", str(catalog)) as server:
+        before = _status(server)
+        deadline = time.monotonic() + WAIT
+        while len(workers := _children(server.pid)) != 2:  # the second worker may still be starting
+            assert time.monotonic() < deadline, f"gunicorn's master has workers {workers}, not 2"
+            time.sleep(0.1)
+        with _competency(catalog).open("a", encoding="utf-8") as file:
+            file.write("levels: [\n")
+        os.kill(server.pid, signal.SIGHUP)
+        after = _wait_for(server, _reloaded_after(before))
+        assert after["last_reload"]["result"] == "failed" and after["reloads"] == 1
+        assert _children(server.pid) == workers  # nothing forked, nothing stopped
+        # Requests go to either worker: every answer, whoever gives it, reports the failed reload.
+        for _ in range(20):
+            assert _status(server)["last_reload"]["result"] == "failed"
+
+
+def test_sighups_during_a_rebuild_make_exactly_one_more_rebuild(tmp_path):
+    """Ten SIGHUPs sent while a rebuild runs are served by one more rebuild, not ten.
+
+    The catalogue (600 synthetic competencies) takes seconds to compile, long enough to send the
+    signals while it does (checked). SIGTTOU (one worker fewer), sent after them, is a marker gunicorn
+    handles in order after the rebuilds owed: once only one worker is left, no rebuild is pending,
+    and the count of rebuilds is final.
+    """
+    catalog = generate(tmp_path / "catalog", 600)
+    with start_server("--workers", "2", str(catalog)) as server:
+        os.kill(server.pid, signal.SIGHUP)
+        held = _wait_for(server, lambda status: status["reloading_since"] is not None)
+        for _ in range(10):
+            os.kill(server.pid, signal.SIGHUP)
+            time.sleep(0.05)  # ten separate deliveries, not one merged pending signal
+        os.kill(server.pid, signal.SIGTTOU)
+        still = _status(server)
+        assert still["reloading_since"] == held["reloading_since"] and still["reloads"] == 0, \
+            "the first rebuild ended before the signals were sent: too fast a catalogue to test coalescing with"
+        deadline = time.monotonic() + 4 * WAIT
+        while len(_children(server.pid)) != 1:
+            assert time.monotonic() < deadline, f"SIGTTOU never handled; last /status: {_status(server)}"
+            time.sleep(0.2)
+        done = _wait_for(server, lambda status: status["reloading_since"] is None)
+        assert done["reloads"] == 2 and done["last_reload"]["result"] == "ok"
 
 
 def test_watch_reloads_on_an_edit_without_a_signal(tmp_path):
