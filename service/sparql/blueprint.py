@@ -93,7 +93,7 @@ def endpoint() -> Response:
         return service_description(site)
     if not sparql_enabled(current_app):
         raise _refused(503, UNSEALED)
-    inspection = inspect_query(query_request.query)
+    inspection = inspect_query(query_request.query, site.base)
     if inspection.refusal:
         raise _refused(400, inspection.refusal)
     accept = request.headers.get("Accept")

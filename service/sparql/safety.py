@@ -57,10 +57,10 @@ def bare_words(query: str) -> list[Word]:
     return [Word(t.text, t.offset) for t in tokens if t.kind == "word"]
 
 
-def inspect_query(query: str) -> Inspection:
+def inspect_query(query: str, base_iri: str | None = None) -> Inspection:
     """Classify ``query`` and say why it must be refused (SERVICE, an update, a broken token), without executing it."""
     try:
-        facts = analyse(query)
+        facts = analyse(query, base_iri)
     except SparqlLexError as error:
         return Inspection(None, f"the query is not valid SPARQL 1.1: {error}")
     if facts.service_at is not None:
@@ -71,4 +71,6 @@ def inspect_query(query: str) -> Inspection:
         return Inspection(None, f"this is a read-only SPARQL query endpoint: SPARQL Update ({facts.update_keyword}) "
                                 f"is not accepted and nothing was changed. Send a SELECT, ASK, CONSTRUCT or DESCRIBE "
                                 f"query.")
+    if facts.nonstandard:
+        return Inspection(facts.form if facts.form in QUERY_FORMS else None, facts.nonstandard)
     return Inspection(facts.form if facts.form in QUERY_FORMS else None, non_deterministic=facts.non_deterministic)
