@@ -124,6 +124,10 @@ class Analysis:
     """The non-deterministic built-ins the query *calls* (a keyword followed by an argument list), in order."""
     tokens_scanned: int = 0
     nonstandard: str | None = None
+    names_dataset: bool = False
+    """FROM / FROM NAMED in the query."""
+    relative_iris: bool = False
+    """An IRI relative to no BASE of the query's own."""
     """Why the request is not standard SPARQL 1.1 (see :mod:`.standard`), ``None`` if it is."""
     work: int = 0
     """Token-pattern attempts plus characters read by the prefixed-name scans: the figure that would grow
@@ -253,4 +257,5 @@ def analyse(request_text: str, base_iri: str | None = None) -> Analysis:
         update_keyword = form
     return Analysis(text=text, form=form, is_update=update_keyword is not None, service_at=service_at,
                     update_keyword=update_keyword, non_deterministic=tuple(calls),
-                    tokens_scanned=count, work=work[0], nonstandard=standard.refusal)
+                    tokens_scanned=count, work=work[0], nonstandard=standard.refusal,
+                    names_dataset=standard.names_dataset, relative_iris=standard.relative_iris)

@@ -9,7 +9,8 @@ The flow of a request, each step in its own module:
 4. the site's answer cache (:mod:`service.caches`) returns a finished answer to the same
    deterministic query, if it has one; else
 5. :mod:`.pool` runs the query in a killable process within the time limit, and
-   :mod:`.execute` writes the whole answer there, refusing over-large ones.
+   :mod:`.execute` writes the whole answer there, refusing over-large ones; or, with ``--store``,
+   :mod:`.upstream` sends it to that engine and writes its answer with the same code.
 
 Every answer, errors included, carries CORS headers (the app-wide hook of :mod:`service.edge`) so
 browser clients (YASGUI, Comunica) can call the endpoint from any page; errors are plain text
@@ -33,6 +34,7 @@ from .pool import QueryPool, pool_for
 from .protocol import ProtocolError, read_query_request
 from .pool import UNSEALED
 from .safety import inspect_query
+from .upstream import Engine, engine_for
 from .sandbox import probe
 
 blueprint = Blueprint("sparql", __name__)
@@ -67,6 +69,14 @@ def query_pool(site: Site) -> QueryPool:
     return pool_for(site.store, config.sparql_slots, config.query_memory * 2**20, config.sparql_queue_wait)
 
 
+def query_engine(site: Site) -> Engine | None:
+    """With ``--store``: this worker's client of the engine that answers queries instead of the embedded store."""
+    config = site.config
+    if not config.store:
+        return None
+    return engine_for(config.store, config.store_graph or site.base, config.sparql_slots, config.sparql_queue_wait)
+
+
 def _response(answer: Answer) -> Response:
     response = Response(answer.body, status=answer.status, content_type=answer.content_type)
     response.headers["Vary"] = "Accept"
@@ -91,7 +101,8 @@ def endpoint() -> Response:
         raise _refused(error.status, error.message) from None
     if query_request is None:
         return service_description(site)
-    if not sparql_enabled(current_app):
+    engine = query_engine(site)
+    if engine is None and not sparql_enabled(current_app):  # an engine runs queries in its own processes
         raise _refused(503, UNSEALED)
     inspection = inspect_query(query_request.query, site.base)
     if inspection.refusal:
@@ -108,7 +119,10 @@ def endpoint() -> Response:
     answer = site.answers.get(job) if inspection.cacheable else None  # RAND(), NOW(), STRUUID()…: run every time
     hit = answer is not None
     if answer is None:
-        answer = query_pool(site).run(job, site.config.query_timeout, arrived)
+        if engine is not None:
+            answer = engine.run(job, inspection, site.config.query_timeout, arrived)
+        else:
+            answer = query_pool(site).run(job, site.config.query_timeout, arrived)
         if inspection.cacheable:
             site.answers.put(job, answer)
     response = _response(answer)

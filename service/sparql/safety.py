@@ -41,6 +41,10 @@ class Inspection:
     refusal: str | None = None
     non_deterministic: tuple[str, ...] = ()
     """Built-ins such as RAND() or STRUUID() the query calls: its answer differs per run, so it is never cached."""
+    names_dataset: bool = False
+    """FROM / FROM NAMED in the query: an engine is then not told which graphs to read (see :mod:`.upstream`)."""
+    relative_iris: bool = False
+    """Relative IRIs and no BASE: an engine must be given the service's base (the store is given it directly)."""
 
     @property
     def returns_graph(self) -> bool:
@@ -73,4 +77,5 @@ def inspect_query(query: str, base_iri: str | None = None) -> Inspection:
                                 f"query.")
     if facts.nonstandard:
         return Inspection(facts.form if facts.form in QUERY_FORMS else None, facts.nonstandard)
-    return Inspection(facts.form if facts.form in QUERY_FORMS else None, non_deterministic=facts.non_deterministic)
+    return Inspection(facts.form if facts.form in QUERY_FORMS else None, non_deterministic=facts.non_deterministic,
+                      names_dataset=facts.names_dataset, relative_iris=facts.relative_iris)

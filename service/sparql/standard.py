@@ -68,9 +68,14 @@ class Standard:
 
     def __init__(self, text: str, base_iri: str | None = None) -> None:
         self.refusal: str | None = None
+        self.names_dataset = False
+        """Whether the query has FROM / FROM NAMED (then it chooses its dataset itself)."""
+        self.relative_iris = False
+        """Whether an IRI is relative with no BASE before it (resolved against the service's base)."""
         self._text = text
         self._prefixes: dict[str, str] = {}
         self._base = base_iri or ""
+        self._declared_base = False
         self._before = ("", "")  # (kind, text) of the two previous tokens, for PREFIX/BASE and calls
         self._previous = ("", "")
         self._callee: tuple[str, str, _Lazy] | None = None
@@ -97,6 +102,8 @@ class Standard:
             self.refusal = (f"{text} (at {where}) is not part of SPARQL 1.1 ({hint}); this endpoint accepts standard "
                             f"SPARQL 1.1 queries only.")
             return
+        if text == "FROM" and kind == "word":
+            self.names_dataset = True
         if kind == "pname":
             self._prefixed(text, where)
         elif kind == "iri":
@@ -118,9 +125,13 @@ class Standard:
         if self._before == ("word", "PREFIX") and self._previous[0] == "pname":
             self._prefixes[self._previous[1].partition(":")[0]] = iri = urljoin(self._base, iri)
         elif self._previous == ("word", "BASE"):
+            self.relative_iris = self.relative_iris or (":" not in iri and not self._declared_base)
             self._base = iri = urljoin(self._base, iri)
+            self._declared_base = True
         else:
-            iri = urljoin(self._base, iri) if ":" not in iri else iri
+            if ":" not in iri:
+                self.relative_iris = self.relative_iris or not self._declared_base
+                iri = urljoin(self._base, iri)
             if self._previous[1] in _CALL_CONTEXT:
                 self._callee = (iri, written, where)
         if iri.lower().startswith(RESERVED_SCHEMES):
