@@ -40,12 +40,12 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
-from pyoxigraph import QueryBoolean, QueryResultsFormat, RdfFormat, parse, parse_query_results
+from pyoxigraph import QueryBoolean, QueryResultsFormat, RdfFormat, Store, parse, parse_query_results
 
 from exports.publish import Credentials
 from linking.esco import ESCO_GRAPH
 
-from .execute import Answer, Job, Triples, too_large, write_answer
+from .execute import Answer, Job, Triples, explain_syntax_error, too_large, write_answer
 from .pool import WAITING_PER_SLOT, busy, timed_out
 from .safety import Inspection
 
@@ -141,7 +141,7 @@ class Engine:
         status, headers, body = self._post(params, GRAPH_TYPE if graph else SOLUTIONS_TYPE,
                                            job.max_bytes * READ_FACTOR, timeout, deadline)
         if status != 200:
-            return self._failed(status, body, job.query, shifted, timeout)
+            return self._failed(status, body, job.query, shifted, timeout, inspection.form, job.base_iri)
         if headers.get("X-SQL-State", "").upper() == "S1TAT":  # Virtuoso's "anytime" answer: partial
             return timed_out(timeout)
         cut = headers.get("X-SPARQL-MaxRows")
@@ -237,13 +237,14 @@ class Engine:
                                  f"ResultSetMaxRows), so nothing was sent rather than a cut-off answer. The operator "
                                  f"must raise that setting above this endpoint's {job.max_results:,}.")
 
-    def _failed(self, status: int, body: bytes, query: str, shifted: int, timeout: float) -> Answer:
+    def _failed(self, status: int, body: bytes, query: str, shifted: int, timeout: float, form: str | None,
+                base_iri: str | None) -> Answer:
         text = body[:4000].decode("utf-8", "replace")
         message = _clean(text, shifted)
         if status == 400 or (status == 500 and _VIRTUOSO_QUERY_ERROR.search(text)):
             if _VIRTUOSO_TIMEOUT.search(text):
                 return timed_out(timeout)
-            return Answer.error(400, _explain(query, message))
+            return Answer.error(400, _explain(query, message, form, base_iri))
         if status == 500 and _VIRTUOSO_TIMEOUT.search(text):
             return timed_out(timeout)
         if status in (401, 403, 407):
@@ -289,8 +290,19 @@ def _clean(text: str, shifted: int) -> str:
     return text
 
 
-def _explain(query: str, message: str) -> str:
-    from .execute import explain_syntax_error  # the embedded wording, with the line of the query
+def _explain(query: str, message: str, form: str | None, base_iri: str | None) -> str:
+    """The embedded message where the embedded parser finds the error too, else the engine's, cleaned.
+
+    Parsing in an empty in-memory store only parses: SELECT, CONSTRUCT and DESCRIBE results are lazy and
+    are dropped unread. (ASK is evaluated at once, so it is not tried.)
+    """
+    if form != "ASK":
+        try:
+            Store().query(query, base_iri=base_iri)
+        except SyntaxError as error:
+            return explain_syntax_error(query, str(error))
+        except Exception:  # noqa: BLE001 - anything else: the engine's own message is the better one
+            pass
     if _OXIGRAPH_POSITION.match(message):
         return explain_syntax_error(query, message)
     return f"the query is not valid SPARQL 1.1: {_one_line(message)}"
