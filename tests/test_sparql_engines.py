@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import socket
 import threading
+import time
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterator
@@ -241,6 +242,19 @@ class FakeEngine(BaseHTTPRequestHandler):
             if self.connection.recv(1) == b"":  # wait: the only way out is the client closing the connection
                 FakeEngine.closed.set()
             return
+        if case == "dribble":  # the answer starts at once, then comes a byte at a time: only the deadline ends it
+            self.send_response(200)
+            self.send_header("Content-Type", "application/sparql-results+xml")
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            try:
+                for _ in range(300):
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            except OSError:
+                FakeEngine.closed.set()
+            return
         if case == "error500":
             return self._send(500, b"Virtuoso 22003 Error SR017: internal trouble\n\nSPARQL query:\n" + query.encode(),
                               "text/plain")
@@ -328,10 +342,12 @@ def test_credentials_are_sent_when_the_engine_asks(fake):
     assert "s3cret" not in answer.text
 
 
-def test_at_the_time_limit_the_engine_request_is_closed(fake):
+@pytest.mark.parametrize("case", ["hang", "dribble"])
+def test_at_the_time_limit_the_engine_request_is_closed(fake, case):
+    """Whether the engine sends nothing or an answer too slowly, the request is closed at the deadline."""
     _, root = fake
     FakeEngine.closed.clear()
-    answer = ask(root, "SELECT ?x WHERE { ?x ?p ?o } #case:hang")
+    answer = ask(root, f"SELECT ?x WHERE {{ ?x ?p ?o }} #case:{case}")
     assert answer.status_code == 503 and "ran longer than the 1 s" in answer.text
     assert FakeEngine.closed.wait(30), "the engine's connection was left open after the time limit"
 

@@ -198,7 +198,7 @@ class Engine:
                     raise _Stop(timed_out(timeout))
                 if sock is not None:
                     sock.settimeout(left)  # each read waits only for the time left, so a dribbling engine is cut
-                chunk = response.raw.read(_CHUNK, decode_content=False)
+                chunk = response.raw.read1(_CHUNK, decode_content=False)  # what has come: read() waits for all
                 if not chunk:
                     return b"".join(parts)
                 size += len(chunk)
