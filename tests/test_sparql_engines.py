@@ -357,3 +357,23 @@ def test_an_engine_that_is_down_is_a_502_that_says_so():
     with start_server("--workers", "1", "--store", f"http://127.0.0.1:{port}/sparql") as root:
         answer = ask(root, "SELECT * WHERE { ?s ?p ?o }")
     assert answer.status_code == 502 and "is not answering" in answer.text and "Traceback" not in answer.text
+
+
+def test_admission_is_as_embedded_busy_slots_give_503_with_retry_after(fake):
+    """Two slots per worker: of twelve queries the engine holds, the ones that find no slot get the embedded 503."""
+    _, root = fake
+    answers: list[requests.Response] = []
+    lock = threading.Lock()
+
+    def one() -> None:
+        answer = ask(root, "SELECT ?x WHERE { ?x ?p ?o } #case:hang")
+        with lock:
+            answers.append(answer)
+    threads = [threading.Thread(target=one) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert len(answers) == 12 and all(a.status_code == 503 for a in answers)
+    busy = [a for a in answers if "slots of this server process are busy" in a.text]
+    assert busy and all(a.headers.get("Retry-After") == "1" for a in busy)
