@@ -63,9 +63,12 @@ def sparql_enabled(app: Flask) -> bool:
     return app.extensions.get(SANDBOX, (False, False))[1]
 
 
-def query_pool(site: Site) -> QueryPool:
-    """This worker process's query processes for ``site`` (forked on first use, or at worker start-up)."""
+def query_pool(site: Site) -> QueryPool | None:
+    """This worker process's query processes for ``site`` (forked on first use, or at worker start-up);
+    ``None`` with ``--store``: the engine runs the queries, and no process need hold a copy of the store."""
     config = site.config
+    if config.store:
+        return None
     return pool_for(site.store, config.sparql_slots, config.query_memory * 2**20, config.sparql_queue_wait)
 
 
@@ -119,10 +122,11 @@ def endpoint() -> Response:
     answer = site.answers.get(job) if inspection.cacheable else None  # RAND(), NOW(), STRUUID()…: run every time
     hit = answer is not None
     if answer is None:
-        if engine is not None:
-            answer = engine.run(job, inspection, site.config.query_timeout, arrived)
+        pool = query_pool(site)
+        if pool is not None:
+            answer = pool.run(job, site.config.query_timeout, arrived)
         else:
-            answer = query_pool(site).run(job, site.config.query_timeout, arrived)
+            answer = engine.run(job, inspection, site.config.query_timeout, arrived)
         if inspection.cacheable:
             site.answers.put(job, answer)
     response = _response(answer)
