@@ -354,9 +354,10 @@ def test_at_the_time_limit_the_engine_request_is_closed(fake, case):
 
 def test_an_engine_that_is_down_is_a_502_that_says_so():
     port = free_port()  # nothing listens there
-    with start_server("--workers", "1", "--store", f"http://127.0.0.1:{port}/sparql") as root:
+    with start_server("--workers", "1", "--store", f"http://reader:s3cret@127.0.0.1:{port}/sparql") as root:
         answer = ask(root, "SELECT * WHERE { ?s ?p ?o }")
     assert answer.status_code == 502 and "is not answering" in answer.text and "Traceback" not in answer.text
+    assert f"127.0.0.1:{port}/sparql" in answer.text and "s3cret" not in answer.text  # user-info never shown
 
 
 def test_admission_is_as_embedded_busy_slots_give_503_with_retry_after(fake):
