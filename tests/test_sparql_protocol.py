@@ -1,4 +1,7 @@
-"""The SPARQL 1.1 Protocol rules, driven with plain HTTP against the real server (gunicorn)."""
+"""The SPARQL 1.1 Protocol rules, driven with plain HTTP against the real server (gunicorn).
+
+Every test runs three times: against the embedded store, and with ``--store`` in front of Oxigraph
+server and of Virtuoso (``sparql_endpoint`` from :mod:`store_support`): the contract is the same."""
 from __future__ import annotations
 
 import csv
@@ -13,6 +16,8 @@ import pyoxigraph
 import pytest
 import rdflib
 import requests
+
+from store_support import mode_server, modes, sparql_endpoint  # noqa: F401 - every test in each mode
 
 # rdflib 7.6 warns about its own ConjunctiveGraph/default_context while parsing; not ours to fix.
 pytestmark = [pytest.mark.filterwarnings("ignore:.*ConjunctiveGraph.*:DeprecationWarning"),

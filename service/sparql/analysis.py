@@ -24,6 +24,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterator, NamedTuple
 
+from .standard import Standard
+
 QUERY_FORMS = frozenset({"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"})
 UPDATE_KEYWORDS = frozenset({"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH"})
 """Words that start an update operation; none of them is a keyword of the query language."""
@@ -121,6 +123,12 @@ class Analysis:
     non_deterministic: tuple[str, ...] = field(default=())
     """The non-deterministic built-ins the query *calls* (a keyword followed by an argument list), in order."""
     tokens_scanned: int = 0
+    nonstandard: str | None = None
+    names_dataset: bool = False
+    """FROM / FROM NAMED in the query."""
+    relative_iris: bool = False
+    """An IRI relative to no BASE of the query's own."""
+    """Why the request is not standard SPARQL 1.1 (see :mod:`.standard`), ``None`` if it is."""
     work: int = 0
     """Token-pattern attempts plus characters read by the prefixed-name scans: the figure that would grow
     faster than the text if a scan restarted at every token (the linearity test counts it)."""
@@ -215,7 +223,7 @@ def iter_tokens(text: str, work: list[int]) -> Iterator[Token]:
         pos = m.end()
 
 
-def analyse(request_text: str) -> Analysis:
+def analyse(request_text: str, base_iri: str | None = None) -> Analysis:
     """Tokenise a query or update and collect the facts the endpoint decides on. Raises :class:`SparqlLexError`."""
     text = decode_escapes(request_text)
     work = [0]
@@ -224,10 +232,12 @@ def analyse(request_text: str) -> Analysis:
     update_keyword = None
     calls: list[str] = []
     count = 0
+    standard = Standard(text, base_iri)
     pending: str | None = None
     """A non-deterministic built-in's name just seen: it is called if the next token opens an argument list."""
     for token in iter_tokens(text, work):
         count += 1
+        standard.feed(token.kind, token.text, token.offset)
         if pending is not None:
             if (token.kind == "nil" or token.text == "(") and pending not in calls:
                 calls.append(pending)
@@ -247,4 +257,5 @@ def analyse(request_text: str) -> Analysis:
         update_keyword = form
     return Analysis(text=text, form=form, is_update=update_keyword is not None, service_at=service_at,
                     update_keyword=update_keyword, non_deterministic=tuple(calls),
-                    tokens_scanned=count, work=work[0])
+                    tokens_scanned=count, work=work[0], nonstandard=standard.refusal,
+                    names_dataset=standard.names_dataset, relative_iris=standard.relative_iris)

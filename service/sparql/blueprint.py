@@ -9,7 +9,8 @@ The flow of a request, each step in its own module:
 4. the site's answer cache (:mod:`service.caches`) returns a finished answer to the same
    deterministic query, if it has one; else
 5. :mod:`.pool` runs the query in a killable process within the time limit, and
-   :mod:`.execute` writes the whole answer there, refusing over-large ones.
+   :mod:`.execute` writes the whole answer there, refusing over-large ones; or, with ``--store``,
+   :mod:`.upstream` sends it to that engine and writes its answer with the same code.
 
 Every answer, errors included, carries CORS headers (the app-wide hook of :mod:`service.edge`) so
 browser clients (YASGUI, Comunica) can call the endpoint from any page; errors are plain text
@@ -33,6 +34,7 @@ from .pool import QueryPool, pool_for
 from .protocol import ProtocolError, read_query_request
 from .pool import UNSEALED
 from .safety import inspect_query
+from .upstream import Engine, engine_for
 from .sandbox import probe
 
 blueprint = Blueprint("sparql", __name__)
@@ -61,10 +63,21 @@ def sparql_enabled(app: Flask) -> bool:
     return app.extensions.get(SANDBOX, (False, False))[1]
 
 
-def query_pool(site: Site) -> QueryPool:
-    """This worker process's query processes for ``site`` (forked on first use, or at worker start-up)."""
+def query_pool(site: Site) -> QueryPool | None:
+    """This worker process's query processes for ``site`` (forked on first use, or at worker start-up);
+    ``None`` with ``--store``: the engine runs the queries, and no process need hold a copy of the store."""
     config = site.config
+    if config.store:
+        return None
     return pool_for(site.store, config.sparql_slots, config.query_memory * 2**20, config.sparql_queue_wait)
+
+
+def query_engine(site: Site) -> Engine | None:
+    """With ``--store``: this worker's client of the engine that answers queries instead of the embedded store."""
+    config = site.config
+    if not config.store:
+        return None
+    return engine_for(config.store, config.store_graph or site.base, config.sparql_slots, config.sparql_queue_wait)
 
 
 def _response(answer: Answer) -> Response:
@@ -91,9 +104,10 @@ def endpoint() -> Response:
         raise _refused(error.status, error.message) from None
     if query_request is None:
         return service_description(site)
-    if not sparql_enabled(current_app):
+    engine = query_engine(site)
+    if engine is None and not sparql_enabled(current_app):  # an engine runs queries in its own processes
         raise _refused(503, UNSEALED)
-    inspection = inspect_query(query_request.query)
+    inspection = inspect_query(query_request.query, site.base)
     if inspection.refusal:
         raise _refused(400, inspection.refusal)
     accept = request.headers.get("Accept")
@@ -108,7 +122,11 @@ def endpoint() -> Response:
     answer = site.answers.get(job) if inspection.cacheable else None  # RAND(), NOW(), STRUUID()…: run every time
     hit = answer is not None
     if answer is None:
-        answer = query_pool(site).run(job, site.config.query_timeout, arrived)
+        pool = query_pool(site)
+        if pool is not None:
+            answer = pool.run(job, site.config.query_timeout, arrived)
+        else:
+            answer = engine.run(job, inspection, site.config.query_timeout, arrived)
         if inspection.cacheable:
             site.answers.put(job, answer)
     response = _response(answer)

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
 
-from pyoxigraph import NamedNode, QueryBoolean, QueryTriples, RdfFormat, Store
+from pyoxigraph import NamedNode, QueryBoolean, QuerySolutions, RdfFormat, Store, Triple, serialize
 
 from .formats import NotAcceptable, ResultFormat, choose_format, format_by_media_type
 
@@ -129,22 +130,22 @@ def explain_syntax_error(query: str, message: str) -> str:
     return f"the query is not valid SPARQL 1.1: error at line {line}, column {column}: {detail}{shown}"
 
 
-def _too_large(limit: int, graph: bool) -> Answer:
+def too_large(limit: int, graph: bool) -> Answer:
     what = "triples" if graph else "rows"
     return Answer.error(400, f"the answer has more than {limit:,} {what}, the most this endpoint returns at once, "
                              f"so nothing was sent rather than a cut-off answer. Ask for it in pages: add "
                              f"ORDER BY plus LIMIT {limit} OFFSET 0, then OFFSET {limit}, OFFSET {2 * limit}, and so on.")
 
 
-def _too_many_bytes(limit: int) -> Answer:
+def too_many_bytes(limit: int) -> Answer:
     return Answer.error(400, f"the answer is larger than {limit / 2**20:g} MiB, the most this endpoint sends at once, "
                              f"so nothing was sent rather than a cut-off answer. Ask for fewer or shorter values, or "
                              f"in pages: ORDER BY plus LIMIT and OFFSET.")
 
 
-def _count_up_to(store: Store, job: Job, ceiling: int) -> int:
+def _count_up_to(results: Iterable, ceiling: int) -> int:
     count = 0
-    for _ in _run(store, job):
+    for _ in results:
         count += 1
         if count >= ceiling:
             break
@@ -160,7 +161,7 @@ def execute(store: Store, job: Job) -> Answer:
     400 with the engine's own message, whether they surface when the query is parsed or later.
     """
     try:
-        return _execute(store, job)
+        return write_answer(job, lambda: _run(store, job))
     except SyntaxError as error:
         return Answer.error(400, explain_syntax_error(job.query, str(error)))
     except (ValueError, TypeError) as error:  # e.g. an invalid IRI in default-graph-uri / named-graph-uri
@@ -169,10 +170,30 @@ def execute(store: Store, job: Job) -> Answer:
         return Answer.error(400, f"the query was accepted but the store cannot evaluate it: {error}")
 
 
-def _execute(store: Store, job: Job) -> Answer:
-    result = _run(store, job)
+class Triples:
+    """A graph answer read back from an engine (parsed N-Triples), written like Oxigraph's own QueryTriples."""
+
+    def __init__(self, triples: Iterable[Triple]) -> None:
+        self._triples = triples
+
+    def __iter__(self) -> Iterator[Triple]:
+        return iter(self._triples)
+
+    def serialize(self, output, format: RdfFormat) -> None:  # noqa: A002 - the name QueryTriples.serialize uses
+        serialize(self._triples, output, format=format)
+
+
+def write_answer(job: Job, fresh: Callable[[], object]) -> Answer:
+    """Write the result ``fresh()`` returns in the job's format, within its row and byte caps.
+
+    ``fresh`` gives the result again each time it is called (run again in the store, or parsed again from an
+    engine's answer): counting exactly, when the cheap bound says an answer may be too long, needs a second
+    pass. The embedded store and the engines (:mod:`.upstream`) share this code, so an answer within the
+    caps is byte for byte the same, and one beyond them is refused with the same message.
+    """
+    result = fresh()
     fmt = format_by_media_type(job.media_type)
-    graph = isinstance(result, QueryTriples)
+    graph = not isinstance(result, (QuerySolutions, QueryBoolean))
     if graph != isinstance(fmt.oxigraph, RdfFormat):
         # The lexical scan guessed the query form wrong (it only reads the first keyword): negotiate again.
         try:
@@ -188,17 +209,17 @@ def _execute(store: Store, job: Job) -> Answer:
         if not writer.exceeded:
             raise
         if writer.too_many_bytes:
-            return _too_many_bytes(job.max_bytes)
-        if _count_up_to(store, job, job.max_results + 1) > job.max_results:
-            return _too_large(job.max_results, graph)
+            return too_many_bytes(job.max_bytes)
+        if _count_up_to(fresh(), job.max_results + 1) > job.max_results:
+            return too_large(job.max_results, graph)
         # Few enough rows after all (the bound over-counted): write it again, still capped in bytes.
         writer = BoundedWriter(fmt, _NO_ROW_LIMIT, job.max_bytes)
         try:
-            _run(store, job).serialize(writer, format=fmt.oxigraph)
+            fresh().serialize(writer, format=fmt.oxigraph)
         except Exception:  # noqa: BLE001 - as above
             if not writer.too_many_bytes:
                 raise
-            return _too_many_bytes(job.max_bytes)
+            return too_many_bytes(job.max_bytes)
     return Answer(200, fmt.content_type, writer.getvalue())
 
 

@@ -56,6 +56,19 @@ def sparql_threads(slots: int) -> int:
 _PR_SET_PDEATHSIG = 1
 
 
+def busy(slots: int, queue_wait: float) -> Answer:
+    """The 503 for a query that found no free slot (here or, for an engine, in :mod:`.upstream`)."""
+    return Answer.error(503, f"all {slots} SPARQL query slots of this server process are busy; the query was "
+                             f"not started. Try again in a few seconds.", retry_after=max(1, round(queue_wait)))
+
+
+def timed_out(timeout: float) -> Answer:
+    """The 503 for a query stopped at the time limit (killed here, or its engine request closed)."""
+    return Answer.error(503, f"the query ran longer than the {timeout:g} s this endpoint allows and was "
+                             f"stopped. Make it more selective (fewer unbound patterns, a FILTER, or "
+                             f"LIMIT) and try again.")
+
+
 def _close_inherited_sockets(keep: int) -> None:
     """Close every socket the fork copied from the web worker but this process's own pipe.
 
@@ -207,8 +220,7 @@ class QueryPool:
             return sorted(child.process.pid for child in self._children)
 
     def _busy(self) -> Answer:
-        return Answer.error(503, f"all {self.size} SPARQL query slots of this server process are busy; the query was "
-                                 f"not started. Try again in a few seconds.", retry_after=max(1, round(self.queue_wait)))
+        return busy(self.size, self.queue_wait)
 
     def _take_slot(self) -> _Child | None:
         """A free child within ``queue_wait`` seconds, or ``None`` (the waiting line is full, or no slot freed)."""
@@ -234,9 +246,7 @@ class QueryPool:
                 return child.conn.recv()
             log.warning("SPARQL query stopped after %.1f s (pid %s): %.200r", timeout, child.process.pid, job.query)
             child = self._replace(child)
-            return Answer.error(503, f"the query ran longer than the {timeout:g} s this endpoint allows and was "
-                                     f"stopped. Make it more selective (fewer unbound patterns, a FILTER, or "
-                                     f"LIMIT) and try again.")
+            return timed_out(timeout)
         except (EOFError, OSError) as error:
             log.error("SPARQL query process %s died: %s", child.process.pid, error)
             child = self._replace(child)

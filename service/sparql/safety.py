@@ -41,6 +41,10 @@ class Inspection:
     refusal: str | None = None
     non_deterministic: tuple[str, ...] = ()
     """Built-ins such as RAND() or STRUUID() the query calls: its answer differs per run, so it is never cached."""
+    names_dataset: bool = False
+    """FROM / FROM NAMED in the query: an engine is then not told which graphs to read (see :mod:`.upstream`)."""
+    relative_iris: bool = False
+    """Relative IRIs and no BASE: an engine must be given the service's base (the store is given it directly)."""
 
     @property
     def returns_graph(self) -> bool:
@@ -57,10 +61,10 @@ def bare_words(query: str) -> list[Word]:
     return [Word(t.text, t.offset) for t in tokens if t.kind == "word"]
 
 
-def inspect_query(query: str) -> Inspection:
+def inspect_query(query: str, base_iri: str | None = None) -> Inspection:
     """Classify ``query`` and say why it must be refused (SERVICE, an update, a broken token), without executing it."""
     try:
-        facts = analyse(query)
+        facts = analyse(query, base_iri)
     except SparqlLexError as error:
         return Inspection(None, f"the query is not valid SPARQL 1.1: {error}")
     if facts.service_at is not None:
@@ -71,4 +75,7 @@ def inspect_query(query: str) -> Inspection:
         return Inspection(None, f"this is a read-only SPARQL query endpoint: SPARQL Update ({facts.update_keyword}) "
                                 f"is not accepted and nothing was changed. Send a SELECT, ASK, CONSTRUCT or DESCRIBE "
                                 f"query.")
-    return Inspection(facts.form if facts.form in QUERY_FORMS else None, non_deterministic=facts.non_deterministic)
+    if facts.nonstandard:
+        return Inspection(facts.form if facts.form in QUERY_FORMS else None, facts.nonstandard)
+    return Inspection(facts.form if facts.form in QUERY_FORMS else None, non_deterministic=facts.non_deterministic,
+                      names_dataset=facts.names_dataset, relative_iris=facts.relative_iris)

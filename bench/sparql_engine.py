@@ -1,0 +1,195 @@
+"""Benchmark: SPARQL through our endpoint in front of an engine (``ckg serve --store``) vs the engine directly.
+
+Issue 11's target: our endpoint answers at >= 0.9x the throughput of the same queries sent to the
+engine itself. For each engine (Oxigraph server, Virtuoso; tests/engines.py starts each on free
+127.0.0.1 ports with a fresh database), the synthetic catalogue of 2,000 competencies is loaded by
+the real ``ckg publish``, then ``ckg serve --store`` is started in front of it (2 workers, default
+SPARQL slots), and wrk drives, in turns:
+- direct: GET on the engine's query endpoint, with ``default-graph-uri`` = the catalogue graph (the
+  dataset our endpoint gives a query that names none);
+- ours: GET on our ``/sparql``.
+Both are sent the same stream of queries: pages of the ordered SELECT of bench/http.py
+(``ORDER BY ?c ?label LIMIT L OFFSET O``, L in 1,000..4,000, O in 0..999) where no request repeats
+an earlier one (bench/http.py's numbering, runs SPACING apart), so neither our answer cache nor any
+engine cache can help. Answers are JSON (SPARQL results); one page is checked to have the same rows
+both ways before anything is timed, and wrk's non-2xx / socket errors are reported with each figure.
+
+Runs alternate direct/ours, ``--repeat`` times (default 3); the table shows the median and the
+min-max of requests per second, and the ratio of the medians. The engine and our server share the
+machine's cores: whatever CPU our endpoint spends (parsing the engine's answer and writing the
+client's) is CPU the engine does not get, which the direct runs never pay.
+
+Usage: python bench/sparql_engine.py [--engines oxigraph,virtuoso] [--connections 4] [--duration 20]
+       [--repeat 3] [--write-results]   (needs wrk: apt-get install wrk)
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
+    sys.path[0] = str(ROOT)  # bench/http.py would shadow the standard library's http package
+else:
+    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import urllib.parse  # noqa: E402
+import urllib.request  # noqa: E402
+from contextlib import ExitStack  # noqa: E402
+
+from bench.http import PAGE_LUA, SELECT_PAGE, SPACING, VARY_LUA, WrkResult, load_average, run_wrk  # noqa: E402
+from bench.results import write_section  # noqa: E402
+from bench.synthetic import ensure  # noqa: E402
+from conftest import free_port, start_server  # noqa: E402
+from engines import Engine, oxigraph_server, virtuoso_server  # noqa: E402
+
+SIZE = 2000
+SECTION = "## SPARQL through our endpoint vs the engine directly (bench/sparql_engine.py)"
+SPARQL_JSON = "application/sparql-results+json"
+
+
+def catalogue_base(catalogue: Path) -> str:
+    from competency_kg.compile import compile_catalogue
+    return str(compile_catalogue(catalogue).catalogue.base)  # what `ckg publish` names the graph by default
+
+
+def publish(engine: Engine, catalogue: Path) -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CKG_")}
+    environment.update(engine.env())
+    done = subprocess.run([sys.executable, "-m", "ckg.cli", "publish", "--graph-store", engine.graph_store,
+                           str(catalogue)], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=3600)
+    if done.returncode != 0:
+        raise RuntimeError(f"ckg publish into {engine.name} failed:\n{done.stderr}")
+    print(f"  {done.stdout.strip().splitlines()[-1]}", flush=True)
+
+
+def script(folder: Path, path_prefix: str) -> Path:
+    """The wrk script: bench/http.py's numbering and pages, after ``path_prefix`` (which ends in query=…)."""
+    target = folder / f"vary-{abs(hash(path_prefix))}.lua"
+    target.write_text(VARY_LUA + PAGE_LUA.replace("QUERY_PATH", path_prefix), encoding="utf-8")
+    return target
+
+
+def rows(url: str) -> list[tuple]:
+    request = urllib.request.Request(url, headers={"Accept": SPARQL_JSON})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        body = json.load(response)
+    return [tuple(sorted((k, v["value"], v.get("xml:lang", "")) for k, v in row.items()))
+            for row in body["results"]["bindings"]]
+
+
+def measure(engine: Engine, ours: str, base_graph: str, args: argparse.Namespace, folder: Path,
+            first_base: int) -> dict[str, list[WrkResult]]:
+    query = urllib.parse.quote(SELECT_PAGE)
+    engine_url = urllib.parse.urlsplit(engine.query)
+    direct_prefix = f"{engine_url.path}?default-graph-uri={urllib.parse.quote(base_graph, safe='')}&query={query}"
+    ours_prefix = f"/sparql?query={query}"
+    sample = "%20LIMIT%20999%20OFFSET%200"  # the timed pages have 1,000 rows or more: this one is never timed
+    direct_rows = rows(f"{engine_url.scheme}://{engine_url.netloc}{direct_prefix}{sample}")
+    our_rows = rows(ours.rstrip("/") + ours_prefix + sample)
+    if direct_rows != our_rows or len(our_rows) != 999:
+        raise RuntimeError(f"{engine.name}: our endpoint and the engine disagree on a page "
+                           f"({len(our_rows)} vs {len(direct_rows)} rows)")
+    scripts = {"direct": (f"{engine_url.scheme}://{engine_url.netloc}/", script(folder, direct_prefix)),
+               "ours": (ours, script(folder, ours_prefix))}
+    results: dict[str, list[WrkResult]] = {"direct": [], "ours": []}
+    base = first_base
+    for name, (url, lua) in scripts.items():  # warm-up, not recorded
+        run_wrk(url, SPARQL_JSON, args.threads, args.connections, 2, lua, base)
+        base += SPACING
+    for run in range(args.repeat):
+        for name in (("direct", "ours") if run % 2 == 0 else ("ours", "direct")):
+            url, lua = scripts[name]
+            time.sleep(args.settle)  # queries wrk abandoned at the end of the last run finish first
+            result = run_wrk(url, SPARQL_JSON, args.threads, args.connections, args.duration, lua, base)
+            base += SPACING
+            results[name].append(result)
+            print(f"  {engine.name} {name:6} run {run + 1}: {good(result):8.1f} answers/s, "
+                  f"p50 {result.latency_ms.get('50', 0):.1f} ms, errors {result.errors}", flush=True)
+    return results
+
+
+def good(result: WrkResult) -> float:
+    """Answers per second that were answers: a 503 from a full queue is quick, and must not count as throughput."""
+    return result.requests_per_s * (1 - result.errors / result.requests) if result.requests else 0.0
+
+
+def cell(results: list[WrkResult]) -> str:
+    rates = [good(r) for r in results]
+    return f"{statistics.median(rates):,.1f} ({min(rates):,.1f}–{max(rates):,.1f})"
+
+
+def report(table: dict[str, dict[str, list[WrkResult]]], args: argparse.Namespace, command: str) -> str:
+    lines = [SECTION, "",
+             f"Command: `{command}` (synthetic catalogue of {SIZE:,} competencies; wrk {args.threads} threads, "
+             f"{args.connections} connections, {args.duration:g} s per run, {args.repeat} runs alternating; "
+             f"load average before: {table['_load']}). The machine is shared with other engineers' work and "
+             f"loaded: compare figures within one run only.",
+             "",
+             "| engine | direct answers/s, median (min–max) | ours answers/s, median (min–max) | ours / direct "
+             "| p50 ms direct / ours | errors direct / ours |",
+             "|---|---|---|---|---|---|"]
+    for name, results in table.items():
+        if name.startswith("_"):
+            continue
+        direct, ours = results["direct"], results["ours"]
+        direct_rate = statistics.median(good(r) for r in direct)
+        ratio = statistics.median(good(r) for r in ours) / direct_rate if direct_rate else float("nan")
+        p50 = (f"{statistics.median(r.latency_ms.get('50', 0) for r in direct):.1f} / "
+               f"{statistics.median(r.latency_ms.get('50', 0) for r in ours):.1f}")
+        errors = f"{sum(r.errors for r in direct)} / {sum(r.errors for r in ours)}"
+        verdict = "meets" if ratio >= 0.9 else "misses"
+        lines.append(f"| {name} | {cell(direct)} | {cell(ours)} | {ratio:.2f}x ({verdict} >= 0.9x) | {p50} | {errors} |")
+    lines += ["", "Queries: pages of the ordered SELECT of every competency and its labels (`ORDER BY ?c ?label "
+                  "LIMIT L OFFSET O`, L 1,000–4,000), never the same page twice, JSON results; direct runs send "
+                  "`default-graph-uri` = the catalogue graph, as our endpoint does. Our endpoint asks the engine "
+                  "for SPARQL XML, parses it and writes the client's JSON with the embedded writer, on the same "
+                  "two cores the engine runs on."]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--engines", default="oxigraph,virtuoso")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=4,
+                        help="concurrent requests; default 4 = our 2 workers x 2 SPARQL slots, so both sides run "
+                             "as many queries at once")
+    parser.add_argument("--duration", type=float, default=20.0)
+    parser.add_argument("--settle", type=float, default=5.0, help="seconds of rest before each run")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--write-results", action="store_true")
+    args = parser.parse_args()
+    command = "python bench/sparql_engine.py " + " ".join(sys.argv[1:])
+    out = ROOT / "bench" / "out"
+    out.mkdir(exist_ok=True)
+    catalogue = ensure(out / f"synthetic-{SIZE}", SIZE)
+    base_graph = catalogue_base(catalogue)
+    table: dict = {"_load": load_average()}
+    with tempfile.TemporaryDirectory(prefix="ckg-bench-sparql-") as folder:
+        for index, name in enumerate(args.engines.split(",")):
+            print(f"{name}: starting, publishing {SIZE:,} competencies", flush=True)
+            with ExitStack() as stack:
+                starter = oxigraph_server(free_port()) if name == "oxigraph" else virtuoso_server(free_port(),
+                                                                                                   free_port())
+                engine = stack.enter_context(starter)
+                publish(engine, catalogue)
+                ours = stack.enter_context(start_server("--workers", "2", "--store", engine.query, str(catalogue)))
+                time.sleep(1)
+                table[name] = measure(engine, ours, base_graph, args, Path(folder), index * 10 * SPACING)
+    text = report(table, args, command)
+    print("\n" + text)
+    if args.write_results:
+        write_section(text)
+
+
+if __name__ == "__main__":
+    main()

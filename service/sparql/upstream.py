@@ -1,0 +1,324 @@
+"""Answering SPARQL queries from an engine (``--store URL``) instead of the embedded store, same contract.
+
+Why a module of its own: the blueprint does everything a query needs before it runs (protocol,
+safety scan, format negotiation, answer cache) the same way in both modes; only *running* differs.
+Embedded, a query runs in a killable process (:mod:`.pool`); here it is sent to the engine's SPARQL
+1.1 query endpoint, and everything the engine could do differently is absorbed:
+
+- **one format we parse**: the engine is asked for SPARQL XML results (SELECT, ASK) or N-Triples
+  (CONSTRUCT, DESCRIBE), read up to a byte bound, parsed with pyoxigraph and written in the client's
+  format by the same code as embedded (:func:`.execute.write_answer`): same bytes, same row and byte
+  caps, same refusals. (Virtuoso's JSON gives ASK as a one-row table; its XML is standard.)
+- **the same dataset**: a query that names no graphs (no FROM, no default-graph-uri) is sent with
+  ``default-graph-uri`` = the catalogue's graph and ``named-graph-uri`` = ESCO's graph (empty where
+  ESCO is not published), which is what the embedded store holds; never the engine's union of every
+  graph (releases, staging graphs, Virtuoso's system graphs, other people's data).
+- **the time limit cancels**: the request is sent with the time left and read against the deadline;
+  at the deadline the connection is closed (the engine sees its client gone), and the client gets the
+  embedded 503. Virtuoso is also given ``timeout`` (ms); its "anytime" partial answer (``X-SQL-State:
+  S1TAT``) is a 503 too, never served as if complete.
+- **never a cut answer**: Virtuoso cuts answers at its ResultSetMaxRows and says so only in an
+  ``X-SPARQL-MaxRows`` header: such an answer is refused (too many rows if the cut is above our cap,
+  else a 502 telling the operator to raise the engine's setting).
+- **errors mapped**: a syntax error is 400 with the engine's message (Oxigraph server's with the
+  line of the query, as embedded); an engine down or failing is 502/503 saying so; Virtuoso's 500s
+  are read by their SQL state. Only a form POST is sent (Virtuoso hangs on a direct POST).
+- **admission** as embedded: ``CKG_SPARQL_SLOTS`` requests at once per worker, at most
+  ``WAITING_PER_SLOT`` x slots waiting ``queue_wait`` seconds, else 503 with ``Retry-After``.
+
+Credentials come from CKG_STORE_USER/PASSWORD or CKG_STORE_TOKEN (:class:`exports.publish.Credentials`)
+and are never shown: messages name the endpoint without any user-info.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from pyoxigraph import QueryBoolean, QueryResultsFormat, RdfFormat, Store, parse, parse_query_results
+
+from exports.publish import Credentials
+from linking.esco import ESCO_GRAPH
+
+from .execute import Answer, Job, Triples, explain_syntax_error, too_large, write_answer
+from .pool import WAITING_PER_SLOT, busy, timed_out
+from .safety import Inspection
+
+log = logging.getLogger(__name__)
+
+SOLUTIONS_TYPE = "application/sparql-results+xml"
+GRAPH_TYPE = "application/n-triples"
+READ_FACTOR = 8
+"""The engine's answer may be this many times the client's byte cap: XML results spend far more bytes per row
+than CSV, so a bound equal to the cap would refuse answers the client's format could carry."""
+CONNECT_TIMEOUT = 5.0
+_CHUNK = 65536
+
+
+def shown(url: str) -> str:
+    """``url`` without user-info, for messages and logs."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+class _Stop(Exception):
+    """The answer cannot be served; carries the answer that says why."""
+
+    def __init__(self, answer: Answer) -> None:
+        self.answer = answer
+
+
+@dataclass
+class Engine:
+    """One engine's query endpoint, its graph, and this worker's admission slots for it."""
+
+    url: str
+    graph: str
+    credentials: Credentials = field(default_factory=Credentials)
+    slots: int = 2
+    queue_wait: float = 1.0
+
+    def __post_init__(self) -> None:
+        self.slots = max(1, self.slots)
+        self._running = threading.BoundedSemaphore(self.slots)
+        self._waiting = threading.BoundedSemaphore(self.slots * WAITING_PER_SLOT)
+        self._local = threading.local()
+        self._auth = None
+
+    # ---- admission ----
+
+    def run(self, job: Job, inspection: Inspection, timeout: float, arrived: float | None = None) -> Answer:
+        """The answer to ``job`` from the engine, within ``timeout`` seconds of ``arrived`` (monotonic)."""
+        deadline = (time.monotonic() if arrived is None else arrived) + timeout
+        if not self._waiting.acquire(blocking=False):
+            return busy(self.slots, self.queue_wait)
+        try:
+            if not self._running.acquire(timeout=min(self.queue_wait, max(0.0, deadline - time.monotonic()))):
+                return busy(self.slots, self.queue_wait)
+        finally:
+            self._waiting.release()
+        try:
+            return self._answer(job, inspection, timeout, deadline)
+        except _Stop as stop:
+            return stop.answer
+        finally:
+            self._running.release()
+
+    # ---- one request ----
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            session.trust_env = False  # no proxy from the environment: the engine is where the operator said
+        return session
+
+    def _answer(self, job: Job, inspection: Inspection, timeout: float, deadline: float) -> Answer:
+        query = job.query
+        shifted = 0
+        if inspection.relative_iris and job.base_iri:
+            query, shifted = f"BASE <{job.base_iri}>\n{query}", 1  # as embedded: the store is given the base
+        params: list[tuple[str, str]] = [("query", query)]
+        if job.default_graphs is not None or job.named_graphs is not None:
+            params += [("default-graph-uri", iri) for iri in job.default_graphs or ()]
+            params += [("named-graph-uri", iri) for iri in job.named_graphs or ()]
+        elif not inspection.names_dataset:
+            # ESCO's graph is named whether the engine holds it or not: naming no graph at all would leave the
+            # named graphs to the engine (Virtuoso then offers every graph it has, its own system graphs too).
+            params += [("default-graph-uri", self.graph), ("named-graph-uri", ESCO_GRAPH)]
+        graph = inspection.returns_graph
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return timed_out(timeout)
+        params.append(("timeout", str(max(1, int(left * 1000)))))  # Virtuoso's own limit (ms); others ignore it
+        status, headers, body = self._post(params, GRAPH_TYPE if graph else SOLUTIONS_TYPE,
+                                           job.max_bytes * READ_FACTOR, timeout, deadline)
+        if status != 200:
+            return self._failed(status, body, job.query, shifted, timeout, inspection.form, job.base_iri)
+        if headers.get("X-SQL-State", "").upper() == "S1TAT":  # Virtuoso's "anytime" answer: partial
+            return timed_out(timeout)
+        cut = headers.get("X-SPARQL-MaxRows")
+        if cut is not None:
+            return self._cut(cut, job, graph)
+        returned = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if returned in ("application/n-triples", "text/plain", "text/ntriples"):
+            fresh = lambda: Triples(list(parse(body, format=RdfFormat.N_TRIPLES)))  # noqa: E731
+        elif returned in (SOLUTIONS_TYPE, "application/xml", "text/xml"):
+            if inspection.form == "ASK":
+                body = _as_boolean(body)
+            fresh = lambda: parse_query_results(body, format=QueryResultsFormat.XML)  # noqa: E731
+        else:
+            return Answer.error(502, f"the SPARQL engine at {shown(self.url)} answered in {returned or 'no format'}, "
+                                     f"not the {GRAPH_TYPE if graph else SOLUTIONS_TYPE} asked for.")
+        try:
+            fresh()  # parse once before writing: an engine's broken answer is the engine's fault (502), not the query's
+        except (SyntaxError, ValueError, OSError) as error:
+            return Answer.error(502, f"the SPARQL engine at {shown(self.url)} sent an answer that cannot be read: "
+                                     f"{_one_line(str(error))}")
+        return write_answer(job, fresh)
+
+    def _post(self, params: list[tuple[str, str]], accept: str, max_read: int, timeout: float,
+              deadline: float) -> tuple[int, requests.structures.CaseInsensitiveDict, bytes]:
+        """POST the form (never a direct POST: Virtuoso hangs on one) and read the answer by the deadline."""
+        session = self._session()
+        headers = {"Accept": accept, "Accept-Encoding": "identity"}
+        try:
+            response = session.post(self.url, data=params, headers=headers, stream=True, auth=self._auth,
+                                    timeout=(CONNECT_TIMEOUT, max(0.001, deadline - time.monotonic())),
+                                    allow_redirects=False)
+            if response.status_code == 401 and self.credentials.given and self._auth is None:
+                response.close()
+                self._auth = self.credentials.auth_for(response.headers.get("WWW-Authenticate", ""))
+                return self._post(params, accept, max_read, timeout, deadline)
+        except requests.Timeout:
+            raise _Stop(timed_out(timeout)) from None
+        except requests.RequestException as error:
+            raise _Stop(self._down(error)) from None
+        try:
+            body = self._read(response, max_read, timeout, deadline)
+        finally:
+            response.close()  # unread (cut off, timed out): the connection is dropped, not returned to the pool
+        return response.status_code, response.headers, body
+
+    def _read(self, response: requests.Response, max_read: int, timeout: float, deadline: float) -> bytes:
+        parts: list[bytes] = []
+        size = 0
+        sock = getattr(getattr(response.raw, "connection", None), "sock", None)
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise _Stop(timed_out(timeout))
+                if sock is not None:
+                    sock.settimeout(left)  # each read waits only for the time left, so a dribbling engine is cut
+                chunk = response.raw.read1(_CHUNK, decode_content=False)  # what has come: read() waits for all
+                if not chunk:
+                    return b"".join(parts)
+                size += len(chunk)
+                if size > max_read:
+                    raise _Stop(Answer.error(400, f"the answer is larger than the {max_read / 2**20:g} MiB this "
+                                                  f"endpoint reads from its engine, so nothing was sent rather than "
+                                                  f"a cut-off answer. Ask for fewer or shorter values, or in pages: "
+                                                  f"ORDER BY plus LIMIT and OFFSET."))
+                parts.append(chunk)
+        except (requests.Timeout, TimeoutError):
+            raise _Stop(timed_out(timeout)) from None
+        except _Stop:
+            raise
+        except Exception as error:  # noqa: BLE001 - urllib3 wraps socket errors in several ways
+            if deadline - time.monotonic() <= 0 or "timed out" in str(error).lower():
+                raise _Stop(timed_out(timeout)) from None
+            raise _Stop(self._down(error)) from None
+
+    def _down(self, error: Exception) -> Answer:
+        reason = type(error).__name__
+        if isinstance(error, requests.ConnectionError):
+            reason = "the connection was refused or broken"
+        log.warning("SPARQL engine %s: %s", shown(self.url), reason)
+        return Answer.error(502, f"the SPARQL engine behind this endpoint ({shown(self.url)}) is not answering "
+                                 f"({reason}); nothing was run. Try again later; if it lasts, the operator must "
+                                 f"check the engine.", retry_after=5)
+
+    def _cut(self, cut: str, job: Job, graph: bool) -> Answer:
+        try:
+            rows = int(cut)
+        except ValueError:
+            rows = -1
+        if rows > job.max_results:
+            return too_large(job.max_results, graph)
+        return Answer.error(502, f"the SPARQL engine cut this answer at its own limit of {cut} rows (Virtuoso's "
+                                 f"ResultSetMaxRows), so nothing was sent rather than a cut-off answer. The operator "
+                                 f"must raise that setting above this endpoint's {job.max_results:,}.")
+
+    def _failed(self, status: int, body: bytes, query: str, shifted: int, timeout: float, form: str | None,
+                base_iri: str | None) -> Answer:
+        text = body[:4000].decode("utf-8", "replace")
+        message = _clean(text, shifted)
+        if status == 400 or (status == 500 and _VIRTUOSO_QUERY_ERROR.search(text)):
+            if _VIRTUOSO_TIMEOUT.search(text):
+                return timed_out(timeout)
+            return Answer.error(400, _explain(query, message, form, base_iri))
+        if status == 500 and _VIRTUOSO_TIMEOUT.search(text):
+            return timed_out(timeout)
+        if status in (401, 403, 407):
+            return Answer.error(502, f"the SPARQL engine behind this endpoint ({shown(self.url)}) refused our "
+                                     f"credentials (HTTP {status}); the operator must set CKG_STORE_USER/"
+                                     f"CKG_STORE_PASSWORD or CKG_STORE_TOKEN to an account that may query it.")
+        if status in (502, 503, 504):
+            return Answer.error(503, f"the SPARQL engine behind this endpoint is unavailable (HTTP {status}): "
+                                     f"{message or 'no reason given'}. Try again later.", retry_after=5)
+        return Answer.error(502, f"the SPARQL engine behind this endpoint failed on this query (HTTP {status}): "
+                                 f"{message or 'no reason given'}")
+
+
+_VIRTUOSO_PREFIX = re.compile(r"^\s*Virtuoso\s+\S+\s+Error\s+(\S+?):?\s+", re.IGNORECASE)
+_VIRTUOSO_QUERY_ERROR = re.compile(r"Virtuoso\s+(37000|22023|22007|22005|42000|S0022|42S22)\s+Error")
+_VIRTUOSO_TIMEOUT = re.compile(r"Virtuoso\s+S1T00\s+Error")
+_OXIGRAPH_POSITION = re.compile(r"^error at (\d+):(\d+): ")
+
+
+def _as_boolean(body: bytes) -> bytes:
+    """An ASK answer as SPARQL's boolean result: Virtuoso sends a one-row table (``__ASK_RETVAL`` = 1 or 0)."""
+    result = parse_query_results(body, format=QueryResultsFormat.XML)
+    if isinstance(result, QueryBoolean):
+        return body
+    rows = list(result)
+    value = rows[0][0].value if rows and len(rows[0]) and rows[0][0] is not None else "0"
+    truth = "false" if value in ("0", "false") else "true"
+    return (f'<?xml version="1.0"?><sparql xmlns="http://www.w3.org/2005/sparql-results#"><head/>'
+            f'<boolean>{truth}</boolean></sparql>').encode()
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:500]
+
+
+def _clean(text: str, shifted: int) -> str:
+    """The engine's message without Virtuoso's error code and echo of the query, lines counted as the client's."""
+    text = text.split("\n\nSPARQL query:", 1)[0]
+    text = _VIRTUOSO_PREFIX.sub("", text).strip()
+    if shifted:
+        text = _OXIGRAPH_POSITION.sub(lambda m: f"error at {int(m.group(1)) - shifted}:{m.group(2)}: ", text)
+        text = re.sub(r"\bline (\d+)", lambda m: f"line {int(m.group(1)) - shifted}", text)
+    return text
+
+
+def _explain(query: str, message: str, form: str | None, base_iri: str | None) -> str:
+    """The embedded message where the embedded parser finds the error too, else the engine's, cleaned.
+
+    Parsing in an empty in-memory store only parses: SELECT, CONSTRUCT and DESCRIBE results are lazy and
+    are dropped unread. (ASK is evaluated at once, so it is not tried.)
+    """
+    if form != "ASK":
+        try:
+            Store().query(query, base_iri=base_iri)
+        except SyntaxError as error:
+            return explain_syntax_error(query, str(error))
+        except Exception:  # noqa: BLE001 - anything else: the engine's own message is the better one
+            pass
+    if _OXIGRAPH_POSITION.match(message):
+        return explain_syntax_error(query, message)
+    return f"the query is not valid SPARQL 1.1: {_one_line(message)}"
+
+
+_engines: dict[tuple, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def engine_for(url: str, graph: str, slots: int, queue_wait: float) -> Engine:
+    """This process's :class:`Engine` for these settings (admission slots are per worker process, as embedded)."""
+    key = (os.getpid(), url, graph, slots, queue_wait)
+    with _engines_lock:
+        engine = _engines.get(key)
+        if engine is None:
+            engine = _engines[key] = Engine(url, graph, Credentials.from_env(), slots, queue_wait)
+    return engine
+
+
