@@ -27,6 +27,10 @@ def _progress(label: str, sent: int, seconds: float) -> None:
     click.echo(f"  {label}: {sent:,} triples sent ({seconds:.1f} s)", err=True)
 
 
+def _notice(text: str) -> None:
+    click.echo(f"  {text}", err=True)
+
+
 def _say_releases(results: list[PublishResult]) -> None:
     for result in results:
         if result.skipped:
@@ -89,7 +93,7 @@ def publish(path: Path | None, graph_store: str, graph_iri: str | None, update: 
         store = open_store(graph_store, update=update, query=query, credentials=Credentials.from_env())
         _say_releases(publish_releases(releases, store, chunk_triples=chunk_triples, progress=progress))
         result = publish_current(compiled.graph.ordered_groups, store, current, chunk_triples=chunk_triples,
-                                 progress=progress)
+                                 progress=progress, notice=None if quiet else _notice)
     except ReleaseFolderProblem as error:
         click.echo(f"ckg publish: {error}; nothing was published.", err=True)
         sys.exit(1)

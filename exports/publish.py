@@ -279,11 +279,14 @@ def check_iri(iri: str, option: str = "--graph") -> None:
 
 
 def publish_current(groups: Iterable[Iterable[Statement]], store: GraphStore, current: str, *,
-                    chunk_triples: int = CHUNK_TRIPLES, progress: Progress | None = None) -> PublishResult:
+                    chunk_triples: int = CHUNK_TRIPLES, progress: Progress | None = None,
+                    notice: Callable[[str], None] | None = None) -> PublishResult:
     """Load the statements into a fresh graph, then make it the one ``current`` points to (exports.publication).
 
     ``groups`` are the graph's statements (``CatalogueGraph.ordered_groups``). After the switch,
-    graphs staged for ``current`` other than the newest two are dropped (their pointer triples first).
+    graphs staged for ``current`` other than the newest two are dropped (their pointer triples first);
+    ``notice`` hears of the switch and of each drop, because a drop is not cheap (on Oxigraph it
+    took as long as the upload: bench/RESULTS.md).
     """
     check_iri(current)
     started = time.perf_counter()
@@ -302,7 +305,9 @@ def publish_current(groups: Iterable[Iterable[Statement]], store: GraphStore, cu
     except BaseException:  # an interrupt, or a bug: still leave no loaded graph behind if we can
         _forgotten(store, current, data)
         raise
-    _drop_stale(store, current, staged, keep_besides_new=publication.KEEP - 1)
+    if notice:
+        notice(f"switched <{current}> to <{data}> ({time.perf_counter() - started:.1f} s)")
+    _drop_stale(store, current, staged, publication.KEEP - 1, notice)
     return PublishResult(data, sent, time.perf_counter() - started)
 
 
@@ -314,12 +319,15 @@ def _forgotten(store: GraphStore, current: str, data: str) -> bool:
     return store.drop(data)
 
 
-def _drop_stale(store: GraphStore, current: str, staged: list[dict[str, str]], keep_besides_new: int) -> None:
+def _drop_stale(store: GraphStore, current: str, staged: list[dict[str, str]], keep_besides_new: int,
+                notice: Callable[[str], None] | None) -> None:
     """Drop what an earlier publish left: graphs older than the kept ones, and loads that never switched."""
     switched = sorted((row for row in staged if "n" in row), key=lambda row: int(row["n"]), reverse=True)
     kept = {row["graph"] for row in switched[:keep_besides_new]}
     for row in staged:
         if row["graph"] not in kept:
+            if notice:
+                notice(f"dropping the old graph <{row['graph']}>")
             store.run_update(publication.forget_update(current, row["graph"]), "forget an old graph")
             store.run_update(f"DROP SILENT GRAPH <{row['graph']}>", f"drop the old graph <{row['graph']}>")
 
