@@ -11,9 +11,11 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 import requests
@@ -257,6 +259,45 @@ def test_wrong_password_is_refused_and_never_shown(virtuoso: Engine) -> None:
     assert "refused the credentials (HTTP 401)" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert wrong not in result.stderr + result.stdout
     assert current(virtuoso, graph) == before and count(virtuoso, before) == BUNDLED_TRIPLES  # left as it was
+
+
+def test_refused_token_is_said_and_never_shown(virtuoso: Engine) -> None:
+    token = "tok-3b1f-not-valid"
+    result = run_publish(virtuoso, "--graph-store", virtuoso.graph_store, env={"CKG_STORE_TOKEN": token})
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "refused the credentials (HTTP 401)" in result.stderr and "CKG_STORE_TOKEN" in result.stderr
+    assert token not in result.stderr + result.stdout
+
+
+def test_an_engine_that_dies_during_the_upload(tmp_path) -> None:
+    """The engine goes away after the first chunk: one clear error, and the graph the user must drop later."""
+    from engines import oxigraph_binary, oxigraph_server
+    if not oxigraph_binary():
+        pytest.skip("the oxigraph server is not installed")
+    small = compile_catalogue(generate(tmp_path / "small", 60), shacl=False).graph.ordered_groups
+    with oxigraph_server(free_port()) as engine:
+        def kill_after_first_chunk(label: str, sent: int, seconds: float) -> None:
+            os.killpg(engine.pid, signal.SIGKILL)
+            assert wait_for_exit(engine.pid)
+
+        with pytest.raises(PublishError) as raised:
+            publish(small, graph_store=engine.graph_store, graph="https://example.org/graph/died", chunk_triples=500,
+                    progress=kill_after_first_chunk)
+    message = str(raised.value)
+    assert "does not answer (connection refused)" in message and engine.graph_store in message
+    assert "could not be dropped: drop it with DROP SILENT GRAPH <urn:uuid:" in message
+
+
+def wait_for_exit(pid: int) -> bool:
+    for _ in range(100):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        if open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z":
+            return True  # a zombie listens no more
+        time.sleep(0.1)
+    return False
 
 
 def test_missing_credentials_say_which_variables(virtuoso: Engine) -> None:
