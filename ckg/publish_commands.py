@@ -77,6 +77,9 @@ def publish(path: Path | None, graph_store: str, graph_iri: str | None, update: 
         if graph_iri:
             check_iri(graph_iri)
         if (folder / MANIFEST).is_file():
+            if graph_iri:
+                raise click.UsageError("--graph names the current catalogue's graph; a release folder goes into "
+                                       "the graph of its version IRI ({base}release/<version>/): leave --graph out")
             release = read_release(folder, base)
             store = open_store(graph_store, update=update, query=query, credentials=Credentials.from_env())
             _say_releases(publish_releases([release], store, chunk_triples=chunk_triples, progress=progress))

@@ -1,9 +1,11 @@
 """``ckg publish`` into real engines (Oxigraph server, Virtuoso) started by the tests on 127.0.0.1.
 
-What is held: the engine then answers with the same graph and rows as our embedded endpoint; a
-republish never shows readers the half-loaded new graph (it is staged beside the target and
-switched in one MOVE); failures end in one line and exit 2, leave the target graph as it was, and
-never echo a password.
+What is held: the current graph (found through the pointer graph, as readers find it) answers with
+the same graph and rows as our embedded endpoint, and each release graph holds its own dump; a
+reader resolving the pointer during publishes sees the old graph or the new one, never a partial
+one, on both engines; a release is unknown to readers until loaded whole, skipped when unchanged,
+refused when changed; failures end in one line and exit 2 (1 for a broken release folder), leave
+the current graph as it was, and never echo a password or token.
 """
 from __future__ import annotations
 
@@ -137,6 +139,8 @@ def test_a_release_folder_alone_is_published_skipped_or_refused(engine: Engine, 
     assert result.returncode == 0, result.stderr
     assert construct(engine.query, release_iri) == release_text(folder, base)
     assert current(engine, base) is None  # a release alone never touches the current graph
+    with_graph = run_publish(engine, "--graph-store", engine.graph_store, "--graph", base, str(folder))
+    assert with_graph.returncode == 2 and "leave --graph out" in with_graph.stderr
 
     again = run_publish(engine, "--graph-store", engine.graph_store, "--base", base, str(folder))
     assert again.returncode == 0 and "already published with the same content" in again.stdout
