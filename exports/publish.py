@@ -1,27 +1,36 @@
-"""Publish a built graph into any triple store that speaks the standard protocols.
+"""Publish a built catalogue, and its releases, into any triple store that speaks the standard protocols.
 
-Only two standard protocols are used, so the same code serves Oxigraph server, Virtuoso, Fuseki,
-GraphDB or Neptune: the SPARQL 1.1 Graph Store HTTP Protocol to upload, and one SPARQL 1.1 Update
-(``MOVE``) to switch.
+Only standard protocols are used, so the same code serves Oxigraph server, Virtuoso, Fuseki, GraphDB
+or Neptune: the SPARQL 1.1 Graph Store HTTP Protocol to upload, SPARQL 1.1 Update for the small
+records of exports.publication, and one SPARQL 1.1 query to read those records back.
 
-Readers must never see a half-loaded graph, so the graph is never uploaded where they read it.
-It is streamed, in chunks of N-Triples, into a fresh staging graph (``urn:uuid:…``) that nobody
-reads; only when every chunk has been accepted does one ``MOVE <staging> TO <target>`` replace the
-target graph. How atomic that last step is, is the engine's business: Oxigraph runs an update in
-one transaction (readers see the old graph or the new one); Virtuoso runs it in one transaction
-too, but its read-committed queries can count a mix while the move commits (README, "Publish into
-a triple store"). If anything fails, the staging graph is dropped and the target is left as it was.
+Readers must never see a half-loaded graph, so nothing is uploaded where anyone reads it:
+- the current catalogue is streamed, in chunks of N-Triples, into a fresh graph ``urn:uuid:…``;
+  when every chunk has been accepted, one tiny update of the pointer graph (exports.publication)
+  makes it the current graph. Readers resolve the pointer, so they see the old graph or the new one
+  whole, on every engine: the switch touches two triples, not millions. (The earlier switch, one
+  ``MOVE`` onto a fixed graph name, took 21 min and ~11 GiB on Oxigraph for 2.76 M triples and let
+  Virtuoso's readers count a mix while it committed.)
+- a release goes into the named graph of its version IRI, ``{base}release/<version>/``, and is
+  recorded with its checksum only once it is complete; until then readers do not know it exists.
+  Releases are immutable: one already recorded is skipped when its checksum matches and refused
+  when it does not, before anything is uploaded.
+If anything fails, the graph being loaded is dropped and the current pointer is left as it was.
 
 Chunks keep the memory bounded (one chunk of text besides the graph itself, never a second copy of
-millions of triples), let Digest authentication resend a refused request, and give progress.
+millions of triples), let Digest authentication resend a refused request, and give progress. The
+catalogue has no blank nodes, so cutting its N-Triples into separate requests loses nothing.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
@@ -29,6 +38,9 @@ import requests
 from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth
 
 from ontology.graph import Statement
+from ontology.releases import MANIFEST, parse_version, rebase_text
+
+from . import publication
 
 N_TRIPLES = "application/n-triples"
 CHUNK_TRIPLES = 100_000
@@ -43,11 +55,21 @@ class PublishError(Exception):
     """A failure the user can fix; its message is one line that says what went wrong and what to do."""
 
 
+class ReleaseFolderProblem(PublishError):
+    """A release folder that cannot be published as it is (our side: exit 1, not the engine's fault)."""
+
+
 @dataclass(frozen=True)
 class PublishResult:
     graph: str
     triples: int
     seconds: float
+    skipped: bool = False
+    """A release already in the engine with the same checksum: nothing was sent."""
+
+
+Progress = Callable[[str, int, float], None]
+"""Called after every chunk with what is loaded (``current`` or ``release 1.0.0``), triples sent so far, seconds."""
 
 
 @dataclass(frozen=True)
@@ -88,23 +110,32 @@ class _Bearer(AuthBase):
 
 
 KNOWN_LAYOUTS = [
-    # (graph store path suffix, update path suffix): the engines' documented default endpoints
-    ("/sparql-graph-crud-auth", "/sparql-auth"),  # Virtuoso (authenticated endpoints)
-    ("/sparql-graph-crud", "/sparql"),            # Virtuoso
-    ("/store", "/update"),                        # Oxigraph server
-    ("/data", "/update"),                         # Apache Jena Fuseki, per dataset
-    ("/rdf-graphs/service", "/statements"),       # GraphDB / RDF4J, per repository
+    # (graph store path suffix, update path suffix, query path suffix): the engines' documented defaults
+    ("/sparql-graph-crud-auth", "/sparql-auth", "/sparql-auth"),  # Virtuoso (authenticated endpoints)
+    ("/sparql-graph-crud", "/sparql", "/sparql"),                 # Virtuoso
+    ("/store", "/update", "/query"),                              # Oxigraph server
+    ("/data", "/update", "/query"),                               # Apache Jena Fuseki, per dataset
+    ("/rdf-graphs/service", "/statements", ""),                   # GraphDB / RDF4J, per repository
 ]
+
+
+def _beside(graph_store: str, which: int) -> str | None:
+    parts = urlsplit(graph_store)
+    path = parts.path.rstrip("/")
+    for layout in KNOWN_LAYOUTS:
+        if path.endswith(layout[0]):
+            return urlunsplit(parts._replace(path=path[: -len(layout[0])] + layout[which], query=""))
+    return None
 
 
 def update_endpoint_for(graph_store: str) -> str | None:
     """The SPARQL Update endpoint beside a Graph Store endpoint, where the engine's layout is known."""
-    parts = urlsplit(graph_store)
-    path = parts.path.rstrip("/")
-    for store_suffix, update_suffix in KNOWN_LAYOUTS:
-        if path.endswith(store_suffix):
-            return urlunsplit(parts._replace(path=path[: -len(store_suffix)] + update_suffix, query=""))
-    return None
+    return _beside(graph_store, 1)
+
+
+def query_endpoint_for(graph_store: str) -> str | None:
+    """The SPARQL query endpoint beside a Graph Store endpoint (the authenticated one on Virtuoso)."""
+    return _beside(graph_store, 2)
 
 
 def ntriples_chunks(groups: Iterable[Iterable[Statement]], chunk_triples: int = CHUNK_TRIPLES) -> Iterator[tuple[bytes, int]]:
@@ -133,9 +164,11 @@ def _one_line(text: str, html: bool = False) -> str:
 class GraphStore:
     """One engine's Graph Store and Update endpoints, with the credentials it asks for."""
 
-    def __init__(self, graph_store: str, update: str, credentials: Credentials, session: requests.Session | None = None):
+    def __init__(self, graph_store: str, update: str, credentials: Credentials, session: requests.Session | None = None,
+                 query: str | None = None):
         self.graph_store = graph_store
         self.update_url = update
+        self.query_url = query
         self.credentials = credentials
         self.session = session or requests.Session()
         self.session.trust_env = False  # no proxy from the environment between us and the engine
@@ -167,6 +200,40 @@ class GraphStore:
     def run_update(self, update: str, what: str) -> None:
         self._send("POST", self.update_url, what, data={"update": update})
 
+    def select(self, query: str, what: str) -> list[dict[str, str]]:
+        """The rows of a SELECT, each variable's value as text."""
+        if not self.query_url:
+            raise PublishError(f"cannot {what}: no SPARQL query endpoint known for {self.graph_store}: give it with --query URL")
+        response = self._send("POST", self.query_url, what, data={"query": query},
+                              headers={"Accept": "application/sparql-results+json"})
+        try:
+            bindings = response.json()["results"]["bindings"]
+            return [{name: term["value"] for name, term in row.items()} for row in bindings]
+        except (ValueError, KeyError, TypeError):
+            raise PublishError(f"cannot {what}: {self.query_url} did not answer with SPARQL JSON results "
+                               f"({_one_line(response.text[:200])}); is it the query endpoint?") from None
+
+    def load(self, graph: str, chunks: Iterable[tuple[bytes, int]], label: str, progress: Progress | None,
+             started: float) -> int:
+        """Upload the chunks into ``graph`` (the first replaces whatever an interrupted load left there)."""
+        sent = 0
+        for body, count in chunks:
+            self.put(graph, body, replace=sent == 0)
+            sent += count
+            if progress:
+                progress(label, sent, time.perf_counter() - started)
+        if sent == 0:
+            raise PublishError("nothing to publish: the graph is empty")
+        return sent
+
+    def drop(self, graph: str) -> bool:
+        """Drop a graph we loaded; whether that worked (after a failure, the first error is the one to report)."""
+        try:
+            self.run_update(f"DROP SILENT GRAPH <{graph}>", f"drop <{graph}>")
+            return True
+        except PublishError:
+            return False
+
     def _send(self, method: str, url: str, what: str, *, check: bool = True, auth_check: bool = False,
               **kwargs) -> requests.Response:
         try:
@@ -194,52 +261,192 @@ class GraphStore:
         raise PublishError(f"cannot {what}: the engine answered HTTP {status}: {detail}")
 
 
-def publish(groups: Iterable[Iterable[Statement]], *, graph_store: str, graph: str, update: str | None = None,
-            credentials: Credentials | None = None, chunk_triples: int = CHUNK_TRIPLES,
-            progress: Callable[[int, float], None] | None = None) -> PublishResult:
-    """Load the statements into ``graph`` on the engine: staged beside it, then switched in one MOVE.
-
-    ``groups`` are the graph's statements (``CatalogueGraph.ordered_groups``); ``progress`` is called
-    with the triples sent so far and the seconds elapsed after every chunk.
-    """
-    if not _IRI.fullmatch(graph):
-        raise PublishError(f"--graph {graph!r} is not an absolute IRI (like https://example.org/graph/current)")
+def open_store(graph_store: str, *, update: str | None = None, query: str | None = None,
+               credentials: Credentials | None = None) -> GraphStore:
+    """Reach the engine and settle its authentication before any data is sent."""
     update = update or update_endpoint_for(graph_store)
     if not update:
         raise PublishError(f"no SPARQL Update endpoint known for {graph_store}: give it with --update URL "
-                           "(the switch to the new graph is one SPARQL Update MOVE)")
+                           "(the records of what is published are small SPARQL updates)")
+    store = GraphStore(graph_store, update, credentials or Credentials.from_env(), query=query or query_endpoint_for(graph_store))
+    store.connect(f"urn:uuid:{uuid.uuid4()}")
+    return store
+
+
+def check_iri(iri: str, option: str = "--graph") -> None:
+    if not _IRI.fullmatch(iri):
+        raise PublishError(f"{option} {iri!r} is not an absolute IRI (like https://example.org/graph/current)")
+
+
+def publish_current(groups: Iterable[Iterable[Statement]], store: GraphStore, current: str, *,
+                    chunk_triples: int = CHUNK_TRIPLES, progress: Progress | None = None,
+                    notice: Callable[[str], None] | None = None) -> PublishResult:
+    """Load the statements into a fresh graph, then make it the one ``current`` points to (exports.publication).
+
+    ``groups`` are the graph's statements (``CatalogueGraph.ordered_groups``). After the switch,
+    graphs staged for ``current`` other than the newest two are dropped (their pointer triples first);
+    ``notice`` hears of the switch and of each drop, because a drop is not cheap (on Oxigraph it
+    took as long as the upload: bench/RESULTS.md).
+    """
+    check_iri(current)
     started = time.perf_counter()
-    store = GraphStore(graph_store, update, credentials or Credentials.from_env())
-    staging = f"urn:uuid:{uuid.uuid4()}"
-    store.connect(staging)
-    sent = 0
+    staged = store.select(publication.staged_query(current), "read the pointer graph")
+    number = 1 + max((int(row["n"]) for row in staged if "n" in row), default=0)
+    data = f"urn:uuid:{uuid.uuid4()}"
+    store.run_update(publication.staged_update(current, data), "record the new graph in the pointer graph")
     try:
-        for body, count in ntriples_chunks(groups, chunk_triples):
-            store.put(staging, body, replace=sent == 0)
-            sent += count
-            if progress:
-                progress(sent, time.perf_counter() - started)
-        if sent == 0:
-            raise PublishError("nothing to publish: the graph is empty")
-        store.run_update(f"MOVE <{staging}> TO <{graph}>", f"switch <{graph}> to the new graph")
+        sent = store.load(data, ntriples_chunks(groups, chunk_triples), "current", progress, started)
+        store.run_update(publication.switch_update(current, data, number), f"switch <{current}> to the new graph")
     except PublishError as error:
-        if not _dropped(store, staging):
-            raise PublishError(f"{error}; the staging graph <{staging}> could not be dropped: drop it with "
-                               f"DROP SILENT GRAPH <{staging}>") from None
+        if not _forgotten(store, current, data):
+            raise PublishError(f"{error}; the new graph <{data}> could not be dropped: drop it with "
+                               f"DROP SILENT GRAPH <{data}>") from None
         raise
-    except BaseException:  # an interrupt, or a bug: still leave no staging graph behind if we can
-        _dropped(store, staging)
+    except BaseException:  # an interrupt, or a bug: still leave no loaded graph behind if we can
+        _forgotten(store, current, data)
         raise
-    return PublishResult(graph, sent, time.perf_counter() - started)
+    if notice:
+        notice(f"switched <{current}> to <{data}> ({time.perf_counter() - started:.1f} s)")
+    _drop_stale(store, current, staged, publication.KEEP - 1, notice)
+    return PublishResult(data, sent, time.perf_counter() - started)
+
+
+def _forgotten(store: GraphStore, current: str, data: str) -> bool:
+    try:
+        store.run_update(publication.forget_update(current, data), "forget the new graph")
+    except PublishError:
+        return False
+    return store.drop(data)
+
+
+def _drop_stale(store: GraphStore, current: str, staged: list[dict[str, str]], keep_besides_new: int,
+                notice: Callable[[str], None] | None) -> None:
+    """Drop what an earlier publish left: graphs older than the kept ones, and loads that never switched."""
+    switched = sorted((row for row in staged if "n" in row), key=lambda row: int(row["n"]), reverse=True)
+    kept = {row["graph"] for row in switched[:keep_besides_new]}
+    for row in staged:
+        if row["graph"] not in kept:
+            if notice:
+                notice(f"dropping the old graph <{row['graph']}>")
+            store.run_update(publication.forget_update(current, row["graph"]), "forget an old graph")
+            store.run_update(f"DROP SILENT GRAPH <{row['graph']}>", f"drop the old graph <{row['graph']}>")
+
+
+@dataclass(frozen=True)
+class Release:
+    """One release folder, checked against its manifest, ready to load under ``base``."""
+
+    version: str
+    folder: Path
+    written_under: str
+    base: str
+    sha256: str
+    """Of the N-Triples as loaded (rebased to ``base``): the manifest's checksum of catalogue.nt when not rebased."""
+    triples: int
+
+    @property
+    def iri(self) -> str:
+        return f"{self.base}release/{self.version}/"
+
+    def chunks(self, chunk_triples: int = CHUNK_TRIPLES) -> Iterator[tuple[bytes, int]]:
+        with (self.folder / "catalogue.nt").open(encoding="utf-8") as handle:
+            lines: list[str] = []
+            for line in handle:
+                if line.strip():
+                    lines.append(line)
+                if len(lines) >= chunk_triples:
+                    yield rebase_text("".join(lines), self.written_under, self.base).encode("utf-8"), len(lines)
+                    lines = []
+            if lines:
+                yield rebase_text("".join(lines), self.written_under, self.base).encode("utf-8"), len(lines)
+
+
+def read_release(folder: Path | str, base: str | None = None) -> Release:
+    """A release folder's manifest and N-Triples dump, the dump proven to be the one the manifest names."""
+    folder = Path(folder)
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        meta = manifest["metadata"]
+        version, written = meta["version"], meta.get("base") or ""
+        listed = next(f for f in manifest["files"] if f["name"] == "catalogue.nt")
+    except (OSError, ValueError, KeyError, TypeError, StopIteration) as error:
+        raise ReleaseFolderProblem(f"{folder / MANIFEST}: not a readable release manifest with catalogue.nt "
+                                   f"({type(error).__name__}: {_one_line(str(error))})") from None
+    if parse_version(str(version)) is None:
+        raise ReleaseFolderProblem(f"{folder / MANIFEST}: version {version!r} is not a release version like 1.2.3")
+    base = base or written
+    if not base:
+        raise ReleaseFolderProblem(f"{folder / MANIFEST}: no base IRI in the manifest: give it with --base IRI")
+    raw, loaded, triples = hashlib.sha256(), hashlib.sha256(), 0
+    release = Release(version, folder, written, base, "", 0)
+    try:
+        with (folder / "catalogue.nt").open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                raw.update(block)
+        for body, count in release.chunks():
+            loaded.update(body)
+            triples += count
+    except (OSError, UnicodeDecodeError) as error:
+        raise ReleaseFolderProblem(f"{folder / 'catalogue.nt'}: cannot be read ({_one_line(str(error))})") from None
+    if raw.hexdigest() != listed.get("sha256"):
+        raise ReleaseFolderProblem(f"{folder / 'catalogue.nt'} does not match the SHA-256 in {MANIFEST}: the release "
+                                   "was changed after it was made; restore it (releases are immutable)")
+    return Release(version, folder, written, base, loaded.hexdigest(), triples)
+
+
+def release_folders(catalog_dir: Path | str) -> list[Path]:
+    """A catalogue's release folders, oldest first (the same folders ontology.releases reads)."""
+    root = Path(catalog_dir) / "releases"
+    found = [sub for sub in root.iterdir() if sub.is_dir() and not sub.name.startswith(".")
+             and parse_version(sub.name) is not None] if root.is_dir() else []
+    return sorted(found, key=lambda sub: parse_version(sub.name))
+
+
+def publish_releases(releases: list[Release], store: GraphStore, *, chunk_triples: int = CHUNK_TRIPLES,
+                     progress: Progress | None = None) -> list[PublishResult]:
+    """Load every release not yet in the engine into its version graph; refuse them all if one changed.
+
+    The records are compared before anything is uploaded, so a refused publish changes nothing.
+    """
+    if not releases:
+        return []
+    rows = store.select(publication.release_records_query([r.iri for r in releases]), "read the release records")
+    recorded = {row["release"]: row["sha256"] for row in rows}
+    changed = [r for r in releases if recorded.get(r.iri, r.sha256) != r.sha256]
+    if changed:
+        names = ", ".join(f"{r.version} (<{r.iri}>)" for r in changed)
+        raise PublishError(f"release {names} is already in the engine with other content (SHA-256 "
+                           f"{recorded[changed[0].iri][:12]}…, here {changed[0].sha256[:12]}…): releases are "
+                           "immutable, so it was not replaced; publish the change as a new version")
+    results = []
+    for release in releases:
+        started = time.perf_counter()
+        if release.iri in recorded:
+            results.append(PublishResult(release.iri, release.triples, 0.0, skipped=True))
+            continue
+        try:
+            sent = store.load(release.iri, release.chunks(chunk_triples), f"release {release.version}", progress, started)
+            store.run_update(publication.release_record_update(release.iri, release.sha256, sent),
+                             f"record release {release.version}")
+        except PublishError as error:
+            if not store.drop(release.iri):
+                raise PublishError(f"{error}; the partly loaded <{release.iri}> could not be dropped: drop it with "
+                                   f"DROP SILENT GRAPH <{release.iri}>") from None
+            raise
+        except BaseException:
+            store.drop(release.iri)
+            raise
+        results.append(PublishResult(release.iri, sent, time.perf_counter() - started))
+    return results
+
+
+def publish(groups: Iterable[Iterable[Statement]], *, graph_store: str, graph: str, update: str | None = None,
+            query: str | None = None, credentials: Credentials | None = None, chunk_triples: int = CHUNK_TRIPLES,
+            progress: Progress | None = None) -> PublishResult:
+    """Load the statements as the current catalogue named ``graph``: one call for library users and tests."""
+    check_iri(graph)
+    store = open_store(graph_store, update=update, query=query, credentials=credentials)
+    return publish_current(groups, store, graph, chunk_triples=chunk_triples, progress=progress)
 
 
 _IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>\"{}|\\^`]+")
-
-
-def _dropped(store: GraphStore, staging: str) -> bool:
-    """Leave no staging graph behind after a failure; whether that worked (the first error is the one to report)."""
-    try:
-        store.run_update(f"DROP SILENT GRAPH <{staging}>", "drop the staging graph")
-        return True
-    except PublishError:
-        return False

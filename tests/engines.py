@@ -24,7 +24,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
 
@@ -44,6 +44,8 @@ class Engine:
     graph_store: str    # SPARQL 1.1 Graph Store HTTP Protocol
     user: str | None = None
     password: str | None = None
+    pid: int | None = None
+    """The engine's process (a group leader: benchmarks read the whole group's memory from /proc)."""
 
     def env(self) -> dict[str, str]:
         """The environment variables ``ckg publish`` reads its credentials from."""
@@ -129,8 +131,8 @@ def oxigraph_server(port: int) -> Iterator[Engine]:
         root = f"http://127.0.0.1:{port}/"
         engine = Engine("oxigraph", query=root + "query", update=root + "update", graph_store=root + "store")
         command = [binary, "serve", "--location", str(Path(folder) / "db"), "--bind", f"127.0.0.1:{port}"]
-        with _running(command, Path(folder), engine.query, "oxigraph server"):
-            yield engine
+        with _running(command, Path(folder), engine.query, "oxigraph server") as process:
+            yield replace(engine, pid=process.pid)
 
 
 VIRTUOSO_INI = """\
@@ -187,7 +189,7 @@ def virtuoso_server(http_port: int, sql_port: int) -> Iterator[Engine]:
         engine = Engine("virtuoso", query=root + "sparql", update=root + "sparql-auth",
                         graph_store=root + "sparql-graph-crud-auth", user=VIRTUOSO_USER, password=VIRTUOSO_PASSWORD)
         command = [binary, "+foreground", "+configfile", str(folder / "virtuoso.ini")]
-        with _running(command, folder, engine.query, "virtuoso"):
+        with _running(command, folder, engine.query, "virtuoso") as process:
             _isql(sql_port, f"DB.DBA.USER_CREATE('{VIRTUOSO_USER}', '{VIRTUOSO_PASSWORD}'); "
                             f"GRANT SPARQL_UPDATE TO \"{VIRTUOSO_USER}\";", folder)
-            yield engine
+            yield replace(engine, pid=process.pid)

@@ -1,16 +1,23 @@
 """``ckg publish`` into real engines (Oxigraph server, Virtuoso) started by the tests on 127.0.0.1.
 
-What is held: the engine then answers with the same graph and rows as our embedded endpoint; a
-republish never shows readers the half-loaded new graph (it is staged beside the target and
-switched in one MOVE); failures end in one line and exit 2, leave the target graph as it was, and
-never echo a password.
+What is held: the current graph (found through the pointer graph, as readers find it) answers with
+the same graph and rows as our embedded endpoint, and each release graph holds its own dump; a
+reader resolving the pointer during publishes sees the old graph or the new one, never a partial
+one, on both engines; a release is unknown to readers until loaded whole, skipped when unchanged,
+refused when changed; failures end in one line and exit 2 (1 for a broken release folder), leave
+the current graph as it was, and never echo a password or token.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 import requests
@@ -19,16 +26,21 @@ from pyoxigraph import RdfFormat, parse
 from competency_kg.compile import compile_catalogue
 from conftest import ROOT, free_port
 from engines import Engine
-from exports.publish import Credentials, PublishError, ntriples_chunks, publish, update_endpoint_for
+from exports import publication
+from exports.publication import current_graph
+from exports.publish import (Credentials, PublishError, ntriples_chunks, open_store, publish, publish_releases,
+                             query_endpoint_for, read_release, update_endpoint_for)
+from ontology.releases import rebase_text
 
 sys.path.insert(0, str(ROOT / "bench"))
 from synthetic import generate  # noqa: E402
 
 ENGINES = ["oxigraph", "virtuoso"]
 BUNDLED_GRAPH = "https://w3id.org/competency-kg/"
+"""The dataset IRI of the bundled catalogue: the default name of its current graph."""
 BUNDLED_TRIPLES = len(compile_catalogue(ROOT / "catalog").graph)
 """The bundled catalogue's size, from the same build `ckg publish` runs (it grows with every release)."""
-"""The dataset IRI of the bundled catalogue: publish's default target graph."""
+RELEASE = ROOT / "catalog" / "releases" / "1.0.0"
 
 
 @pytest.fixture(params=ENGINES)
@@ -74,27 +86,120 @@ SELECT ?level ?rank ?criterion ?position {from} WHERE {{
   ?level ckg:rank ?rank . ?level ?has ?criterion . ?criterion ckg:position ?position }}"""
 
 
-def test_published_graph_is_the_embedded_graph(engine: Engine, sparql_endpoint: str) -> None:
+def current(engine: Engine, graph: str) -> str | None:
+    """The graph a reader would read for ``graph``: through the pointer, as ``ckg serve --store`` does."""
+    return current_graph(engine.query, graph)
+
+
+def release_text(folder, base: str = BUNDLED_GRAPH) -> set[str]:
+    """A release's own N-Triples dump as a set of lines (rebased as publish rebases it)."""
+    text = rebase_text((folder / "catalogue.nt").read_text(encoding="utf-8"), BUNDLED_GRAPH, base)
+    return {str(t) for t in parse(text.encode(), format=RdfFormat.N_TRIPLES)}
+
+
+def graphs(engine: Engine) -> set[str]:
+    return {row[0].split("@")[0] for row in select(engine.query, "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")}
+
+
+def test_catalogue_publishes_its_releases_and_the_current_graph(engine: Engine, sparql_endpoint: str) -> None:
     result = run_publish(engine, "--graph-store", engine.graph_store)
     assert result.returncode == 0, result.stderr
-    assert f"{BUNDLED_TRIPLES} triples" in result.stdout  # the bundled catalogue, in full
+    assert f"published {BUNDLED_TRIPLES} triples as the current <{BUNDLED_GRAPH}>" in result.stdout
+    release_iri = BUNDLED_GRAPH + "release/1.0.0/"
+    assert f"published 645 triples into <{release_iri}>" in result.stdout  # the bundled release, in its own graph
+    assert construct(engine.query, release_iri) == release_text(RELEASE)
 
-    assert construct(engine.query, BUNDLED_GRAPH) == construct(sparql_endpoint, None)
+    first = current(engine, BUNDLED_GRAPH)
+    assert first and first != BUNDLED_GRAPH
+    assert construct(engine.query, first) == construct(sparql_endpoint, None)
     for query in (LABELS, CRITERIA):
-        on_engine = select(engine.query, query.format(**{"from": f"FROM <{BUNDLED_GRAPH}>"}))
+        on_engine = select(engine.query, query.format(**{"from": f"FROM <{first}>"}))
         assert on_engine and on_engine == select(sparql_endpoint, query.format(**{"from": ""}))
 
+    # again: the unchanged release is skipped (its checksum is recorded), the current graph is switched
+    again = run_publish(engine, "--graph-store", engine.graph_store)
+    assert again.returncode == 0, again.stderr
+    assert f"<{release_iri}> is already published with the same content" in again.stdout
+    assert "release 1.0.0" not in again.stderr  # not a triple of it was sent
+    second = current(engine, BUNDLED_GRAPH)
+    assert second not in (first, None) and count(engine, second) == BUNDLED_TRIPLES
+    assert first in graphs(engine)  # the previous graph stays for readers holding the old pointer ...
+    third = run_publish(engine, "--graph-store", engine.graph_store)
+    assert third.returncode == 0 and f"dropping the old graph <{first}>" in third.stderr
+    assert first not in graphs(engine) and second in graphs(engine)  # ... until the next publish drops it
+    assert construct(engine.query, release_iri) == release_text(RELEASE)
 
-def test_named_graph_option_and_republish_replace(engine: Engine) -> None:
+
+def test_a_release_folder_alone_is_published_skipped_or_refused(engine: Engine, tmp_path) -> None:
+    folder = tmp_path / "1.0.0"  # a release on its own, no catalogue YAML anywhere near it
+    shutil.copytree(RELEASE, folder)
+    base = f"https://example.org/solo-{engine.name}/"
+    release_iri = base + "release/1.0.0/"
+    result = run_publish(engine, "--graph-store", engine.graph_store, "--base", base, str(folder))
+    assert result.returncode == 0, result.stderr
+    assert construct(engine.query, release_iri) == release_text(folder, base)
+    assert current(engine, base) is None  # a release alone never touches the current graph
+    with_graph = run_publish(engine, "--graph-store", engine.graph_store, "--graph", base, str(folder))
+    assert with_graph.returncode == 2 and "leave --graph out" in with_graph.stderr
+
+    again = run_publish(engine, "--graph-store", engine.graph_store, "--base", base, str(folder))
+    assert again.returncode == 0 and "already published with the same content" in again.stdout
+
+    # the same version with other content, consistent with its own manifest: refused, the engine's copy kept
+    nt = folder / "catalogue.nt"
+    nt.write_text(nt.read_text(encoding="utf-8").replace('"Klantgerichtheid"@nl', '"Klantvriendelijkheid"@nl'),
+                  encoding="utf-8")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for entry in manifest["files"]:
+        if entry["name"] == "catalogue.nt":
+            entry["sha256"] = hashlib.sha256(nt.read_bytes()).hexdigest()
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    changed = run_publish(engine, "--graph-store", engine.graph_store, "--base", base, str(folder))
+    assert changed.returncode == 2 and "releases are immutable" in changed.stderr, changed.stderr
+    assert len(changed.stderr.strip().splitlines()) == 1
+    assert construct(engine.query, release_iri) == release_text(RELEASE, base)
+
+    # a dump that no longer matches its manifest never reaches the engine
+    nt.write_text(nt.read_text(encoding="utf-8") + nt.read_text(encoding="utf-8").splitlines(True)[0], encoding="utf-8")
+    tampered = run_publish(engine, "--graph-store", engine.graph_store, "--base", base + "t/", str(folder))
+    assert tampered.returncode == 1 and "does not match the SHA-256" in tampered.stderr
+    assert base + "t/release/1.0.0/" not in graphs(engine)
+
+
+def test_a_release_is_unknown_to_readers_until_loaded_whole(engine: Engine) -> None:
+    base = f"https://example.org/whole-{engine.name}/"
+    release = read_release(RELEASE, base)
+    store = open_store(engine.graph_store, credentials=Credentials(engine.user, engine.password))
+    recorded_during: list[int] = []
+    records = publication.release_records_query([release.iri])
+    results = publish_releases([release], store, chunk_triples=50,
+                               progress=lambda *_: recorded_during.append(len(store.select(records, "read"))))
+    assert len(recorded_during) > 10 and set(recorded_during) == {0}
+    assert results[0].triples == 645 and len(store.select(records, "read")) == 1
+
+
+def test_named_graph_option_progress_and_no_leftovers(engine: Engine) -> None:
     graph = "https://example.org/graph/current"
-    for _ in range(2):  # the second publish replaces the graph: no duplicates, no leftovers
+    for _ in range(3):
         result = run_publish(engine, "--graph-store", engine.graph_store, "--graph", graph, "--chunk", "100")
         assert result.returncode == 0, result.stderr
-        assert count(engine, graph) == BUNDLED_TRIPLES
-    progress = [line.split()[0] for line in result.stderr.splitlines() if "triples sent" in line]
+        assert count(engine, current(engine, graph)) == BUNDLED_TRIPLES
+    progress = [line.split()[1] for line in result.stderr.splitlines() if line.strip().startswith("current:")]
     assert len(progress) >= 3 and progress[-1] == str(BUNDLED_TRIPLES)  # a line per chunk (whole competencies, about 100 triples)
-    staging = select(engine.query, 'SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } FILTER(STRSTARTS(STR(?g), "urn:uuid:")) }')
-    assert staging == set()
+    staged = select(engine.query, f"SELECT ?g WHERE {{ GRAPH <{publication.POINTER_GRAPH}> "
+                                  f"{{ ?g <{publication.STAGED_FOR}> <{graph}> }} }}")
+    assert len(staged) == 2  # the current graph and the previous one, nothing older
+
+
+def test_a_load_that_died_is_dropped_by_the_next_publish(engine: Engine) -> None:
+    graph = "https://example.org/graph/crashed"
+    store = open_store(engine.graph_store, credentials=Credentials(engine.user, engine.password))
+    dead = "urn:uuid:00000000-0000-4000-8000-000000000001"
+    store.run_update(publication.staged_update(graph, dead), "record")  # what a killed publish leaves behind
+    store.put(dead, b"<urn:x:s> <urn:x:p> <urn:x:o> .\n", replace=True)
+    assert dead in graphs(engine)
+    assert run_publish(engine, "--graph-store", engine.graph_store, "--graph", graph).returncode == 0
+    assert dead not in graphs(engine) and current(engine, graph) != dead
 
 
 @pytest.fixture(scope="module")
@@ -107,12 +212,13 @@ def two_versions(tmp_path_factory) -> tuple[list, list]:
 
 
 def test_republish_never_shows_a_partial_graph(engine: Engine, two_versions) -> None:
+    """A reader resolving the pointer, during a whole publish, counts the old graph or the new one: nothing between."""
     small, large = two_versions
     sizes = (sum(map(len, small)), sum(map(len, large)))
     graph = "https://example.org/graph/switch"
     credentials = Credentials(engine.user, engine.password)
     publish(small, graph_store=engine.graph_store, graph=graph, credentials=credentials)
-    assert count(engine, graph) == sizes[0]
+    assert count(engine, current(engine, graph)) == sizes[0]
 
     seen_after_chunk: list[int] = []
     seen_by_reader: list[int] = []
@@ -120,21 +226,22 @@ def test_republish_never_shows_a_partial_graph(engine: Engine, two_versions) -> 
 
     def reader() -> None:
         while not done.is_set():
-            seen_by_reader.append(count(engine, graph))
+            seen_by_reader.append(count(engine, current(engine, graph)))
 
     thread = threading.Thread(target=reader)
     thread.start()
-    try:  # while chunks arrive, readers of the target see the old graph, untouched
+    try:
         publish(large, graph_store=engine.graph_store, graph=graph, credentials=credentials, chunk_triples=2_000,
-                progress=lambda sent, _: seen_after_chunk.append(count(engine, graph)))
+                progress=lambda *_: seen_after_chunk.append(count(engine, current(engine, graph))))
+        for _ in range(3):  # and the switch back and forth, with the clean-up of old graphs in between
+            publish(small, graph_store=engine.graph_store, graph=graph, credentials=credentials, chunk_triples=20_000)
+            publish(large, graph_store=engine.graph_store, graph=graph, credentials=credentials, chunk_triples=20_000)
     finally:
         done.set()
         thread.join(60)
     assert len(seen_after_chunk) > 10 and set(seen_after_chunk) == {sizes[0]}
-    assert count(engine, graph) == sizes[1]
-    assert 0 not in seen_by_reader
-    if engine.name == "oxigraph":  # one transaction, isolated: the old graph or the new one, nothing between
-        assert set(seen_by_reader) <= set(sizes)
+    assert count(engine, current(engine, graph)) == sizes[1]
+    assert len(seen_by_reader) > 20 and set(seen_by_reader) == set(sizes)
 
 
 def test_unreachable_engine_is_one_line_and_exit_2(oxigraph: Engine) -> None:
@@ -148,13 +255,53 @@ def test_unreachable_engine_is_one_line_and_exit_2(oxigraph: Engine) -> None:
 def test_wrong_password_is_refused_and_never_shown(virtuoso: Engine) -> None:
     graph = "https://example.org/graph/guarded"
     assert run_publish(virtuoso, "--graph-store", virtuoso.graph_store, "--graph", graph).returncode == 0
+    before = current(virtuoso, graph)
     wrong = "not-the-password-4711"
     result = run_publish(virtuoso, "--graph-store", virtuoso.graph_store, "--graph", graph,
                          env={"CKG_STORE_USER": virtuoso.user or "", "CKG_STORE_PASSWORD": wrong})
     assert result.returncode == 2
     assert "refused the credentials (HTTP 401)" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert wrong not in result.stderr + result.stdout
-    assert count(virtuoso, graph) == BUNDLED_TRIPLES  # left as it was
+    assert current(virtuoso, graph) == before and count(virtuoso, before) == BUNDLED_TRIPLES  # left as it was
+
+
+def test_refused_token_is_said_and_never_shown(virtuoso: Engine) -> None:
+    token = "tok-3b1f-not-valid"
+    result = run_publish(virtuoso, "--graph-store", virtuoso.graph_store, env={"CKG_STORE_TOKEN": token})
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "refused the credentials (HTTP 401)" in result.stderr and "CKG_STORE_TOKEN" in result.stderr
+    assert token not in result.stderr + result.stdout
+
+
+def test_an_engine_that_dies_during_the_upload(tmp_path) -> None:
+    """The engine goes away after the first chunk: one clear error, and the graph the user must drop later."""
+    from engines import oxigraph_binary, oxigraph_server
+    if not oxigraph_binary():
+        pytest.skip("the oxigraph server is not installed")
+    small = compile_catalogue(generate(tmp_path / "small", 60), shacl=False).graph.ordered_groups
+    with oxigraph_server(free_port()) as engine:
+        def kill_after_first_chunk(label: str, sent: int, seconds: float) -> None:
+            os.killpg(engine.pid, signal.SIGKILL)
+            assert wait_for_exit(engine.pid)
+
+        with pytest.raises(PublishError) as raised:
+            publish(small, graph_store=engine.graph_store, graph="https://example.org/graph/died", chunk_triples=500,
+                    progress=kill_after_first_chunk)
+    message = str(raised.value)
+    assert "does not answer (connection refused)" in message and engine.graph_store in message
+    assert "could not be dropped: drop it with DROP SILENT GRAPH <urn:uuid:" in message
+
+
+def wait_for_exit(pid: int) -> bool:
+    for _ in range(100):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        if open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z":
+            return True  # a zombie listens no more
+        time.sleep(0.1)
+    return False
 
 
 def test_missing_credentials_say_which_variables(virtuoso: Engine) -> None:
@@ -166,15 +313,31 @@ def test_missing_credentials_say_which_variables(virtuoso: Engine) -> None:
 def test_engine_failure_reports_the_engines_message(virtuoso: Engine) -> None:
     """Virtuoso's anonymous /sparql endpoint refuses updates with HTTP 500 and its own error text."""
     graph = "https://example.org/graph/kept"
-    assert run_publish(virtuoso, "--graph-store", virtuoso.graph_store, "--graph", graph).returncode == 0
+    base = ["--base", "https://example.org/kept/"]
+    assert run_publish(virtuoso, *base, "--graph-store", virtuoso.graph_store, "--graph", graph).returncode == 0
+    before = current(virtuoso, graph)
     anonymous = virtuoso.update.replace("/sparql-auth", "/sparql")
-    result = run_publish(virtuoso, "-q", "--graph-store", virtuoso.graph_store, "--graph", graph, "--update", anonymous)
+    result = run_publish(virtuoso, *base, "-q", "--graph-store", virtuoso.graph_store, "--graph", graph,
+                         "--update", anonymous)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
-    assert "HTTP 500" in result.stderr and "SPARUL_MOVE" in result.stderr  # the engine's own words, trimmed
-    assert "MOVE <urn:uuid:" in result.stderr  # plain text is not mistaken for HTML tags
-    # the same endpoint refuses the clean-up too: the user is told which staging graph to drop
-    assert "the staging graph <urn:uuid:" in result.stderr and "could not be dropped" in result.stderr
-    assert count(virtuoso, graph) == BUNDLED_TRIPLES
+    assert "HTTP 500" in result.stderr and "No permission" in result.stderr  # the engine's own words, trimmed
+    assert "INSERT DATA { GRAPH <" in result.stderr  # plain text is not mistaken for HTML tags
+    assert current(virtuoso, graph) == before and count(virtuoso, before) == BUNDLED_TRIPLES
+
+
+def test_a_failed_release_load_says_what_to_drop(virtuoso: Engine) -> None:
+    """The upload is accepted, the record is refused, and so is the clean-up: the user is told what to drop."""
+    anonymous = virtuoso.update.replace("/sparql-auth", "/sparql")
+    base = "https://example.org/refused/"
+    result = run_publish(virtuoso, "-q", "--graph-store", virtuoso.graph_store, "--update", anonymous,
+                         "--base", base, str(RELEASE))
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "HTTP 500" in result.stderr and f"record release 1.0.0" in result.stderr
+    assert f"could not be dropped: drop it with DROP SILENT GRAPH <{base}release/1.0.0/>" in result.stderr
+    assert select(virtuoso.query, publication.release_records_query([base + "release/1.0.0/"])) == set()
+    # readers do not know it: it is not recorded; the next publish replaces what is there and records it
+    assert run_publish(virtuoso, "--graph-store", virtuoso.graph_store, "--base", base, str(RELEASE)).returncode == 0
+    assert construct(virtuoso.query, base + "release/1.0.0/") == release_text(RELEASE, base)
 
 
 def test_engine_error_on_oxigraph(oxigraph: Engine) -> None:
@@ -195,6 +358,9 @@ def test_update_endpoint_is_derived_for_known_engines() -> None:
     assert update_endpoint_for("http://h:3030/ds/data") == "http://h:3030/ds/update"
     assert update_endpoint_for("http://h/repositories/r/rdf-graphs/service") == "http://h/repositories/r/statements"
     assert update_endpoint_for("http://h/somewhere") is None
+    assert query_endpoint_for("http://h:7878/store") == "http://h:7878/query"
+    assert query_endpoint_for("http://h:8890/sparql-graph-crud-auth") == "http://h:8890/sparql-auth"
+    assert query_endpoint_for("http://h/repositories/r/rdf-graphs/service") == "http://h/repositories/r"
     with pytest.raises(PublishError, match="--update URL"):
         publish([], graph_store="http://h/somewhere", graph="https://example.org/g")
 
