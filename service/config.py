@@ -135,6 +135,13 @@ class ServiceConfig:
     downloads_dir: str | None = _setting(None, "CKG_DOWNLOADS_DIR", "Folder for the release files served at "
                                          "/downloads/.", metavar="DIR", shown="a fresh temporary folder per process")
 
+    store: str | None = _setting(None, "CKG_STORE", "Serve from a SPARQL engine instead of a catalogue folder: the "
+                                 "engine's SPARQL 1.1 query endpoint (what `ckg publish` loaded). Credentials, if "
+                                 "it asks: CKG_STORE_USER/CKG_STORE_PASSWORD or CKG_STORE_TOKEN.", metavar="URL",
+                                 shown="none: serve CATALOG_DIR")
+    store_graph: str | None = _setting(None, "CKG_STORE_GRAPH", "With --store: the named graph holding the current "
+                                       "catalogue.", metavar="IRI", shown="the one `ckg publish` names current")
+
     @classmethod
     def from_env(cls, **overrides: Any) -> "ServiceConfig":
         """Every setting from its environment variable, else its default; ``overrides`` that are not None win."""
