@@ -82,7 +82,7 @@ def _target(site: Site, path: str) -> Target | None:
         return Target(path, lambda: catalogue.listing(segment, number, include_deprecated=everything),
                       ("listing", segment, number, everything), paged=True)
     iri = site.base + path
-    if iri in catalogue.by_subject:
+    if catalogue.knows(iri):
         return Target(path, lambda: catalogue.resource(iri), ("resource", iri))
     return None
 
