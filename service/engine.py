@@ -88,6 +88,10 @@ class Engine:
             self._local.connection = found
         return found
 
+    def close(self) -> None:
+        """Close this thread's connection (the next query opens a new one)."""
+        self._drop()
+
     def _drop(self) -> None:
         found = getattr(self._local, "connection", None)
         if found is not None:

@@ -80,6 +80,7 @@ def build_site(config: ServiceConfig) -> Site:
     engine = Engine(config.store, config.store_graph, timeout=config.query_timeout)
     _, base = discover(engine, config.base)
     catalogue = StoreCatalogue(engine, base, config.page_size)
+    engine.close()  # built in gunicorn's master: no worker may inherit (and share) this thread's socket
     return Site(config=config, catalogue=None, graph=None, store=None, descriptions=catalogue,
                 pages=StorePages(catalogue), vocabulary=vocabulary(), shapes=shapes(base),
                 render_cache=RenderCache(config.render_cache_size), answers=AnswerCache(config.answer_cache_mib * 2**20),
