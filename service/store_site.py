@@ -5,8 +5,9 @@ No catalogue folder and no YAML are read: the base IRI (unless ``--base``) and t
 when first asked for (``service.store_catalogue``). The resources blueprint, its negotiation, ETags and
 render cache are the embedded ones; only the source of the descriptions and page data differs.
 
-What needs the release folders or the compiled catalogue (the CASE API, release pages, the feed, the
-downloads, the mappings tables) is not read from the engine: those paths answer 501 with a body
+The release files of ``/downloads/`` are written on first use from one full read of the engine's graph
+(``service.store_downloads``). What needs the release folders or the compiled catalogue (the CASE API,
+release pages, the feed, the mappings tables) is not read from the engine: those paths answer 501 with a body
 that says why and where to get the same thing. The engine being down or slow gives 502/503/504 with a
 plain body, within the query time limit, never a 500.
 """
@@ -16,7 +17,7 @@ import json
 
 from flask import Blueprint, Flask, Response
 
-from . import edge, resources
+from . import downloads, edge, resources
 from .caches import AnswerCache, RenderCache
 from .config import ServiceConfig
 from .describe import shapes, vocabulary
@@ -27,6 +28,7 @@ from .render import Options
 from .describe import Description
 from .site import Site, current_site
 from .store_catalogue import StoreCatalogue, discover
+from .store_downloads import StoreReleaseFolder
 
 NOT_SERVED = {
     "case": ("/case/", "the CASE 1.1 API is built from the compiled catalogue",
@@ -35,8 +37,6 @@ NOT_SERVED = {
                 "serve the catalogue folder with its releases/ (`ckg serve CATALOG_DIR`)"),
     "feed": ("/feed", "the change feed is read from the release folders",
              "serve the catalogue folder with its releases/ (`ckg serve CATALOG_DIR`)"),
-    "downloads": ("/downloads/", "the release files are written from the compiled catalogue",
-                  "take them from a release (`ckg release`) or serve the catalogue folder"),
     "mappings": ("/mappings", "the SSSOM mapping tables are written from the compiled catalogue",
                  "each resource's mappings are in its own description; for the tables serve the catalogue folder"),
     "sparql": ("/sparql", "this front end does not forward SPARQL queries",
@@ -84,7 +84,7 @@ def build_site(config: ServiceConfig) -> Site:
     return Site(config=config, catalogue=None, graph=None, store=None, descriptions=catalogue,
                 pages=StorePages(catalogue), vocabulary=vocabulary(), shapes=shapes(base),
                 render_cache=RenderCache(config.render_cache_size), answers=AnswerCache(config.answer_cache_mib * 2**20),
-                downloads=None, case=None, archive=NoArchive())
+                downloads=StoreReleaseFolder(catalogue, config.downloads_dir), case=None, archive=NoArchive())
 
 
 blueprint = Blueprint("store", __name__)
@@ -110,8 +110,6 @@ for _rule in ("/release/", "/release/<path:rest>"):
     _route(_rule, "release")
 for _rule in ("/feed", "/feed/", "/feed/<path:rest>"):
     _route(_rule, "feed")
-for _rule in ("/downloads/", "/downloads/<path:rest>"):
-    _route(_rule, "downloads")
 for _rule in ("/mappings", "/mappings<any('.html', '.sssom.tsv', '.tsv', '.jsonld'):suffix>"):
     _route(_rule, "mappings")
 _route("/sparql", "sparql", methods=["GET", "POST"])
@@ -148,5 +146,6 @@ def create_store_app(config: ServiceConfig) -> Flask:
     edge.install(app)
     app.register_error_handler(EngineError, _engine_failed)
     app.register_blueprint(blueprint)
+    app.register_blueprint(downloads.blueprint)
     app.register_blueprint(resources.blueprint)  # last: its catch-all route answers every other path
     return app

@@ -163,8 +163,7 @@ def test_a_second_get_is_served_from_the_render_cache_without_the_engine(store) 
 
 @pytest.mark.parametrize("path,feature", [
     ("/case/v1p1/CFDocuments", "CASE"), ("/competency/klantgerichtheid/alignment", "CASE"), ("/feed", "feed"),
-    ("/release/", "release"), ("/release/1.0.0/", "release"), ("/downloads/", "release files"),
-    ("/downloads/catalogue.ttl", "release files"), ("/mappings", "mapping tables"), ("/mappings.sssom.tsv", "mapping tables"),
+    ("/release/", "release"), ("/release/1.0.0/", "release"), ("/mappings", "mapping tables"), ("/mappings.sssom.tsv", "mapping tables"),
     ("/sparql?query=ASK{}", "SPARQL"),
 ])
 def test_what_needs_the_catalogue_folder_says_so_with_501(store, path: str, feature: str) -> None:
@@ -173,6 +172,24 @@ def test_what_needs_the_catalogue_folder_says_so_with_501(store, path: str, feat
     assert answer.status_code == 501, (path, answer.status_code)
     text = answer.get_data(as_text=True)
     assert engine.query in text and "Instead:" in text and feature.lower() in text.lower(), text
+
+
+def test_downloads_are_the_release_files_embedded_mode_writes(catalogue_copy: Path, store, tmp_path: Path) -> None:
+    """Written on first use from one full read of the engine's graph: every file byte for byte the same."""
+    _, engine = store
+    embedded = create_app(ServiceConfig.from_env(catalog_dir=str(catalogue_copy),
+                                                 downloads_dir=str(tmp_path / "embedded" / "release"))).test_client()
+    app = create_app(ServiceConfig.from_env(store=engine.query, store_graph=GRAPH,
+                                            downloads_dir=str(tmp_path / "store" / "release")))
+    client = app.test_client()
+    want, got = embedded.get("/downloads/").get_json(), client.get("/downloads/").get_json()
+    assert got["metadata"] == want["metadata"]  # the fingerprint: the same graph, in the same canonical order
+    assert [(f["name"], f["sha256"]) for f in got["files"]] == [(f["name"], f["sha256"]) for f in want["files"]]
+    assert {f["name"] for f in got["files"]} >= {"catalogue.ttl", "catalogue.csv", "catalogue.sssom.tsv", "catalogue.case.json"}
+    for name in ("catalogue.nt", "catalogue.csv"):
+        assert client.get(f"/downloads/{name}").data == embedded.get(f"/downloads/{name}").data
+    assert client.get("/downloads/", headers={"Accept": "text/html"}).status_code == 200
+    assert app.extensions["ckg"].downloads.graph is None  # the full read is not kept once the files are written
 
 
 def test_the_base_and_graph_are_discovered_when_not_given(oxigraph: Engine, catalogue_copy: Path) -> None:
