@@ -7,7 +7,7 @@ render cache are the embedded ones; only the source of the descriptions and page
 
 The release files of ``/downloads/`` are written on first use from one full read of the engine's graph
 (``service.store_downloads``). What needs the release folders or the compiled catalogue (the CASE API,
-release pages, the feed, the mappings tables) is not read from the engine: those paths answer 501 with a body
+release pages, the feed) is not read from the engine: those paths answer 501 with a body
 that says why and where to get the same thing. The engine being down or slow gives 502/503/504 with a
 plain body, within the query time limit, never a 500.
 """
@@ -17,7 +17,7 @@ import json
 
 from flask import Blueprint, Flask, Response
 
-from . import downloads, edge, resources
+from . import downloads, edge, resources, store_mappings
 from .caches import AnswerCache, RenderCache
 from .config import ServiceConfig
 from .describe import shapes, vocabulary
@@ -37,8 +37,6 @@ NOT_SERVED = {
                 "serve the catalogue folder with its releases/ (`ckg serve CATALOG_DIR`)"),
     "feed": ("/feed", "the change feed is read from the release folders",
              "serve the catalogue folder with its releases/ (`ckg serve CATALOG_DIR`)"),
-    "mappings": ("/mappings", "the SSSOM mapping tables are written from the compiled catalogue",
-                 "each resource's mappings are in its own description; for the tables serve the catalogue folder"),
     "sparql": ("/sparql", "this front end does not forward SPARQL queries",
                "send SPARQL queries to the engine's own endpoint"),
 }
@@ -110,8 +108,6 @@ for _rule in ("/release/", "/release/<path:rest>"):
     _route(_rule, "release")
 for _rule in ("/feed", "/feed/", "/feed/<path:rest>"):
     _route(_rule, "feed")
-for _rule in ("/mappings", "/mappings<any('.html', '.sssom.tsv', '.tsv', '.jsonld'):suffix>"):
-    _route(_rule, "mappings")
 _route("/sparql", "sparql", methods=["GET", "POST"])
 
 
@@ -147,5 +143,6 @@ def create_store_app(config: ServiceConfig) -> Flask:
     app.register_error_handler(EngineError, _engine_failed)
     app.register_blueprint(blueprint)
     app.register_blueprint(downloads.blueprint)
+    app.register_blueprint(store_mappings.blueprint)
     app.register_blueprint(resources.blueprint)  # last: its catch-all route answers every other path
     return app

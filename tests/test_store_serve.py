@@ -163,7 +163,7 @@ def test_a_second_get_is_served_from_the_render_cache_without_the_engine(store) 
 
 @pytest.mark.parametrize("path,feature", [
     ("/case/v1p1/CFDocuments", "CASE"), ("/competency/klantgerichtheid/alignment", "CASE"), ("/feed", "feed"),
-    ("/release/", "release"), ("/release/1.0.0/", "release"), ("/mappings", "mapping tables"), ("/mappings.sssom.tsv", "mapping tables"),
+    ("/release/", "release"), ("/release/1.0.0/", "release"),
     ("/sparql?query=ASK{}", "SPARQL"),
 ])
 def test_what_needs_the_catalogue_folder_says_so_with_501(store, path: str, feature: str) -> None:
@@ -172,6 +172,17 @@ def test_what_needs_the_catalogue_folder_says_so_with_501(store, path: str, feat
     assert answer.status_code == 501, (path, answer.status_code)
     text = answer.get_data(as_text=True)
     assert engine.query in text and "Instead:" in text and feature.lower() in text.lower(), text
+
+
+@pytest.mark.parametrize("path,accept", [("/mappings", "text/html"), ("/mappings", "text/html;q=0.5, application/ld+json"),
+                                         ("/mappings.sssom.tsv", "*/*"), ("/mappings.html?lang=en", "*/*"),
+                                         ("/mappings", "image/png")])
+def test_the_mapping_tables_are_embedded_modes(embedded, store, path: str, accept: str) -> None:
+    client, _ = embedded
+    engine_client, _ = store
+    want, got = client.get(path, headers={"Accept": accept}), engine_client.get(path, headers={"Accept": accept})
+    assert (got.status_code, got.headers["Content-Type"], got.data) == (want.status_code, want.headers["Content-Type"], want.data)
+    assert want.status_code == 406 or len(want.data) > 1000
 
 
 def test_downloads_are_the_release_files_embedded_mode_writes(catalogue_copy: Path, store, tmp_path: Path) -> None:
