@@ -216,8 +216,10 @@ class StoreCatalogue:
         page = (page_of(node, at_level, len(at_level), number, self.page_size)
                 or page_of(node, at_level, len(at_level), 1, self.page_size))
         members = _values(page.members)
-        rows = f"""UNION {{ VALUES ?s {{ {members} }} ?s ?p ?o }}
-                   UNION {{ VALUES ?cl {{ {members} }} ?cl <{CKG}hasCriterion> ?s . ?s ?p ?o }}
+        # only what a row shows: its competency's name, its criteria's statements in position order
+        rows = f"""UNION {{ VALUES ?s {{ {members} }} ?s ?p ?o . FILTER(?p IN (<{SKOS}broader>, <{CKG}hasCriterion>)) }}
+                   UNION {{ VALUES ?cl {{ {members} }} ?cl <{CKG}hasCriterion> ?s . ?s ?p ?o .
+                            FILTER(?p IN (<{CKG}statement>, <{CKG}position>, <{CKG}rank>)) }}
                    UNION {{ VALUES ?cl {{ {members} }} ?cl <{SKOS}broader> ?s . ?s ?p ?o . FILTER(?p IN ({_in(NAMES)})) }}
                 """ if page.members else ""
         triples += self.engine.construct(f"""
