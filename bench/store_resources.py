@@ -163,7 +163,7 @@ def main() -> None:
         for kind in ("uncached", "cached"):
             if kind == "cached":
                 for mode in ("embedded", "store"):
-                    wrk(roots[(mode, kind)], scripts[kind], args.threads, args.connections, 5)  # fill every worker's cache
+                    wrk(roots[(mode, kind)], scripts[kind], args.threads, args.connections, 15)  # fill every worker's cache
             for run in range(args.repeat):
                 for mode in (("embedded", "store") if run % 2 == 0 else ("store", "embedded")):
                     results[(mode, kind)].append(wrk(roots[(mode, kind)], scripts[kind], args.threads,
