@@ -28,6 +28,8 @@ from rdflib import Graph
 from rdflib.compare import isomorphic
 
 from conftest import ROOT, free_port
+sys.path.insert(0, str(ROOT / "bench"))
+from synthetic import generate  # noqa: E402
 from engines import Engine
 from service.app import create_app
 from service.config import ServiceConfig
@@ -55,10 +57,10 @@ def embedded(catalogue_copy: Path):
     return app.test_client(), app.extensions["ckg"]
 
 
-def publish(engine: Engine, catalogue: Path, graph: str = GRAPH) -> None:
+def publish(engine: Engine, catalogue: Path, *args: str, graph: str = GRAPH) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CKG_")} | engine.env()
     result = subprocess.run([sys.executable, "-m", "ckg.cli", "publish", "-q", str(catalogue), "--graph-store",
-                             engine.graph_store, "--graph", graph], cwd=ROOT, env=env, capture_output=True,
+                             engine.graph_store, "--graph", graph, *args], cwd=ROOT, env=env, capture_output=True,
                             text=True, timeout=600)
     assert result.returncode == 0, result.stderr
 
@@ -67,6 +69,12 @@ def publish(engine: Engine, catalogue: Path, graph: str = GRAPH) -> None:
 def store(request, catalogue_copy: Path):
     """A --store app (in-process) over an engine loaded with the catalogue; the engine too."""
     engine: Engine = request.getfixturevalue(request.param)
+    # other graphs beside ours, as the publish tests leave them: after a republish of the same triples
+    # into another graph, Virtuoso answered `*` property paths with nothing for ours (found by the suite)
+    publish(engine, catalogue_copy, graph="https://w3id.org/competency-kg/")
+    for _ in range(2):  # a republish, in small chunks, as the publish tests do
+        publish(engine, catalogue_copy, "--chunk", "100", graph="https://example.org/ckg-store-tests/other")
+    publish(engine, generate(catalogue_copy.parent / "synthetic", 30), graph="https://example.org/ckg-store-tests/more")
     publish(engine, catalogue_copy)
     app = create_app(ServiceConfig.from_env(store=engine.query, store_graph=GRAPH))
     return app.test_client(), engine
