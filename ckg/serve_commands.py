@@ -73,12 +73,14 @@ def _setting_options(command: Callable) -> Callable:
 @click.option("--access-log", is_flag=True, help="Log every request to standard output.")
 @click.option("--watch", is_flag=True, help="Reload whenever a file under CATALOG_DIR changes (as on SIGHUP).")
 def serve(catalog_dir: str | None, access_log: bool, watch: bool, **settings) -> None:
-    """Serve CATALOG_DIR (default: $CKG_CATALOG or the bundled catalogue) as Linked Data and SPARQL.
+    """Serve CATALOG_DIR (default: $CKG_CATALOG or the bundled catalogue), or with --store URL the catalogue a
+    SPARQL engine holds (no folder needed), as Linked Data and SPARQL.
 
     Every IRI of the catalogue dereferences on this server, and {base}sparql answers SPARQL 1.1
     queries at http://HOST:PORT/sparql. Every option can also be set by its environment variable.
     """
     from service.app import create_app
+    from service.engine import EngineError
     from service.scratch import private_temporary_folder
     from service.server import serve as run_server
 
@@ -86,9 +88,21 @@ def serve(catalog_dir: str | None, access_log: bool, watch: bool, **settings) ->
         config = ServiceConfig.from_env(catalog_dir=catalog_dir, **settings)
     except SettingError as error:
         raise click.UsageError(str(error)) from None
+    if config.store and catalog_dir:
+        raise click.UsageError(f"give either CATALOG_DIR ({catalog_dir}) or --store, not both: with --store the "
+                               f"catalogue is read from the engine")
+    if config.store and watch:
+        raise click.UsageError("--watch reloads a catalogue folder; with --store there is none (send SIGHUP to "
+                               "re-read the engine after publishing)")
     _check_port_free(config.host, config.port)
     try:  # the store (with ESCO) is filled here, in the master, so a bad ESCO file stops start-up
         app = create_app(config)
+    except (EngineError, ValueError) as error:
+        if not config.store:
+            raise
+        click.echo(f"cannot serve from {config.store}: {getattr(error, 'message', error)}; the server was not "
+                   f"started.", err=True)
+        sys.exit(1)
     except CatalogueError as error:
         for problem in error.problems:
             click.echo(str(problem), err=True)

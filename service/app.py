@@ -19,6 +19,9 @@ def create_app(config: ServiceConfig | None = None) -> Flask:
     later, and under gunicorn's preload the work is done once, in the master.
     """
     config = config or ServiceConfig.from_env()
+    if config.store:  # the catalogue lives in a SPARQL engine: nothing to compile (service.store_site)
+        from .store_site import create_store_app
+        return create_store_app(config)
     compiled = compile_catalogue(config.catalog_dir, base=config.base)
     app = Flask(__name__)
     app.extensions["ckg"] = Site.build(config, compiled.catalogue, compiled.graph)

@@ -18,7 +18,7 @@ from difflib import get_close_matches
 from importlib.resources import files
 from math import ceil
 from os.path import commonprefix
-from typing import Iterable
+from typing import Callable, Iterable
 
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple, parse
 
@@ -46,6 +46,10 @@ _KINDS = {
 }
 RDF_DUMPS = ("ttl", "nt", "rdf", "jsonld")
 """Release files that are the whole graph in an RDF syntax: the dataset's void:dataDump links."""
+CLUSTER_MEMBER = (SKOS + "broader", SKOS + "prefLabel", _TYPE)
+"""What of each member competency a cluster's description brings along."""
+LISTED = (_TYPE, SKOS + "prefLabel", SKOS + "broader", CKG + "rank", SKOS + "notation", OWL + "deprecated")
+"""What of each member a listing page shows."""
 LISTINGS = {"competency": CKG + "Competency", "level": CKG + "ProficiencyLevel", "cluster": CKG + "Cluster"}
 """Listing path segment -> class of its members: ``{base}competency/`` lists every competency."""
 
@@ -64,6 +68,9 @@ class Description:
     page: "Page | None" = None
     turtle: bytes | None = None
     """The hand-written Turtle source, served as is (with its comments) for the vocabulary and shapes."""
+    fetched: list[Fact] | None = None
+    """Read from an engine (``--store``): every triple fetched to describe it, more than ``triples`` keeps,
+    which its HTML page reads too (names of linked criteria...). None in embedded mode."""
 
 
 @dataclass(frozen=True)
@@ -98,8 +105,132 @@ def label_of(triples: Iterable[Fact]) -> dict[str, str]:
     return {}
 
 
+class SubjectIndex:
+    """The read side of a subject index: what pages and descriptions ask of a graph.
+
+    Two classes hold one: :class:`Descriptions` (the whole graph, indexed once, embedded mode) and
+    ``service.store_view.View`` (the slice of an engine's graph one request fetched, ``--store``).
+    Everything here reads ``by_subject`` and the derived maps only, so the same code gives the same
+    triples and pages in both modes.
+    """
+
+    base: str
+    page_size: int
+    by_subject: dict[str, list[Fact]]
+    members_of_class: dict[str, list[str]]
+    competencies_by_cluster: dict[str, list[str]]
+    parents: dict[str, str]
+    by_level: dict[str, list[str]]
+    mappings: dict[str, list[str]]
+
+    def types(self, iri: str) -> list[str]:
+        return [t.object.value for t in self.by_subject.get(iri, ()) if t.predicate.value == _TYPE]
+
+    def kind(self, iri: str) -> str | None:
+        """What sort of resource ``iri`` is ('competency', 'level', ...), None when not in the graph."""
+        for type_ in self.types(iri):
+            if type_ in _KINDS:
+                return _KINDS[type_]
+        return "resource" if iri in self.by_subject else None
+
+    def label(self, iri: str) -> dict[str, str]:
+        return label_of(self.by_subject.get(iri, ()))
+
+    def objects(self, iri: str, predicate: str) -> list[NamedNode | BlankNode | Literal]:
+        return [t.object for t in self.by_subject.get(iri, ()) if t.predicate.value == predicate]
+
+    def value(self, iri: str, predicate: str) -> str | None:
+        found = self.objects(iri, predicate)
+        return found[0].value if found else None
+
+    def sort_key(self, iri: str) -> tuple:
+        """Order of listings and of a competency's levels and criteria: rank or position, else IRI."""
+        rank = self.value(iri, CKG + "rank") or self.value(iri, CKG + "position")
+        return (int(rank) if rank and rank.lstrip("-").isdigit() else 0, iri)
+
+    def instances(self, cls: str) -> list[str]:
+        return self.members_of_class.get(cls, [])
+
+    def deprecated(self, iri: str) -> bool:
+        return any(t.predicate.value == OWL + "deprecated" and t.object.value == "true"
+                   for t in self.by_subject.get(iri, ()))
+
+    def owned(self, iri: str) -> list[Fact]:
+        """The triples of ``iri`` and, recursively, of the nodes it owns (EMBEDDED links)."""
+        out: list[Fact] = []
+        pending, seen = [iri], set()
+        while pending:
+            subject = pending.pop(0)
+            if subject in seen:
+                continue
+            seen.add(subject)
+            for t in self.by_subject.get(subject, ()):
+                out.append(t)
+                if t.predicate.value in EMBEDDED and isinstance(t.object, NamedNode):
+                    pending.append(t.object.value)
+        return out
+
+    def with_link_labels(self, triples: list[Fact]) -> list[Fact]:
+        """``triples`` plus the types and names of every node they link to but do not describe."""
+        described = {t.subject.value for t in triples}
+        linked = sorted({t.object.value for t in triples if isinstance(t.object, NamedNode)
+                         and t.predicate.value != _TYPE and t.object.value not in described
+                         and t.object.value in self.by_subject})
+        extra = [t for iri in linked for t in self.by_subject[iri]
+                 if t.predicate.value == _TYPE or t.predicate.value in LABELS]
+        return triples + extra
+
+    def described(self, iri: str, kind: str) -> list[Fact]:
+        """The triples of ``iri``'s description: itself and what it owns, its mappings' summaries, a
+        cluster's members, and the names and types of every node they link to."""
+        triples = self.owned(iri)
+        for node in sorted({t.subject.value for t in triples}):
+            for record in self.mappings.get(node, ()):
+                triples += [t for t in self.by_subject[record] if t.predicate.value in MAPPING_SUMMARY]
+        if kind == "cluster":
+            # Who belongs to the cluster is said by the members (skos:broader): bring those triples along.
+            for competency in self.competencies_by_cluster.get(iri, []):
+                triples += [t for t in self.by_subject[competency]
+                            if t.predicate.value in CLUSTER_MEMBER]
+        return self.with_link_labels(triples)
+
+    def collection(self, iri: str, page: Page) -> Description:
+        """One page of a listing as a hydra:Collection (``by_subject`` must hold the page's members)."""
+        collection, view = NamedNode(iri), NamedNode(page.view)
+        triples = [
+            Triple(collection, _A, NamedNode(HYDRA + "Collection")),
+            Triple(collection, NamedNode(HYDRA + "totalItems"), integer(page.total)),
+            Triple(collection, NamedNode(HYDRA + "view"), view),
+            Triple(view, _A, NamedNode(HYDRA + "PartialCollectionView")),
+            Triple(view, NamedNode(HYDRA + "first"), NamedNode(page.first)),
+            Triple(view, NamedNode(HYDRA + "last"), NamedNode(page.last)),
+        ]
+        if page.previous:
+            triples.append(Triple(view, NamedNode(HYDRA + "previous"), NamedNode(page.previous)))
+        if page.next:
+            triples.append(Triple(view, NamedNode(HYDRA + "next"), NamedNode(page.next)))
+        for member in page.members:
+            triples.append(Triple(collection, NamedNode(HYDRA + "member"), NamedNode(member)))
+            triples += [t for t in self.by_subject[member] if t.predicate.value in LISTED]
+        return Description(iri, "listing", self.with_link_labels(triples), page)
+
+    def paginate(self, iri: str, members: list[str], number: int, query: str = "") -> Page | None:
+        """Page ``number`` (from 1) of ``members``; page 1 always exists, even for an empty list."""
+        count = max(1, ceil(len(members) / self.page_size))
+        if not 1 <= number <= count:
+            return None
+        start = (number - 1) * self.page_size
+        return Page(
+            number=number, count=count, total=len(members), members=members[start:start + self.page_size],
+            first=_page_iri(iri, 1, query), last=_page_iri(iri, count, query),
+            previous=_page_iri(iri, number - 1, query) if number > 1 else None,
+            next=_page_iri(iri, number + 1, query) if number < count else None,
+            view=_page_iri(iri, number, query),
+        )
+
+
 @dataclass
-class Descriptions:
+class Descriptions(SubjectIndex):
     """Every description the site serves for one graph, computed from an index built once."""
 
     graph: CatalogueGraph
@@ -135,26 +266,6 @@ class Descriptions:
 
     # ---- what is where ----------------------------------------------------------------------
 
-    def types(self, iri: str) -> list[str]:
-        return [t.object.value for t in self.by_subject.get(iri, ()) if t.predicate.value == _TYPE]
-
-    def kind(self, iri: str) -> str | None:
-        """What sort of resource ``iri`` is ('competency', 'level', ...), None when not in the graph."""
-        for type_ in self.types(iri):
-            if type_ in _KINDS:
-                return _KINDS[type_]
-        return "resource" if iri in self.by_subject else None
-
-    def label(self, iri: str) -> dict[str, str]:
-        return label_of(self.by_subject.get(iri, ()))
-
-    def objects(self, iri: str, predicate: str) -> list[NamedNode | BlankNode | Literal]:
-        return [t.object for t in self.by_subject.get(iri, ()) if t.predicate.value == predicate]
-
-    def value(self, iri: str, predicate: str) -> str | None:
-        found = self.objects(iri, predicate)
-        return found[0].value if found else None
-
     def _members_of_class(self) -> dict[str, list[str]]:
         """Class IRI -> its instances, in the order listings show them (rank, else IRI)."""
         members: dict[str, list[str]] = defaultdict(list)
@@ -165,14 +276,6 @@ class Descriptions:
         for cls, iris in members.items():
             iris.sort(key=self.sort_key)
         return dict(members)
-
-    def sort_key(self, iri: str) -> tuple:
-        """Order of listings and of a competency's levels and criteria: rank or position, else IRI."""
-        rank = self.value(iri, CKG + "rank") or self.value(iri, CKG + "position")
-        return (int(rank) if rank and rank.lstrip("-").isdigit() else 0, iri)
-
-    def instances(self, cls: str) -> list[str]:
-        return self.members_of_class.get(cls, [])
 
     def _competencies_by_cluster(self) -> dict[str, list[str]]:
         """Cluster IRI -> the competencies under it (skos:broader), in IRI (slug) order.
@@ -229,44 +332,13 @@ class Descriptions:
         Only siblings (same parent) are considered: the slugs sharing the longest prefix, found by
         bisection, and for small sibling sets also close spellings, so a typo costs no full scan.
         """
-        parent, _, last = path.rpartition("/")
-        names = self.siblings.get(parent, [])
-        if not names or not last:
-            return []
-        at = bisect_left(names, last)
-        window = names[max(0, at - limit):at + limit]
-        shared = lambda name: len(commonprefix([name, last]))
-        picked = sorted((n for n in window if shared(n) >= min(3, len(last))), key=lambda n: -shared(n))[:limit]
-        if len(names) <= 500:
-            picked += [n for n in get_close_matches(last, names, n=limit, cutoff=0.6) if n not in picked]
-        return [f"{parent}/{name}" if parent else name for name in picked[:limit]]
+        return near_among(self.siblings.get(path.rpartition("/")[0], []), path, limit)
 
     # ---- descriptions -------------------------------------------------------------------------
 
-    def owned(self, iri: str) -> list[Fact]:
-        """The triples of ``iri`` and, recursively, of the nodes it owns (EMBEDDED links)."""
-        out: list[Fact] = []
-        pending, seen = [iri], set()
-        while pending:
-            subject = pending.pop(0)
-            if subject in seen:
-                continue
-            seen.add(subject)
-            for t in self.by_subject.get(subject, ()):
-                out.append(t)
-                if t.predicate.value in EMBEDDED and isinstance(t.object, NamedNode):
-                    pending.append(t.object.value)
-        return out
-
-    def with_link_labels(self, triples: list[Fact]) -> list[Fact]:
-        """``triples`` plus the types and names of every node they link to but do not describe."""
-        described = {t.subject.value for t in triples}
-        linked = sorted({t.object.value for t in triples if isinstance(t.object, NamedNode)
-                         and t.predicate.value != _TYPE and t.object.value not in described
-                         and t.object.value in self.by_subject})
-        extra = [t for iri in linked for t in self.by_subject[iri]
-                 if t.predicate.value == _TYPE or t.predicate.value in LABELS]
-        return triples + extra
+    def knows(self, iri: str) -> bool:
+        """Whether ``iri`` is described (an engine-backed catalogue answers this by describing it)."""
+        return iri in self.by_subject
 
     def resource(self, iri: str) -> Description | None:
         """The self-contained description of a catalogue IRI, or None if the graph has no such node."""
@@ -275,53 +347,17 @@ class Descriptions:
         kind = self.kind(iri) or "resource"
         if kind == "dataset":
             return self.dataset()
-        triples = self.owned(iri)
-        for node in sorted({t.subject.value for t in triples}):
-            for record in self.mappings.get(node, ()):
-                triples += [t for t in self.by_subject[record] if t.predicate.value in MAPPING_SUMMARY]
-        if kind == "cluster":
-            # Who belongs to the cluster is said by the members (skos:broader): bring those triples along.
-            for competency in self.competencies_by_cluster.get(iri, []):
-                triples += [t for t in self.by_subject[competency]
-                            if t.predicate.value in (SKOS + "broader", SKOS + "prefLabel", _TYPE)]
-        return Description(iri, kind, self.with_link_labels(triples))
+        return Description(iri, kind, self.described(iri, kind))
 
     def _dataset_description(self) -> Description:
-        base = self.base
-        dataset = NamedNode(base)
-        extra: list[Fact] = [
-            Triple(dataset, NamedNode(VOID + "triples"), integer(len(self.graph))),
-            Triple(dataset, NamedNode(VOID + "entities"), integer(sum(1 for s in self.by_subject if not s.startswith("_:")))),
-            Triple(dataset, NamedNode(VOID + "distinctSubjects"), integer(len(self.by_subject))),
-        ]
-        for cls, members in sorted(self.members_of_class.items()):
-            local = cls.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
-            partition = NamedNode(f"{base}#class-{local}")
-            extra += [
-                Triple(dataset, NamedNode(VOID + "classPartition"), partition),
-                Triple(partition, NamedNode(VOID + "class"), NamedNode(cls)),
-                Triple(partition, NamedNode(VOID + "entities"), integer(len(members))),
-            ]
-        for extension, media_type in MEDIA_TYPES.items():
-            download = NamedNode(self.graph.iris.download(f"{BASENAME}.{extension}"))
-            if extension in RDF_DUMPS:
-                extra.append(Triple(dataset, NamedNode(VOID + "dataDump"), download))
-            extra += [
-                Triple(dataset, NamedNode(DCAT + "distribution"), download),
-                Triple(download, _A, NamedNode(DCAT + "Distribution")),
-                Triple(download, NamedNode(DCAT + "downloadURL"), download),
-                Triple(download, NamedNode(DCAT + "mediaType"), NamedNode(f"https://www.iana.org/assignments/media-types/{media_type}")),
-            ]
-        extra.append(Triple(dataset, NamedNode(DCAT + "landingPage"), dataset))
-        return Description(base, "dataset", self.with_link_labels(self.owned(base) + extra))
+        counts = {cls: len(members) for cls, members in self.members_of_class.items()}
+        extra = void_triples(self.base, len(self.graph), sum(1 for s in self.by_subject if not s.startswith("_:")),
+                             len(self.by_subject), counts, self.graph.iris.download)
+        return Description(self.base, "dataset", self.with_link_labels(self.owned(self.base) + extra))
 
     def dataset(self) -> Description:
         """The dataset's own triples plus VoID statistics, class partitions and its downloads (DCAT)."""
         return self._dataset
-
-    def deprecated(self, iri: str) -> bool:
-        return any(t.predicate.value == OWL + "deprecated" and t.object.value == "true"
-                   for t in self.by_subject.get(iri, ()))
 
     def listing(self, segment: str, number: int, *, include_deprecated: bool = False) -> Description | None:
         """Page ``number`` of ``{base}{segment}/`` as a hydra:Collection; None if there is no such page.
@@ -336,39 +372,52 @@ class Descriptions:
         page = self.paginate(iri, members, number, query="deprecated=include&" if include_deprecated else "")
         if page is None:
             return None
-        collection, view = NamedNode(iri), NamedNode(page.view)
-        triples = [
-            Triple(collection, _A, NamedNode(HYDRA + "Collection")),
-            Triple(collection, NamedNode(HYDRA + "totalItems"), integer(len(members))),
-            Triple(collection, NamedNode(HYDRA + "view"), view),
-            Triple(view, _A, NamedNode(HYDRA + "PartialCollectionView")),
-            Triple(view, NamedNode(HYDRA + "first"), NamedNode(page.first)),
-            Triple(view, NamedNode(HYDRA + "last"), NamedNode(page.last)),
-        ]
-        if page.previous:
-            triples.append(Triple(view, NamedNode(HYDRA + "previous"), NamedNode(page.previous)))
-        if page.next:
-            triples.append(Triple(view, NamedNode(HYDRA + "next"), NamedNode(page.next)))
-        for member in page.members:
-            triples.append(Triple(collection, NamedNode(HYDRA + "member"), NamedNode(member)))
-            triples += [t for t in self.by_subject[member]
-                        if t.predicate.value in (_TYPE, SKOS + "prefLabel", SKOS + "broader", CKG + "rank", SKOS + "notation",
-                                                 OWL + "deprecated")]
-        return Description(iri, "listing", self.with_link_labels(triples), page)
+        return self.collection(iri, page)
 
-    def paginate(self, iri: str, members: list[str], number: int, query: str = "") -> Page | None:
-        """Page ``number`` (from 1) of ``members``; page 1 always exists, even for an empty list."""
-        count = max(1, ceil(len(members) / self.page_size))
-        if not 1 <= number <= count:
-            return None
-        start = (number - 1) * self.page_size
-        return Page(
-            number=number, count=count, total=len(members), members=members[start:start + self.page_size],
-            first=_page_iri(iri, 1, query), last=_page_iri(iri, count, query),
-            previous=_page_iri(iri, number - 1, query) if number > 1 else None,
-            next=_page_iri(iri, number + 1, query) if number < count else None,
-            view=_page_iri(iri, number, query),
-        )
+
+def near_among(names: list[str], path: str, limit: int = 3) -> list[str]:
+    """The paths among ``names`` (sorted last segments of ``path``'s siblings) that look like ``path``."""
+    parent, _, last = path.rpartition("/")
+    if not names or not last:
+        return []
+    at = bisect_left(names, last)
+    window = names[max(0, at - limit):at + limit]
+    shared = lambda name: len(commonprefix([name, last]))
+    picked = sorted((n for n in window if shared(n) >= min(3, len(last))), key=lambda n: -shared(n))[:limit]
+    if len(names) <= 500:
+        picked += [n for n in get_close_matches(last, names, n=limit, cutoff=0.6) if n not in picked]
+    return [f"{parent}/{name}" if parent else name for name in picked[:limit]]
+
+
+def void_triples(base: str, triples: int, entities: int, subjects: int, class_counts: dict[str, int],
+                 download: Callable[[str], str]) -> list[Fact]:
+    """The dataset's VoID statistics, class partitions and DCAT distributions (``download``: file name -> IRI)."""
+    dataset = NamedNode(base)
+    extra: list[Fact] = [
+        Triple(dataset, NamedNode(VOID + "triples"), integer(triples)),
+        Triple(dataset, NamedNode(VOID + "entities"), integer(entities)),
+        Triple(dataset, NamedNode(VOID + "distinctSubjects"), integer(subjects)),
+    ]
+    for cls, count in sorted(class_counts.items()):
+        local = cls.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+        partition = NamedNode(f"{base}#class-{local}")
+        extra += [
+            Triple(dataset, NamedNode(VOID + "classPartition"), partition),
+            Triple(partition, NamedNode(VOID + "class"), NamedNode(cls)),
+            Triple(partition, NamedNode(VOID + "entities"), integer(count)),
+        ]
+    for extension, media_type in MEDIA_TYPES.items():
+        file = NamedNode(download(f"{BASENAME}.{extension}"))
+        if extension in RDF_DUMPS:
+            extra.append(Triple(dataset, NamedNode(VOID + "dataDump"), file))
+        extra += [
+            Triple(dataset, NamedNode(DCAT + "distribution"), file),
+            Triple(file, _A, NamedNode(DCAT + "Distribution")),
+            Triple(file, NamedNode(DCAT + "downloadURL"), file),
+            Triple(file, NamedNode(DCAT + "mediaType"), NamedNode(f"https://www.iana.org/assignments/media-types/{media_type}")),
+        ]
+    extra.append(Triple(dataset, NamedNode(DCAT + "landingPage"), dataset))
+    return extra
 
 
 def _page_iri(iri: str, number: int, query: str = "") -> str:

@@ -60,7 +60,7 @@ class Reloader:
         attach(app, status)
         self.app = app
         gc.collect()  # the previous app's graph and store go now, not at some later collection
-        print(f"Reloaded {self.config.catalog_dir}: {status.facts['triples']:,} triples, version "
+        print(f"Reloaded {self.config.store or self.config.catalog_dir}: {status.facts['triples']:,} triples, version "
               f"{status.facts['version']}, in {time.monotonic() - started:.1f} s.", file=sys.stderr, flush=True)
         return True
 

@@ -82,7 +82,7 @@ def _target(site: Site, path: str) -> Target | None:
         return Target(path, lambda: catalogue.listing(segment, number, include_deprecated=everything),
                       ("listing", segment, number, everything), paged=True)
     iri = site.base + path
-    if iri in catalogue.by_subject:
+    if catalogue.knows(iri):
         return Target(path, lambda: catalogue.resource(iri), ("resource", iri))
     return None
 
@@ -145,7 +145,12 @@ def resource(path: str) -> Response:
     target = _target(site, stem) if suffix_format else _target(site, path)
     if target is None:
         return _missing(site, path)
-    fmt = _format(target.path, suffix_format)
+    try:
+        fmt = _format(target.path, suffix_format)
+    except Refused:
+        if target.key[0] == "resource" and target.describe() is None:  # --store learns a resource exists by asking
+            return _missing(site, path)
+        raise
     context_mode = _context_mode()
     page = _page_number() if fmt.name == "html" else 1
     lang = page_language() if fmt.name == "html" else ""

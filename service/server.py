@@ -110,7 +110,8 @@ class Server(BaseApplication):
         site = self.reloader.app.extensions["ckg"]
         host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
         root = f"http://{host}:{self.config.port}/"
-        print(f"Serving {len(site.graph):,} triples (base IRI {site.base}) at {root}\n"
+        what = f"{len(site.graph):,} triples" if site.graph is not None else f"the catalogue in {self.config.store}"
+        print(f"Serving {what} (base IRI {site.base}) at {root}\n"
               f"  SPARQL endpoint: {root}sparql  (query time limit {self.config.query_timeout:g} s, "
               f"at most {self.config.max_results:,} results)\n"
               f"  {self.config.workers} worker(s) x {max(1, self.config.threads)} thread(s); Ctrl-C to stop.",

@@ -72,7 +72,7 @@ class Site:
 
     @property
     def base(self) -> str:
-        return self.graph.iris.base
+        return self.descriptions.base
 
     @property
     def context_iri(self) -> str:

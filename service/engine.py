@@ -1,0 +1,164 @@
+"""A small SPARQL 1.1 Protocol client for reading the catalogue out of an engine (``ckg serve --store``).
+
+Only the standard protocol is used (a form-encoded POST of ``query``, answers as N-Triples or SPARQL
+JSON results), so Oxigraph server, Virtuoso, Fuseki, GraphDB and Neptune are read the same way. Every
+query names the catalogue's graph with ``FROM`` so the engine's other graphs never leak in.
+
+Connections are kept open per thread (one request after another on the same socket): a fresh TCP
+connection per query would cost about as much as a small query itself. Every call is bounded by a
+timeout; a refused connection, a timeout or an engine error becomes :class:`EngineError` with the HTTP
+status the front end should answer (502, 503 or 504) and a sentence saying what happened.
+"""
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import os
+import socket
+import threading
+from dataclasses import dataclass
+from typing import Mapping
+from urllib.parse import urlencode, urlsplit
+
+from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple, parse
+
+
+class EngineError(Exception):
+    """The engine could not answer: ``status`` is what to tell our client (502/503/504)."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+Term = NamedNode | BlankNode | Literal
+
+
+def _auth_header(env: Mapping[str, str]) -> str | None:
+    """Bearer from CKG_STORE_TOKEN, else Basic from CKG_STORE_USER/PASSWORD (read endpoints rarely ask)."""
+    if env.get("CKG_STORE_TOKEN"):
+        return "Bearer " + env["CKG_STORE_TOKEN"]
+    if env.get("CKG_STORE_USER"):
+        pair = f"{env['CKG_STORE_USER']}:{env.get('CKG_STORE_PASSWORD', '')}".encode("utf-8")
+        return "Basic " + base64.b64encode(pair).decode("ascii")
+    return None
+
+
+def _term(cell: dict) -> Term:
+    kind = cell["type"]
+    if kind == "uri":
+        return NamedNode(cell["value"])
+    if kind == "bnode":
+        return BlankNode(cell["value"])
+    if "xml:lang" in cell:
+        return Literal(cell["value"], language=cell["xml:lang"])
+    datatype = cell.get("datatype")
+    return Literal(cell["value"], datatype=NamedNode(datatype)) if datatype else Literal(cell["value"])
+
+
+@dataclass
+class Engine:
+    """The query endpoint of one engine and the graph read from it."""
+
+    url: str
+    graph: str | None = None
+    """The named graph holding the catalogue; None reads the engine's default graph."""
+    timeout: float = 10.0
+    env: Mapping[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"--store must be an http(s) URL of a SPARQL query endpoint, not {self.url!r}")
+        self._https = parts.scheme == "https"
+        self._host, self._port = parts.hostname, parts.port
+        self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self._auth = _auth_header(os.environ if self.env is None else self.env)
+        self._local = threading.local()
+
+    # ---- the wire ----
+
+    def _connection(self) -> http.client.HTTPConnection:
+        found = getattr(self._local, "connection", None)
+        if found is None:
+            kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+            found = kind(self._host, self._port, timeout=self.timeout)
+            self._local.connection = found
+        return found
+
+    def close(self) -> None:
+        """Close this thread's connection (the next query opens a new one)."""
+        self._drop()
+
+    def _drop(self) -> None:
+        found = getattr(self._local, "connection", None)
+        if found is not None:
+            found.close()
+            self._local.connection = None
+
+    def _post(self, query: str, accept: str) -> bytes:
+        body = urlencode({"query": query, **({"default-graph-uri": self.graph} if self.graph else {})}).encode("utf-8")
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": accept}
+        if self._auth:
+            headers["Authorization"] = self._auth
+        for attempt in (1, 2):  # a kept-alive socket the engine closed meanwhile: retry once on a new one
+            connection = self._connection()
+            try:
+                connection.request("POST", self._path, body=body, headers=headers)
+                response = connection.getresponse()
+                data = response.read()
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError,
+                    http.client.CannotSendRequest, http.client.ResponseNotReady) as error:
+                self._drop()
+                if attempt == 2:
+                    raise EngineError(502, f"the SPARQL engine at {self.url} closed the connection: {error}") from None
+                continue
+            except (TimeoutError, socket.timeout):
+                self._drop()
+                raise EngineError(504, f"the SPARQL engine at {self.url} gave no answer within {self.timeout:g} s") from None
+            except OSError as error:
+                self._drop()
+                raise EngineError(502, f"cannot reach the SPARQL engine at {self.url}: "
+                                       f"{error.strerror or error}") from None
+            if response.status != 200:
+                detail = data.decode("utf-8", "replace").strip().splitlines()[:3]
+                status = 503 if response.status == 503 else 502
+                raise EngineError(status, f"the SPARQL engine at {self.url} answered {response.status} "
+                                          f"{response.reason}: {' '.join(detail)[:300]}")
+            return data
+        raise AssertionError("unreachable")
+
+    # ---- queries ----
+
+    def select(self, query: str) -> list[dict[str, Term]]:
+        """The rows of a SELECT, each a dict of variable -> term (unbound variables absent)."""
+        data = self._post(query, "application/sparql-results+json")
+        try:
+            bindings = json.loads(data)["results"]["bindings"]
+        except (ValueError, KeyError, TypeError) as error:
+            raise EngineError(502, f"the SPARQL engine at {self.url} did not answer with SPARQL JSON results: {error}") from None
+        return [{name: _term(cell) for name, cell in row.items()} for row in bindings]
+
+    def construct(self, query: str) -> list[Triple]:
+        """The triples of a CONSTRUCT, read as N-Triples (every engine writes it; the fastest to parse)."""
+        data = self._post(query, "application/n-triples")
+        try:
+            return [Triple(q.subject, q.predicate, q.object) for q in parse(data, RdfFormat.N_TRIPLES)]
+        except SyntaxError as error:
+            raise EngineError(502, f"the SPARQL engine at {self.url} did not answer with N-Triples: {error}") from None
+
+    def ask(self, query: str) -> bool:
+        data = self._post(query, "application/sparql-results+json")
+        try:
+            return bool(json.loads(data)["boolean"])
+        except (ValueError, KeyError, TypeError) as error:
+            raise EngineError(502, f"the SPARQL engine at {self.url} did not answer an ASK: {error}") from None
+
+
+def iri(value: str) -> str:
+    """``<value>`` for a query, refusing what could break out of the IRI (the value may come from a URL)."""
+    if any(c in value for c in '<>"{}|^`\\ \n\r\t'):
+        raise ValueError(f"not an IRI: {value!r}")
+    return f"<{value}>"

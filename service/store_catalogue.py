@@ -1,0 +1,311 @@
+"""What ``ckg serve --store`` asks the engine, per request: the descriptions and page data of embedded mode.
+
+Each answer is fetched when asked for and then forgotten (the render cache keeps the finished bytes):
+one CONSTRUCT per resource, a SELECT and a CONSTRUCT per listing page, a few aggregate queries for the
+dataset, and one more query for the pages that show more than the resource's own description (a
+level's competencies, a criterion's owners...). The triples land in a :class:`~service.store_view.View`
+and the embedded code describes and writes pages from it, so both modes answer alike.
+
+Every query is written to fetch a superset of what the embedded description holds; ``View.described``
+then keeps exactly the embedded selection. Orders that pages and listings show are computed here in
+Python with the embedded keys, never left to an engine's collation.
+"""
+from __future__ import annotations
+
+import threading
+from math import ceil
+
+from pyoxigraph import NamedNode
+
+from exports.jsonld import EMBEDDED
+from ontology.iris import Iris
+from ontology.namespaces import CKG, DCAT, DCT, OWL, RDF, SKOS, VOID
+
+from .describe import (CLUSTER_MEMBER, LABELS, LISTED, LISTINGS, MAPPING_SUMMARY, Description, Fact, Page,
+                       _page_iri, near_among, void_triples)
+from .engine import Engine, EngineError, iri
+from .store_view import View
+
+_TYPE = RDF + "type"
+NAMES = (_TYPE, *LABELS)
+"""What the description of a linked node carries: its types and names."""
+LINK_TEXTS = (*NAMES, CKG + "statement")
+"""What a page's link to a node shows: its name, else (a criterion) its statement."""
+OWNER = "(" + "|".join(f"<{p}>" for p in sorted(EMBEDDED)) + ")"
+"""One step from a node to a node it owns."""
+OWNED_DEPTH = 3
+"""How many ownership steps are followed: the model has two (competency, level, criterion).
+
+Not a ``*`` path: Virtuoso answers ``<x> (a|b)* ?s`` with nothing when the graph read is not the
+first one loaded with those triples (tested), so the depths are spelled out."""
+
+
+def owned(subject: str, var: str, rest: str) -> str:
+    """``rest`` once per node ``subject`` owns (itself included) bound to ``var``, as union branches.
+
+    Each branch is a self-contained pattern: Oxigraph evaluates a union group joined with a later
+    triple pattern by scanning that pattern (380 ms instead of 5 ms at 33,000 triples)."""
+    steps = [f"VALUES {var} {{ {subject} }}"] + [f"{subject} {'/'.join([OWNER] * n)} {var} ." for n in range(1, OWNED_DEPTH + 1)]
+    return " UNION ".join(f"{{ {step} {rest} }}" for step in steps)
+
+
+def _in(predicates) -> str:
+    return ", ".join(f"<{p}>" for p in predicates)
+
+
+def _values(iris) -> str:
+    return " ".join(iri(i) for i in iris)
+
+
+def _whole(term) -> int:
+    return int(term.value) if term is not None and term.value.lstrip("-").isdigit() else 0
+
+
+class StoreCatalogue:
+    """The engine-backed counterpart of :class:`~service.describe.Descriptions` for the resources blueprint."""
+
+    def __init__(self, engine: Engine, base: str, page_size: int = 100):
+        self.engine = engine
+        self.base = base
+        self.page_size = page_size
+        self.iris = Iris(base)
+        self._dataset: Description | None = None
+        self._lock = threading.Lock()
+        self.context = self._context()
+
+    # ---- start-up ----
+
+    def _context(self) -> list[Fact]:
+        """What every page shows besides its own resource: the site's title and the scheme's scope note."""
+        return self.engine.construct(f"""
+            CONSTRUCT {{ ?s ?p ?o }} WHERE {{
+              {{ VALUES (?s ?p) {{ ({iri(self.base)} <{DCT}title>) ({iri(self.iris.scheme)} <{SKOS}scopeNote>) }} ?s ?p ?o }}
+            }}""")
+
+    def view(self, triples: list[Fact], **lists) -> View:
+        return View(self.base, self.page_size, [*triples, *self.context], **lists)
+
+    # ---- what the resources blueprint asks ----
+
+    def knows(self, iri: str) -> bool:
+        """Whether ``iri`` may be a resource: any IRI below the base; the engine says which are (else 404)."""
+        return iri.startswith(self.base)
+
+    def resource(self, node: str) -> Description | None:
+        """One CONSTRUCT: the node and what it owns, its mappings' summaries, a cluster's members, and the
+        types and names of every node those link to; ``View.described`` keeps the embedded selection."""
+        try:
+            subject = iri(node)
+        except ValueError:
+            return None
+        found = self.engine.construct(f"""
+            CONSTRUCT {{ ?s ?p ?o }} WHERE {{
+              {owned(subject, "?s", "?s ?p ?o")}
+              UNION {owned(subject, "?n", f"?s <{OWL}annotatedSource> ?n ; ?p ?o . FILTER(?p IN ({_in(MAPPING_SUMMARY)}))")}
+              UNION {{ {subject} a <{CKG}Cluster> . ?s a <{CKG}Competency> ; <{SKOS}broader> {subject} ; ?p ?o .
+                       FILTER NOT EXISTS {{ ?s <{OWL}deprecated> true }} FILTER(?p IN ({_in(CLUSTER_MEMBER)})) }}
+              UNION {owned(subject, "?n", f"?n ?q ?s . FILTER(isIRI(?s)) ?s ?p ?o . FILTER(?p IN ({_in(LINK_TEXTS)}))")}
+              UNION {owned(subject, "?n", f"?r <{OWL}annotatedSource> ?n ; ?q ?s . FILTER(isIRI(?s) && ?q IN ({_in(MAPPING_SUMMARY)})) ?s ?p ?o . FILTER(?p IN ({_in(LINK_TEXTS)}))")}
+              UNION {{ {subject} a <{CKG}Cluster> . ?m a <{CKG}Competency> ; <{SKOS}broader> {subject} ; ?q ?s .
+                       FILTER(isIRI(?s) && ?q IN ({_in(CLUSTER_MEMBER)})) ?s ?p ?o . FILTER(?p IN ({_in(LINK_TEXTS)})) }}
+            }}""")
+        view = View(self.base, self.page_size, found)
+        if node not in view.by_subject:
+            return None
+        kind = view.kind(node) or "resource"
+        if kind == "dataset":
+            return self.dataset()
+        return Description(node, kind, view.described(node, kind), fetched=found)
+
+    def listing(self, segment: str, number: int, *, include_deprecated: bool = False) -> Description | None:
+        """A SELECT for the page's members (in the embedded order) and their count, a CONSTRUCT for what
+        the page shows of them."""
+        cls = iri(LISTINGS[segment])
+        current = "" if include_deprecated else f"FILTER NOT EXISTS {{ ?m <{OWL}deprecated> true }}"
+        if number < 1:
+            return None
+        rows = self.engine.select(f"""
+            SELECT ?m ?key ?total WHERE {{
+              {{ SELECT (COUNT(DISTINCT ?m) AS ?total) WHERE {{ ?m a {cls} . {current} }} }}
+              OPTIONAL {{ SELECT ?m ?key WHERE {{
+                  ?m a {cls} . {current}
+                  OPTIONAL {{ ?m <{CKG}rank> ?rank }} OPTIONAL {{ ?m <{CKG}position> ?position }}
+                  BIND(COALESCE(xsd:integer(?rank), xsd:integer(?position), 0) AS ?key)
+                }} ORDER BY ?key STR(?m) LIMIT {self.page_size} OFFSET {(number - 1) * self.page_size} }}
+            }}""".replace("xsd:integer", "<http://www.w3.org/2001/XMLSchema#integer>"))
+        total = _whole(rows[0].get("total")) if rows else 0
+        members = sorted((row for row in rows if "m" in row), key=lambda row: (_whole(row.get("key")), row["m"].value))
+        collection = f"{self.base}{segment}/"
+        page = page_of(collection, [row["m"].value for row in members], total, number, self.page_size,
+                       query="deprecated=include&" if include_deprecated else "", whole=False)
+        if page is None:
+            return None
+        triples = self._members(page.members, LISTED) if page.members else []
+        return View(self.base, self.page_size, triples).collection(collection, page)
+
+    def _members(self, members: list[str], shown) -> list[Fact]:
+        """What of ``members`` a page shows (predicates ``shown``) and the names of what they link to."""
+        return self.engine.construct(f"""
+            CONSTRUCT {{ ?s ?p ?o }} WHERE {{
+              {{ VALUES ?s {{ {_values(members)} }} ?s ?p ?o . FILTER(?p IN ({_in(shown)})) }}
+              UNION {{ VALUES ?m {{ {_values(members)} }} ?m ?q ?s . FILTER(isIRI(?s) && ?q IN ({_in(shown)}))
+                       ?s ?p ?o . FILTER(?p IN ({_in(NAMES)})) }}
+            }}""")
+
+    def dataset(self) -> Description:
+        """The dataset's own triples and its VoID statistics (aggregates the engine computes), made once."""
+        with self._lock:
+            if self._dataset is None:
+                self._dataset = self._dataset_description()
+            return self._dataset
+
+    def _dataset_description(self) -> Description:
+        counts = self.engine.select("""
+            SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?subjects) WHERE { ?s ?p ?o }""")[0]
+        entities = self.engine.select("""
+            SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s ?p ?o . FILTER(!isBlank(?s)) }""")[0]
+        classes = {row["class"].value: _whole(row["n"]) for row in self.engine.select(f"""
+            SELECT ?class (COUNT(?s) AS ?n) WHERE {{ ?s <{_TYPE}> ?class }} GROUP BY ?class""")}
+        extra = void_triples(self.base, _whole(counts["triples"]), _whole(entities["n"]), _whole(counts["subjects"]),
+                             classes, self.iris.download)
+        own = self.engine.construct(f"""
+            CONSTRUCT {{ ?s ?p ?o }} WHERE {{
+              {owned(iri(self.base), "?s", "?s ?p ?o")}
+              UNION {owned(iri(self.base), "?n", f"?n ?q ?s . FILTER(isIRI(?s)) ?s ?p ?o . FILTER(?p IN ({_in(NAMES)}))")}
+            }}""")
+        linked = sorted({t.object.value for t in extra if isinstance(t.object, NamedNode)})
+        names = self.engine.construct(f"""
+            CONSTRUCT {{ ?s ?p ?o }} WHERE {{ VALUES ?s {{ {_values(linked)} }} ?s ?p ?o . FILTER(?p IN ({_in(NAMES)})) }}""")
+        view = View(self.base, self.page_size, [*own, *names])
+        return Description(self.base, "dataset", view.with_link_labels(view.owned(self.base) + extra))
+
+    def near(self, path: str, limit: int = 3) -> list[str]:
+        """Existing paths like ``path`` (for a 404): its siblings' names, from the engine, then the embedded rule."""
+        parent = path.rpartition("/")[0]
+        prefix = self.base + (parent + "/" if parent else "")
+        if not path.rpartition("/")[2]:
+            return []
+        rows = self.engine.select(f"""
+            SELECT DISTINCT ?s WHERE {{ ?s ?p ?o . FILTER(isIRI(?s) && STRSTARTS(STR(?s), {_string(prefix)})) }}""")
+        names = sorted({row["s"].value[len(prefix):] for row in rows} - {""})
+        return near_among([n for n in names if "/" not in n], path, limit)
+
+    # ---- what pages show beyond the description ----
+
+    def page_view(self, description: Description, number: int) -> View:
+        """The description's triples plus what its page reads besides (per kind), as one View."""
+        node, kind = description.iri, description.kind
+        triples = [*description.triples, *(description.fetched or ())]
+        if kind == "competency-level":
+            triples += self.engine.construct(f"""
+                CONSTRUCT {{ ?g <{SKOS}definition> ?d }} WHERE {{ {iri(node)} <{CKG}level> ?g . ?g <{SKOS}definition> ?d }}""")
+        elif kind == "criterion":
+            triples += self.engine.construct(f"""
+                CONSTRUCT {{ ?owner ?e ?owned . ?owner ?p ?o }} WHERE {{
+                  {{ VALUES ?owned {{ {iri(node)} }} ?owner ?e ?owned . FILTER(?e IN ({_in(EMBEDDED)}))
+                     ?owner ?p ?o . FILTER(?p IN ({_in(LINK_TEXTS)})) }}
+                  UNION {{ {iri(node)} ^{OWNER} ?owned . ?owner ?e ?owned . FILTER(?e IN ({_in(EMBEDDED)}))
+                           ?owner ?p ?o . FILTER(?p IN ({_in(LINK_TEXTS)})) }}
+                }}""")
+        elif kind == "cluster":
+            members = View(self.base, self.page_size, triples).competencies_by_cluster.get(node, [])
+            page = page_of(node, members, len(members), number, self.page_size) or page_of(node, members, len(members), 1, self.page_size)
+            if page.members:
+                triples += self.engine.construct(f"""
+                    CONSTRUCT {{ ?m <{SKOS}definition> ?d }} WHERE {{ VALUES ?m {{ {_values(page.members)} }} ?m <{SKOS}definition> ?d }}""")
+        elif kind == "level":
+            return self._level_view(node, triples, number)
+        elif kind == "dataset":
+            return self._dataset_view(triples)
+        return self.view(triples)
+
+    def _level_view(self, node: str, triples: list[Fact], number: int) -> View:
+        at_level = sorted(row["cl"].value for row in self.engine.select(f"""
+            SELECT DISTINCT ?cl WHERE {{ ?cl a <{CKG}CompetencyLevel> ; <{CKG}level> {iri(node)} }}"""))
+        page = (page_of(node, at_level, len(at_level), number, self.page_size)
+                or page_of(node, at_level, len(at_level), 1, self.page_size))
+        members = _values(page.members)
+        # only what a row shows: its competency's name, its criteria's statements in position order
+        rows = f"""UNION {{ VALUES ?s {{ {members} }} ?s ?p ?o . FILTER(?p IN (<{SKOS}broader>, <{CKG}hasCriterion>)) }}
+                   UNION {{ VALUES ?cl {{ {members} }} ?cl <{CKG}hasCriterion> ?s . ?s ?p ?o .
+                            FILTER(?p IN (<{CKG}statement>, <{CKG}position>, <{CKG}rank>)) }}
+                   UNION {{ VALUES ?cl {{ {members} }} ?cl <{SKOS}broader> ?s . ?s ?p ?o . FILTER(?p IN ({_in(NAMES)})) }}
+                """ if page.members else ""
+        triples += self.engine.construct(f"""
+            CONSTRUCT {{ ?s ?p ?o }} WHERE {{
+              {{ ?s a <{CKG}ProficiencyLevel> ; ?p ?o . FILTER(?p IN ({_in((*NAMES, CKG + "rank", CKG + "position"))})) }}
+              {rows}
+            }}""")
+        return self.view(triples, by_level={node: at_level})
+
+    def _dataset_view(self, triples: list[Fact]) -> View:
+        pairs = self.engine.select(f"""
+            SELECT ?cluster ?m WHERE {{ ?cluster a <{CKG}Cluster> .
+              OPTIONAL {{ ?m a <{CKG}Competency> ; <{SKOS}broader> ?cluster . FILTER NOT EXISTS {{ ?m <{OWL}deprecated> true }} }} }}""")
+        by_cluster: dict[str, list[str]] = {}
+        for row in pairs:
+            members = by_cluster.setdefault(row["cluster"].value, [])
+            if "m" in row:
+                members.append(row["m"].value)
+        for members in by_cluster.values():
+            members.sort()
+        shown = sorted({*by_cluster, *(m for members in by_cluster.values() for m in members[:20])})
+        triples += self.engine.construct(f"""
+            CONSTRUCT {{ ?s ?p ?o }} WHERE {{
+              {{ ?s a <{CKG}ProficiencyLevel> ; ?p ?o . FILTER(?p IN ({_in((*NAMES, CKG + "rank", CKG + "position"))})) }}
+              UNION {{ VALUES ?s {{ {_values(shown)} }} ?s ?p ?o .
+                       FILTER(?p IN ({_in((*NAMES, CKG + "rank", CKG + "position"))})) }}
+            }}""") if shown else []
+        competencies = [row["c"].value for row in self.engine.select(f"SELECT DISTINCT ?c WHERE {{ ?c a <{CKG}Competency> }}")]
+        view = self.view(triples, competencies_by_cluster=by_cluster)
+        view.members_of_class[CKG + "Competency"] = competencies  # the home page counts them all, deprecated too
+        return view
+
+
+def page_of(iri_: str, members: list[str], total: int, number: int, page_size: int, query: str = "",
+            *, whole: bool = True) -> Page | None:
+    """Page ``number`` of a list of ``total`` items: ``members`` is the whole list, or (``whole=False``)
+    already just this page's, as a listing's SELECT returns them. Embedded ``paginate``'s rule."""
+    count = max(1, ceil(total / page_size))
+    if not 1 <= number <= count:
+        return None
+    if whole:
+        start = (number - 1) * page_size
+        members = members[start:start + page_size]
+    return Page(number=number, count=count, total=total, members=members,
+                first=_page_iri(iri_, 1, query), last=_page_iri(iri_, count, query),
+                previous=_page_iri(iri_, number - 1, query) if number > 1 else None,
+                next=_page_iri(iri_, number + 1, query) if number < count else None,
+                view=_page_iri(iri_, number, query))
+
+
+def _string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def discover(engine: Engine, base: str | None) -> tuple[str | None, str]:
+    """The graph holding the catalogue and its base IRI, when not given: the dataset that names itself as
+    its ``void:uriSpace`` (what ``ckg publish`` loads) in the one named graph that has one."""
+    pattern = f"?d a <{DCAT}Dataset> ; <{VOID}uriSpace> ?space . FILTER(STR(?d) = ?space)"
+    if base:
+        pattern += f" FILTER(?d = {iri(base)})"
+    if engine.graph is None:
+        rows = engine.select(f"SELECT DISTINCT ?g ?d WHERE {{ GRAPH ?g {{ {pattern} }} }}")
+        graphs = sorted({row["g"].value for row in rows})
+        if len(graphs) > 1:
+            exact = [g for g in graphs if any(row["g"].value == g == row["d"].value for row in rows)]
+            if len(exact) != 1:
+                raise EngineError(2, f"several graphs in {engine.url} hold a catalogue ({', '.join(graphs)}); "
+                                     f"name one with --store-graph")
+            graphs = exact
+        if graphs:
+            engine.graph = graphs[0]
+    found = sorted({row["d"].value for row in engine.select(f"SELECT DISTINCT ?d WHERE {{ {pattern} }}")})
+    if not found:
+        where = f"graph <{engine.graph}>" if engine.graph else "any graph"
+        raise EngineError(2, f"no catalogue in {where} of {engine.url}: no dcat:Dataset that is its own void:uriSpace"
+                             f"{' with IRI ' + base if base else ''}. Load one with `ckg publish`, or name the graph "
+                             f"with --store-graph")
+    if len(found) > 1:
+        raise EngineError(2, f"several catalogues in the graph ({', '.join(found)}); name the base with --base")
+    return engine.graph, found[0]

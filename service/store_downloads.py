@@ -1,0 +1,81 @@
+"""``/downloads/`` with ``--store``: the release files written on first use from one full read of the engine's graph.
+
+Embedded mode writes the files from its compiled graph the first time they are asked for
+(:class:`~service.release_folder.ReleaseFolder`); here the graph is read once from the engine (one
+``CONSTRUCT`` of everything, as N-Triples), regrouped as the build groups it (the shared nodes, one
+part per competency in slug order, the mappings last), handed to the same release writer, and then
+dropped: only the files stay, on disk, as in embedded mode. Nothing else keeps the graph.
+
+The regrouping follows ``ontology.build``: a statement belongs to the part of the competency its
+subject's IRI is under, or that owns its subject (development offers); mapping sets, mapping records
+(and the nodes under ``{base}mappings/``), the external concepts' names and the mapping links of nodes
+outside any competency form the last group; the rest is shared.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from types import SimpleNamespace
+
+from pyoxigraph import NamedNode
+
+from exports.jsonld import EMBEDDED
+from ontology.graph import CatalogueGraph, Statement
+from ontology.iris import Iris
+from ontology.namespaces import DCAT, DCT, OWL, RDF, SKOS, SSSOM
+
+from .release_folder import Release, ReleaseFolder
+from .store_catalogue import StoreCatalogue
+
+_RECORDS = {OWL + "Axiom", SSSOM + "MappingSet"}
+
+
+def regroup(triples: list, base: str) -> CatalogueGraph:
+    """The statements grouped as the build groups them (module docstring)."""
+    iris = Iris(base)
+    by_subject: dict[str, list] = defaultdict(list)
+    for t in triples:
+        by_subject[t.subject.value].append(Statement(t.subject, t.predicate, t.object))
+    owner: dict[str, str] = {}
+    for subject in sorted(by_subject):
+        slug = iris.competency_slug(subject)
+        if slug is not None:
+            owner[subject] = slug
+    pending = list(owner)
+    while pending:  # what a competency's nodes own (offers) is in its part too
+        subject = pending.pop()
+        for s in by_subject.get(subject, ()):
+            if s[1].value in EMBEDDED and isinstance(s[2], NamedNode) and s[2].value not in owner:
+                owner[s[2].value] = owner[subject]
+                pending.append(s[2].value)
+    records = {subject for subject, statements in by_subject.items()
+               if any(s[1].value == RDF + "type" and s[2].value in _RECORDS for s in statements)}
+    parts: dict[str, list] = defaultdict(list)
+    shared, mappings = [], []
+    for subject, statements in by_subject.items():
+        if subject in owner:
+            parts[owner[subject]].extend(statements)
+        elif subject in records or not subject.startswith(base) or subject.startswith(base + "mappings/"):
+            mappings.extend(statements)
+        else:
+            for s in statements:
+                is_link = s[1].value.startswith(SKOS) and s[1].value.endswith("Match")
+                (mappings if is_link else shared).append(s)
+    return CatalogueGraph(iris=iris, shared=shared, parts=[parts[slug] for slug in sorted(parts)], mappings=mappings)
+
+
+class StoreReleaseFolder(ReleaseFolder):
+    """The release of the engine's graph, written once per process (or shared folder) on first use."""
+
+    def __init__(self, catalogue: StoreCatalogue, folder: str | None) -> None:
+        super().__init__(None, None, folder)  # type: ignore[arg-type]  # the graph exists only while writing
+        self.source = catalogue
+
+    def _write(self) -> Release:
+        engine, base = self.source.engine, self.source.base
+        self.graph = regroup(engine.construct("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"), base)
+        dataset = {s[1].value: s[2].value for s in self.graph.shared if s[0].value == base}
+        self.catalogue = SimpleNamespace(version=dataset.get(DCAT + "version"), modified=dataset.get(DCT + "modified"))
+        try:
+            return super()._write()
+        finally:
+            self.graph, self.catalogue = None, None  # type: ignore[assignment]  # the files stay; the graph goes

@@ -1,0 +1,148 @@
+"""``ckg serve --store URL``: the site's state and app when the catalogue lives in a SPARQL engine.
+
+No catalogue folder and no YAML are read: the base IRI (unless ``--base``) and the graph (unless
+``--store-graph``) are discovered from the engine at start-up, and every answer is read from the engine
+when first asked for (``service.store_catalogue``). The resources blueprint, its negotiation, ETags and
+render cache are the embedded ones; only the source of the descriptions and page data differs.
+
+The release files of ``/downloads/`` are written on first use from one full read of the engine's graph
+(``service.store_downloads``). What needs the release folders or the compiled catalogue (the CASE API,
+release pages, the feed) is not read from the engine: those paths answer 501 with a body
+that says why and where to get the same thing. The engine being down or slow gives 502/503/504 with a
+plain body, within the query time limit, never a 500.
+"""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Flask, Response
+
+from . import downloads, edge, resources, store_mappings
+from .caches import AnswerCache, RenderCache
+from .config import ServiceConfig
+from .describe import shapes, vocabulary
+from .edge import error_text
+from .engine import Engine, EngineError
+from .html import Pages
+from .render import Options
+from .describe import Description
+from .site import Site, current_site
+from .store_catalogue import StoreCatalogue, discover
+from .store_downloads import StoreReleaseFolder
+
+NOT_SERVED = {
+    "case": ("/case/", "the CASE 1.1 API is built from the compiled catalogue",
+             "serve the catalogue folder (`ckg serve CATALOG_DIR`) or take catalogue.case.json from a release"),
+    "release": ("/release/", "release pages and files are read from the release folders",
+                "serve the catalogue folder with its releases/ (`ckg serve CATALOG_DIR`)"),
+    "feed": ("/feed", "the change feed is read from the release folders",
+             "serve the catalogue folder with its releases/ (`ckg serve CATALOG_DIR`)"),
+    "sparql": ("/sparql", "this front end does not forward SPARQL queries",
+               "send SPARQL queries to the engine's own endpoint"),
+}
+"""Feature -> (path, why it is not served from an engine, what to do instead)."""
+
+
+class NoArchive:
+    """The releases of a site served from an engine: none known (the release folders are not read)."""
+
+    records: dict = {}
+
+    def versions(self) -> list[str]:
+        return []
+
+    def gone(self, iri: str) -> None:
+        return None
+
+    def history(self, iri: str) -> list:
+        return []
+
+
+class StorePages(Pages):
+    """Pages written from the engine: per page, the description plus what that page reads besides."""
+
+    def __init__(self, catalogue: StoreCatalogue):
+        super().__init__(catalogue.view([]), catalogue.iris.scheme)
+        self.catalogue = catalogue
+
+    def render(self, description: Description, options: Options) -> str:
+        if description.kind in ("vocabulary", "shapes"):
+            return super().render(description, options)
+        number = int(dict(options.extra).get("page", 1))
+        view = self.catalogue.page_view(description, number)
+        return Pages(view, self.scheme).render(description, options)
+
+
+def build_site(config: ServiceConfig) -> Site:
+    """Discover the graph and base, then the site with the engine behind its descriptions and pages."""
+    engine = Engine(config.store, config.store_graph, timeout=config.query_timeout)
+    _, base = discover(engine, config.base)
+    catalogue = StoreCatalogue(engine, base, config.page_size)
+    engine.close()  # built in gunicorn's master: no worker may inherit (and share) this thread's socket
+    return Site(config=config, catalogue=None, graph=None, store=None, descriptions=catalogue,
+                pages=StorePages(catalogue), vocabulary=vocabulary(), shapes=shapes(base),
+                render_cache=RenderCache(config.render_cache_size), answers=AnswerCache(config.answer_cache_mib * 2**20),
+                downloads=StoreReleaseFolder(catalogue, config.downloads_dir), case=None, archive=NoArchive())
+
+
+blueprint = Blueprint("store", __name__)
+
+
+def _not_served(feature: str) -> Response:
+    path, why, instead = NOT_SERVED[feature]
+    site = current_site()
+    body = (error_text(501, f"{path} is not served by this server, which reads the catalogue from the SPARQL "
+                            f"engine at {site.config.store}: {why}.")
+            + f"Instead: {instead}.\n")
+    return Response(body, status=501, content_type=edge.TEXT)
+
+
+def _route(rule: str, feature: str, **options) -> None:
+    endpoint = f"{feature}_{len(blueprint.deferred_functions)}"
+    blueprint.add_url_rule(rule, endpoint, lambda **_: _not_served(feature), **options)
+
+
+for _rule in ("/case/<path:rest>", "/competency/<path:rest>/alignment"):
+    _route(_rule, "case")
+for _rule in ("/release/", "/release/<path:rest>"):
+    _route(_rule, "release")
+for _rule in ("/feed", "/feed/", "/feed/<path:rest>"):
+    _route(_rule, "feed")
+_route("/sparql", "sparql", methods=["GET", "POST"])
+
+
+@blueprint.route("/status")
+def status() -> Response:
+    """For load balancers: 200 while the engine answers, else the engine's status (502/503/504)."""
+    site = current_site()
+    catalogue: StoreCatalogue = site.descriptions
+    facts = {"status": "ok", "base": site.base, "store": site.config.store, "graph": catalogue.engine.graph}
+    code = 200
+    try:
+        catalogue.engine.ask("ASK {}")
+    except EngineError as error:
+        facts["status"], facts["problem"], code = "engine unavailable", error.message, error.status
+    response = Response(json.dumps(facts, ensure_ascii=False, indent=2) + "\n", status=code,
+                        content_type="application/json; charset=utf-8")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _engine_failed(error: EngineError) -> Response:
+    """The engine did not answer: say so plainly, with the status a proxy would give (never a 500)."""
+    headers = {"Retry-After": "5"} if error.status in (503, 504) else {}
+    return Response(error_text(error.status, error.message) + "Try again shortly; if it persists, check the engine.\n",
+                    status=error.status, content_type=edge.TEXT, headers=headers)
+
+
+def create_store_app(config: ServiceConfig) -> Flask:
+    """The app for ``--store``: the resources blueprint over the engine, 501s for what needs the folders."""
+    app = Flask(__name__)
+    app.extensions["ckg"] = build_site(config)
+    edge.install(app)
+    app.register_error_handler(EngineError, _engine_failed)
+    app.register_blueprint(blueprint)
+    app.register_blueprint(downloads.blueprint)
+    app.register_blueprint(store_mappings.blueprint)
+    app.register_blueprint(resources.blueprint)  # last: its catch-all route answers every other path
+    return app

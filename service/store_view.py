@@ -1,0 +1,77 @@
+"""The slice of an engine's graph that one request fetched, indexed like the whole graph is in embedded mode.
+
+``ckg serve --store`` keeps no copy of the graph: each request asks the engine for the triples its
+answer needs (``service.store_catalogue``) and puts them in a :class:`View`. A View is a
+:class:`~service.describe.SubjectIndex`, so the very code that describes resources and writes pages
+in embedded mode runs on it unchanged and gives the same triples and the same HTML, provided the
+slice holds what that code reads (the queries are written for exactly that).
+
+Statements are kept per subject in the order the embedded graph has them (subject, rdf:type first,
+predicate, object), so pages that list a node's statements show them in the same order.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from pyoxigraph import NamedNode
+
+from exports.jsonld import EMBEDDED
+from ontology.namespaces import CKG, OWL, RDF, SKOS
+
+from .describe import Fact, SubjectIndex
+
+_TYPE = RDF + "type"
+
+
+def statement_order(triple: Fact) -> tuple:
+    """Subject, rdf:type first, predicate, object: the order of the compiled graph's statements."""
+    predicate = triple.predicate.value
+    return str(triple.subject), predicate != _TYPE, predicate, str(triple.object)
+
+
+@dataclass
+class View(SubjectIndex):
+    """A subject index over some triples; the derived maps are computed as Descriptions computes them,
+    except those a request fetched whole with a query of its own (passed in, they win)."""
+
+    base: str
+    page_size: int
+    triples: Iterable[Fact]
+    by_subject: dict[str, list[Fact]] = field(init=False)
+    members_of_class: dict[str, list[str]] = field(init=False)
+    competencies_by_cluster: dict[str, list[str]] = field(default_factory=dict)
+    parents: dict[str, str] = field(init=False)
+    by_level: dict[str, list[str]] = field(default_factory=dict)
+    mappings: dict[str, list[str]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        index: dict[str, list[Fact]] = defaultdict(list)
+        for t in sorted(set(self.triples), key=statement_order):
+            index[t.subject.value].append(t)
+        self.by_subject = dict(index)
+        members: dict[str, list[str]] = defaultdict(list)
+        parents: dict[str, str] = {}
+        mappings: dict[str, list[str]] = defaultdict(list)
+        for subject, triples in self.by_subject.items():
+            for t in triples:
+                predicate = t.predicate.value
+                if predicate == _TYPE:
+                    members[t.object.value].append(subject)
+                elif predicate in EMBEDDED and isinstance(t.object, NamedNode):
+                    parents[t.object.value] = subject
+                elif predicate == OWL + "annotatedSource" and isinstance(t.object, NamedNode):
+                    mappings[t.object.value].append(subject)
+        for iris in members.values():
+            iris.sort(key=self.sort_key)
+        self.members_of_class = dict(members)
+        self.parents = parents
+        self.mappings = {node: sorted(records) for node, records in mappings.items()}
+        if not self.competencies_by_cluster:
+            found: dict[str, list[str]] = defaultdict(list)
+            for competency in self.instances(CKG + "Competency"):
+                if not self.deprecated(competency):
+                    for cluster in self.objects(competency, SKOS + "broader"):
+                        found[cluster.value].append(competency)
+            self.competencies_by_cluster = dict(found)
