@@ -80,6 +80,15 @@ def current_graph(query_endpoint: str, current: str, session: requests.Session |
     return rows[0]["graph"]["value"] if rows else None
 
 
+def names_query(also: str = "") -> str:
+    """Every name published under (``--graph`` of ``ckg publish``) that has been switched to at least once.
+
+    ``also``: a further pattern on ``?current`` and its ``?graph`` (e.g. what the graph must hold).
+    """
+    return (f"SELECT DISTINCT ?current WHERE {{ GRAPH <{POINTER_GRAPH}> {{ ?current <{CURRENT_GRAPH}> ?graph . "
+            f"?graph <{SWITCH_NUMBER}> ?n }} {also} }}")
+
+
 def switch_update(current: str, data: str, number: int) -> str:
     """The one tiny update that makes ``data`` the current graph: both pointer triples at once."""
     return (f"INSERT DATA {{ GRAPH <{POINTER_GRAPH}> {{ <{current}> <{CURRENT_GRAPH}> <{data}> . "

@@ -264,6 +264,9 @@ class Descriptions(SubjectIndex):
     def base(self) -> str:
         return self.graph.iris.base
 
+    def triple_count(self) -> int:
+        return len(self.graph)
+
     # ---- what is where ----------------------------------------------------------------------
 
     def _members_of_class(self) -> dict[str, list[str]]:

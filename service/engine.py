@@ -36,6 +36,18 @@ class EngineError(Exception):
 Term = NamedNode | BlankNode | Literal
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What a site served from an engine reads: the graph, and the publication name it follows (None: fixed).
+
+    A followed name is watched while serving (service.server): when ``ckg publish`` switches it to a
+    new graph, the service reloads, because the graph it reads is dropped at the publish after next.
+    """
+
+    graph: str | None
+    follows: str | None
+
+
 def _auth_header(env: Mapping[str, str]) -> str | None:
     """Bearer from CKG_STORE_TOKEN, else Basic from CKG_STORE_USER/PASSWORD (read endpoints rarely ask)."""
     if env.get("CKG_STORE_TOKEN"):
@@ -98,8 +110,10 @@ class Engine:
             found.close()
             self._local.connection = None
 
-    def _post(self, query: str, accept: str) -> bytes:
-        body = urlencode({"query": query, **({"default-graph-uri": self.graph} if self.graph else {})}).encode("utf-8")
+    def _post(self, query: str, accept: str, dataset: bool = True) -> bytes:
+        """``dataset=False`` leaves the dataset to the query (one that names its graphs, as the pointer's does)."""
+        graph = {"default-graph-uri": self.graph} if self.graph and dataset else {}
+        body = urlencode({"query": query, **graph}).encode("utf-8")
         headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": accept}
         if self._auth:
             headers["Authorization"] = self._auth
@@ -132,9 +146,9 @@ class Engine:
 
     # ---- queries ----
 
-    def select(self, query: str) -> list[dict[str, Term]]:
+    def select(self, query: str, dataset: bool = True) -> list[dict[str, Term]]:
         """The rows of a SELECT, each a dict of variable -> term (unbound variables absent)."""
-        data = self._post(query, "application/sparql-results+json")
+        data = self._post(query, "application/sparql-results+json", dataset)
         try:
             bindings = json.loads(data)["results"]["bindings"]
         except (ValueError, KeyError, TypeError) as error:

@@ -28,6 +28,9 @@ from ontology.problems import CatalogueError
 from .config import ServiceConfig
 from .status import ReloadBoard, ReloadResult, Status, attach, now_iso, status_of
 
+FOLLOW_INTERVAL = 5.0
+"""Seconds between two questions to the engine about its current graph (``--store``): a cheap query."""
+
 
 class Reloader:
     """The app the master serves now, and how to replace it with a freshly compiled one."""
@@ -118,4 +121,34 @@ class Watcher(threading.Thread):
             now = _snapshot(self.folder)
             if now != last:
                 last = now
+                os.kill(self.master, signal.SIGHUP)
+
+
+class PublicationWatcher(threading.Thread):
+    """With ``--store``: asks the engine every few seconds which graph is current, and reloads when it moved.
+
+    ``ckg publish`` switches a name to a fresh graph and drops the graph before the previous one at the
+    publish after, so a front end must follow within one publish (exports.publication). The reload is
+    the SIGHUP one (a new site, fresh caches and downloads, workers replaced gracefully): answers of the
+    old graph are never mixed with the new. An engine that does not answer is asked again next time.
+    """
+
+    def __init__(self, url: str, follows: str, graph: str | None, interval: float = FOLLOW_INTERVAL) -> None:
+        super().__init__(name="ckg-follow", daemon=True)
+        self.url, self.follows, self.graph, self.interval = url, follows, graph, interval
+        self.master = os.getpid()
+
+    def run(self) -> None:
+        from .engine import Engine, EngineError
+        from .store_catalogue import current_graph_in
+
+        engine = Engine(self.url, timeout=self.interval)
+        while True:
+            time.sleep(self.interval)
+            try:
+                now = current_graph_in(engine, self.follows)
+            except EngineError:
+                continue
+            if now is not None and now != self.graph:
+                self.graph = now
                 os.kill(self.master, signal.SIGHUP)

@@ -27,7 +27,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 
 from .config import ServiceConfig
-from .reload import Reloader, Watcher
+from .reload import PublicationWatcher, Reloader, Watcher
 from .sparql.blueprint import query_pool
 from .sparql.pool import sparql_threads
 
@@ -108,6 +108,8 @@ class Server(BaseApplication):
         if self.watch:
             Watcher(self.config.catalog_dir).start()
         site = self.reloader.app.extensions["ckg"]
+        if site.reading is not None and site.reading.follows:
+            PublicationWatcher(self.config.store, site.reading.follows, site.reading.graph).start()
         host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
         root = f"http://{host}:{self.config.port}/"
         what = f"{len(site.graph):,} triples" if site.graph is not None else f"the catalogue in {self.config.store}"

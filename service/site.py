@@ -22,6 +22,7 @@ from ontology.model import Catalogue
 from .archive import Archive
 from .config import ServiceConfig
 from .describe import Description, Descriptions, shapes, vocabulary
+from .engine import Reading
 from .caches import AnswerCache, RenderCache
 from .case_api import CaseApi
 from .html import Pages
@@ -30,12 +31,16 @@ from .release_folder import ReleaseFolder
 
 @dataclass(frozen=True)
 class Site:
-    """What the app serves for one compiled catalogue; a reload would build a new Site and swap it whole."""
+    """What the app serves for one compiled catalogue; a reload would build a new Site and swap it whole.
+
+    Served from an engine (``--store``, service.store_site) there is no compiled catalogue, graph, store
+    or CASE API: those are None, ``descriptions`` reads the engine, and ``reading`` says which graph.
+    """
 
     config: ServiceConfig
-    catalogue: Catalogue
-    graph: CatalogueGraph
-    store: Store
+    catalogue: Catalogue | None
+    graph: CatalogueGraph | None
+    store: Store | None
     """The catalogue in the default graph; with $CKG_ESCO set, ESCO's import in its own named graph."""
     descriptions: Descriptions
     """Subject index and self-contained descriptions of every IRI (service.describe)."""
@@ -47,12 +52,14 @@ class Site:
     answers: AnswerCache
     """Finished SPARQL answers of this worker, bounded by the bytes they hold."""
     downloads: ReleaseFolder
-    case: CaseApi
-    archive: Archive
-    """Every release of the catalogue folder (service.archive): old graphs loaded on demand."""
+    case: CaseApi | None
     """The CASE 1.1 read API (service.case_api): shared documents and the item index built here; per-competency
     objects and the association index on first use (the latter takes ~24 s at 20,000 competencies, too long to
     add to every start-up; bench/case.py)."""
+    archive: Archive
+    """Every release of the catalogue folder (service.archive): old graphs loaded on demand."""
+    reading: Reading | None = None
+    """With ``--store``: the engine's graph every answer is read from (service.store_site); else None."""
 
     @classmethod
     def build(cls, config: ServiceConfig, catalogue: Catalogue, graph: CatalogueGraph) -> "Site":

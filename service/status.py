@@ -102,8 +102,10 @@ class Status:
     def of(cls, site: Site, board: ReloadBoard | None = None, loaded: str | None = None) -> "Status":
         """Computed once: the fingerprint writes the whole graph as N-Triples into a digest."""
         if site.graph is None:  # --store: no graph here; service.store_site's /status asks the engine instead
+            reading = site.reading
             return cls(facts={"status": "ok", "base": site.base, "store": site.config.store, "version": None,
-                              "triples": 0, "loaded": loaded or now_iso()}, last_reload=last_reload or ReloadResult())
+                              "graph": reading.graph if reading else None, "follows": reading.follows if reading else None,
+                              "triples": 0, "loaded": loaded or now_iso()}, board=board)
         versions = site.archive.versions()
         facts = {
             "status": "ok",

@@ -17,6 +17,7 @@ from math import ceil
 
 from pyoxigraph import NamedNode
 
+from exports import publication
 from exports.jsonld import EMBEDDED
 from ontology.iris import Iris
 from ontology.namespaces import CKG, DCAT, DCT, OWL, RDF, SKOS, VOID
@@ -70,6 +71,7 @@ class StoreCatalogue:
         self.page_size = page_size
         self.iris = Iris(base)
         self._dataset: Description | None = None
+        self._triples: int | None = None
         self._lock = threading.Lock()
         self.context = self._context()
 
@@ -151,6 +153,13 @@ class StoreCatalogue:
               UNION {{ VALUES ?m {{ {_values(members)} }} ?m ?q ?s . FILTER(isIRI(?s) && ?q IN ({_in(shown)}))
                        ?s ?p ?o . FILTER(?p IN ({_in(NAMES)})) }}
             }}""")
+
+    def triple_count(self) -> int:
+        """The triples of the graph read (for the SPARQL service description), counted by the engine once."""
+        with self._lock:
+            if self._triples is None:
+                self._triples = _whole(self.engine.select("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")[0]["n"])
+            return self._triples
 
     def dataset(self) -> Description:
         """The dataset's own triples and its VoID statistics (aggregates the engine computes), made once."""
@@ -281,6 +290,40 @@ def page_of(iri_: str, members: list[str], total: int, number: int, page_size: i
 
 def _string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def follow_publication(engine: Engine, name: str | None) -> str | None:
+    """The publication name ``engine`` reads through (``exports.publication``'s pointer), and point it there.
+
+    ``ckg publish`` loads every catalogue into a fresh graph and makes it current by a pointer, so the
+    graph to read is found there: under ``name`` (``--store-graph``, else ``--base``), else under the
+    one name the pointer knows. None when the pointer has nothing for it (a graph loaded by other
+    tools): ``engine.graph`` is then read as it is.
+    """
+    if name is not None:
+        found = current_graph_in(engine, name)
+        if found is not None:
+            engine.graph = found
+            return name
+        return None
+    names = sorted({row["current"].value for row in engine.select(publication.names_query())})
+    if len(names) > 1:  # as publish names them by default: the name that is its catalogue's dataset IRI
+        named_by_default = sorted({row["current"].value for row in engine.select(
+            publication.names_query(also=f"GRAPH ?graph {{ ?current a <{DCAT}Dataset> }}"))})
+        if len(named_by_default) != 1:
+            raise EngineError(2, f"{engine.url} holds several published catalogues ({', '.join(names)}); "
+                                 f"name one with --store-graph")
+        names = named_by_default
+    if names:
+        engine.graph = current_graph_in(engine, names[0])
+        return names[0]
+    return None
+
+
+def current_graph_in(engine: Engine, name: str) -> str | None:
+    """Which graph the pointer makes current for ``name`` now (asked without a dataset: it names its graph)."""
+    rows = engine.select(publication.current_query(name), dataset=False)
+    return rows[0]["graph"].value if rows else None
 
 
 def discover(engine: Engine, base: str | None) -> tuple[str | None, str]:

@@ -22,12 +22,13 @@ from .caches import AnswerCache, RenderCache
 from .config import ServiceConfig
 from .describe import shapes, vocabulary
 from .edge import error_text
-from .engine import Engine, EngineError
+from .engine import Engine, EngineError, Reading
 from .html import Pages
 from .render import Options
 from .describe import Description
 from .site import Site, current_site
-from .store_catalogue import StoreCatalogue, discover
+from .sparql.blueprint import blueprint as sparql_blueprint
+from .store_catalogue import StoreCatalogue, discover, follow_publication
 from .store_downloads import StoreReleaseFolder
 
 NOT_SERVED = {
@@ -37,8 +38,6 @@ NOT_SERVED = {
                 "serve the catalogue folder with its releases/ (`ckg serve CATALOG_DIR`)"),
     "feed": ("/feed", "the change feed is read from the release folders",
              "serve the catalogue folder with its releases/ (`ckg serve CATALOG_DIR`)"),
-    "sparql": ("/sparql", "this front end does not forward SPARQL queries",
-               "send SPARQL queries to the engine's own endpoint"),
 }
 """Feature -> (path, why it is not served from an engine, what to do instead)."""
 
@@ -76,13 +75,15 @@ class StorePages(Pages):
 def build_site(config: ServiceConfig) -> Site:
     """Discover the graph and base, then the site with the engine behind its descriptions and pages."""
     engine = Engine(config.store, config.store_graph, timeout=config.query_timeout)
+    follows = follow_publication(engine, config.store_graph or config.base)
     _, base = discover(engine, config.base)
     catalogue = StoreCatalogue(engine, base, config.page_size)
     engine.close()  # built in gunicorn's master: no worker may inherit (and share) this thread's socket
     return Site(config=config, catalogue=None, graph=None, store=None, descriptions=catalogue,
                 pages=StorePages(catalogue), vocabulary=vocabulary(), shapes=shapes(base),
                 render_cache=RenderCache(config.render_cache_size), answers=AnswerCache(config.answer_cache_mib * 2**20),
-                downloads=StoreReleaseFolder(catalogue, config.downloads_dir), case=None, archive=NoArchive())
+                downloads=StoreReleaseFolder(catalogue, config.downloads_dir), case=None, archive=NoArchive(),
+                reading=Reading(engine.graph, follows))
 
 
 blueprint = Blueprint("store", __name__)
@@ -108,7 +109,6 @@ for _rule in ("/release/", "/release/<path:rest>"):
     _route(_rule, "release")
 for _rule in ("/feed", "/feed/", "/feed/<path:rest>"):
     _route(_rule, "feed")
-_route("/sparql", "sparql", methods=["GET", "POST"])
 
 
 @blueprint.route("/status")
@@ -116,7 +116,8 @@ def status() -> Response:
     """For load balancers: 200 while the engine answers, else the engine's status (502/503/504)."""
     site = current_site()
     catalogue: StoreCatalogue = site.descriptions
-    facts = {"status": "ok", "base": site.base, "store": site.config.store, "graph": catalogue.engine.graph}
+    facts = {"status": "ok", "base": site.base, "store": site.config.store, "graph": catalogue.engine.graph,
+             "follows": site.reading.follows if site.reading else None}
     code = 200
     try:
         catalogue.engine.ask("ASK {}")
@@ -142,6 +143,7 @@ def create_store_app(config: ServiceConfig) -> Flask:
     edge.install(app)
     app.register_error_handler(EngineError, _engine_failed)
     app.register_blueprint(blueprint)
+    app.register_blueprint(sparql_blueprint)  # queries go to the engine (service.sparql.upstream)
     app.register_blueprint(downloads.blueprint)
     app.register_blueprint(store_mappings.blueprint)
     app.register_blueprint(resources.blueprint)  # last: its catch-all route answers every other path

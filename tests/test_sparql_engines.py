@@ -26,6 +26,7 @@ from rdflib.compare import isomorphic
 
 from conftest import free_port, start_server
 from engines import Engine
+from exports.publication import current_graph
 from store_support import ENGINES, LIVE_ARGS, Modes, modes, served_from  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.filterwarnings("ignore:.*ConjunctiveGraph.*:DeprecationWarning"),
@@ -218,10 +219,15 @@ def test_a_plain_from_iri_is_not_fetched(pair):
 # ---- what engines do under conditions a test cannot cheaply make: a fake engine ----
 
 class FakeEngine(BaseHTTPRequestHandler):
-    """Answers by the ``#case:NAME`` comment in the query (a comment reaches the engine as written)."""
+    """Answers by the ``#case:NAME`` comment in the query (a comment reaches the engine as written).
+
+    A query without one (what ``ckg serve --store`` asks at start-up and for its pages) is passed on to
+    ``real``, an engine loaded with the bundled catalogue, so the server in front starts as it would.
+    """
 
     requests_seen: list[dict] = []
     closed = threading.Event()
+    real: str = ""
 
     def log_message(self, *args) -> None:  # quiet
         pass
@@ -233,8 +239,12 @@ class FakeEngine(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         form = parse_qs(self.rfile.read(length).decode())
         query = form.get("query", [""])[0]
+        if "#case:" not in query:
+            passed = requests.post(FakeEngine.real, data=form, headers={"Accept": self.headers.get("Accept", "*/*")},
+                                   timeout=60)
+            return self._send(passed.status_code, passed.content, passed.headers.get("Content-Type", "text/plain"))
         FakeEngine.requests_seen.append({"form": form, "headers": dict(self.headers)})
-        case = query.split("#case:", 1)[1].split()[0] if "#case:" in query else "rows"
+        case = query.split("#case:", 1)[1].split()[0]
         if case == "auth" and self.headers.get("Authorization") != "Basic " + base64.b64encode(b"reader:s3cret").decode():
             return self._send(401, b"who are you?", "text/plain", {"WWW-Authenticate": 'Basic realm="fake"'})
         if case == "hang":
@@ -284,21 +294,28 @@ class FakeEngine(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-@pytest.fixture(scope="module")
-def fake() -> Iterator[tuple[str, str]]:
-    """(fake engine's URL, root URL of a server with --store pointing at it and a 1 s time limit)."""
+@contextmanager
+def fake_engine(modes: Modes) -> Iterator[str]:
+    """A fake engine on a free port (its query URL), in front of the session's Oxigraph server."""
+    FakeEngine.real = modes.engine("oxigraph").query
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeEngine)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/sparql"
     try:
-        with start_server("--workers", "1", "--store", url, "--query-timeout", "1",
-                          env={"CKG_STORE_USER": "reader", "CKG_STORE_PASSWORD": "s3cret"}) as root:
-            yield url, root
+        yield f"http://127.0.0.1:{server.server_address[1]}/sparql"
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="module")
+def fake(modes: Modes) -> Iterator[tuple[str, str]]:
+    """(fake engine's URL, root URL of a server with --store pointing at it and a 1 s time limit)."""
+    with fake_engine(modes) as url, start_server(
+            "--workers", "1", "--store", url, "--query-timeout", "1",
+            env={"CKG_STORE_USER": "reader", "CKG_STORE_PASSWORD": "s3cret"}) as root:
+        yield url, root
 
 
 def test_the_fake_engine_answer_is_served(fake):
@@ -306,7 +323,8 @@ def test_the_fake_engine_answer_is_served(fake):
     answer = ask(root, "SELECT ?x WHERE { ?x ?p ?o } #case:rows", "csv")
     assert (answer.status_code, answer.content) == (200, b"x\r\n0\r\n1\r\n2\r\n")
     sent = FakeEngine.requests_seen[-1]
-    assert sent["form"]["default-graph-uri"] == ["https://w3id.org/competency-kg/"]
+    # the graph publish made current, which the pages read too
+    assert sent["form"]["default-graph-uri"] == [current_graph(FakeEngine.real, "https://w3id.org/competency-kg/")]
     assert "timeout" in sent["form"]
     assert sent["headers"]["Content-Type"] == "application/x-www-form-urlencoded"  # never a direct POST
 
@@ -352,8 +370,12 @@ def test_at_the_time_limit_the_engine_request_is_closed(fake, case):
     assert FakeEngine.closed.wait(30), "the engine's connection was left open after the time limit"
 
 
-def test_an_engine_that_is_down_is_a_502_that_says_so():
-    port = free_port()  # nothing listens there
+def test_an_engine_that_is_down_is_a_502_that_says_so(modes: Modes):
+    with fake_engine(modes) as url:
+        port = url.split(":")[2].split("/")[0]
+        with start_server("--workers", "1", "--store", f"http://reader:s3cret@127.0.0.1:{port}/sparql") as root:
+            ask(root, "SELECT * WHERE { ?s ?p ?o } LIMIT 1")  # while the engine answers
+            url = None
     with start_server("--workers", "1", "--store", f"http://reader:s3cret@127.0.0.1:{port}/sparql") as root:
         answer = ask(root, "SELECT * WHERE { ?s ?p ?o }")
     assert answer.status_code == 502 and "is not answering" in answer.text and "Traceback" not in answer.text

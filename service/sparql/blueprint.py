@@ -24,6 +24,8 @@ import time
 from flask import Blueprint, Flask, Response, current_app, request
 from flask.blueprints import BlueprintSetupState
 
+from ontology.iris import Iris
+
 from ..edge import Refused
 from ..site import Site, current_site
 from .budget import memory_ceiling, resident_bytes
@@ -77,7 +79,8 @@ def query_engine(site: Site) -> Engine | None:
     config = site.config
     if not config.store:
         return None
-    return engine_for(config.store, config.store_graph or site.base, config.sparql_slots, config.sparql_queue_wait)
+    graph = site.reading.graph if site.reading and site.reading.graph else config.store_graph or site.base
+    return engine_for(config.store, graph, config.sparql_slots, config.sparql_queue_wait)
 
 
 def _response(answer: Answer) -> Response:
@@ -142,7 +145,7 @@ def service_description(site: Site) -> Response:
         raise _refused(406, str(error)) from None
     # Described at its canonical IRI only: nothing in an answer comes from the request's Host header, which any
     # client may set (a description naming http://evil.example/sparql could be cached and served to others).
-    endpoints = [site.graph.iris.sparql]
-    triples = description_triples(endpoints, site.graph.iris.dataset, len(site.graph),
+    iris = Iris(site.base)
+    triples = description_triples([iris.sparql], iris.dataset, site.descriptions.triple_count(),
                                   list(SOLUTION_FORMATS + GRAPH_FORMATS))
     return _response(Answer(200, fmt.content_type, render_description(triples, fmt)))
