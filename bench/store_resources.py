@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -142,6 +143,7 @@ def main() -> None:
         scripts[name].write_text(LUA % listing)
     graph = "https://example.org/bench/current"
     with ExitStack() as stack:
+        stack.callback(shutil.rmtree, work, ignore_errors=True)  # the path lists, scripts and server logs
         engine = stack.enter_context(oxigraph_server(free_port()))
         started = time.monotonic()
         subprocess.run([sys.executable, "-m", "ckg.cli", "publish", "-q", str(catalogue), "--graph-store",
