@@ -80,7 +80,7 @@ def serve(catalog_dir: str | None, access_log: bool, watch: bool, **settings) ->
     queries at http://HOST:PORT/sparql. Every option can also be set by its environment variable.
     """
     from service.app import create_app
-    from service.engine import EngineError
+    from service.engine import EngineError, shown
     from service.scratch import private_temporary_folder
     from service.server import serve as run_server
 
@@ -100,7 +100,7 @@ def serve(catalog_dir: str | None, access_log: bool, watch: bool, **settings) ->
     except (EngineError, ValueError) as error:
         if not config.store:
             raise
-        click.echo(f"cannot serve from {config.store}: {getattr(error, 'message', error)}; the server was not "
+        click.echo(f"cannot serve from {shown(config.store)}: {getattr(error, 'message', error)}; the server was not "
                    f"started.", err=True)
         sys.exit(1)
     except CatalogueError as error:

@@ -19,7 +19,7 @@ import socket
 import threading
 from dataclasses import dataclass
 from typing import Mapping
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple, parse
 
@@ -83,7 +83,7 @@ class Engine:
     def __post_init__(self) -> None:
         parts = urlsplit(self.url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"--store must be an http(s) URL of a SPARQL query endpoint, not {self.url!r}")
+            raise ValueError(f"--store must be an http(s) URL of a SPARQL query endpoint, not {shown(self.url)!r}")
         self._https = parts.scheme == "https"
         self._host, self._port = parts.hostname, parts.port
         self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -127,19 +127,19 @@ class Engine:
                     http.client.CannotSendRequest, http.client.ResponseNotReady) as error:
                 self._drop()
                 if attempt == 2:
-                    raise EngineError(502, f"the SPARQL engine at {self.url} closed the connection: {error}") from None
+                    raise EngineError(502, f"the SPARQL engine at {shown(self.url)} closed the connection: {error}") from None
                 continue
             except (TimeoutError, socket.timeout):
                 self._drop()
-                raise EngineError(504, f"the SPARQL engine at {self.url} gave no answer within {self.timeout:g} s") from None
+                raise EngineError(504, f"the SPARQL engine at {shown(self.url)} gave no answer within {self.timeout:g} s") from None
             except OSError as error:
                 self._drop()
-                raise EngineError(502, f"cannot reach the SPARQL engine at {self.url}: "
+                raise EngineError(502, f"cannot reach the SPARQL engine at {shown(self.url)}: "
                                        f"{error.strerror or error}") from None
             if response.status != 200:
                 detail = data.decode("utf-8", "replace").strip().splitlines()[:3]
                 status = 503 if response.status == 503 else 502
-                raise EngineError(status, f"the SPARQL engine at {self.url} answered {response.status} "
+                raise EngineError(status, f"the SPARQL engine at {shown(self.url)} answered {response.status} "
                                           f"{response.reason}: {' '.join(detail)[:300]}")
             return data
         raise AssertionError("unreachable")
@@ -152,7 +152,7 @@ class Engine:
         try:
             bindings = json.loads(data)["results"]["bindings"]
         except (ValueError, KeyError, TypeError) as error:
-            raise EngineError(502, f"the SPARQL engine at {self.url} did not answer with SPARQL JSON results: {error}") from None
+            raise EngineError(502, f"the SPARQL engine at {shown(self.url)} did not answer with SPARQL JSON results: {error}") from None
         return [{name: _term(cell) for name, cell in row.items()} for row in bindings]
 
     def construct(self, query: str) -> list[Triple]:
@@ -161,14 +161,22 @@ class Engine:
         try:
             return [Triple(q.subject, q.predicate, q.object) for q in parse(data, RdfFormat.N_TRIPLES)]
         except SyntaxError as error:
-            raise EngineError(502, f"the SPARQL engine at {self.url} did not answer with N-Triples: {error}") from None
+            raise EngineError(502, f"the SPARQL engine at {shown(self.url)} did not answer with N-Triples: {error}") from None
 
     def ask(self, query: str) -> bool:
         data = self._post(query, "application/sparql-results+json")
         try:
             return bool(json.loads(data)["boolean"])
         except (ValueError, KeyError, TypeError) as error:
-            raise EngineError(502, f"the SPARQL engine at {self.url} did not answer an ASK: {error}") from None
+            raise EngineError(502, f"the SPARQL engine at {shown(self.url)} did not answer an ASK: {error}") from None
+
+
+def shown(url: str) -> str:
+    """``url`` without user-info (a password may be written there), for messages, logs and /status."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def iri(value: str) -> str:

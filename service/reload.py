@@ -26,6 +26,7 @@ from linking.esco import EscoImportError
 from ontology.problems import CatalogueError
 
 from .config import ServiceConfig
+from .engine import shown
 from .status import ReloadBoard, ReloadResult, Status, attach, now_iso, status_of
 
 FOLLOW_INTERVAL = 5.0
@@ -63,7 +64,7 @@ class Reloader:
         attach(app, status)
         self.app = app
         gc.collect()  # the previous app's graph and store go now, not at some later collection
-        print(f"Reloaded {self.config.store or self.config.catalog_dir}: {status.facts['triples']:,} triples, version "
+        print(f"Reloaded {shown(self.config.store) if self.config.store else self.config.catalog_dir}: {status.facts['triples']:,} triples, version "
               f"{status.facts['version']}, in {time.monotonic() - started:.1f} s.", file=sys.stderr, flush=True)
         return True
 

@@ -27,6 +27,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 
 from .config import ServiceConfig
+from .engine import shown
 from .reload import PublicationWatcher, Reloader, Watcher
 from .sparql.blueprint import query_pool
 from .sparql.pool import sparql_threads
@@ -112,7 +113,7 @@ class Server(BaseApplication):
             PublicationWatcher(self.config.store, site.reading.follows, site.reading.graph).start()
         host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
         root = f"http://{host}:{self.config.port}/"
-        what = f"{len(site.graph):,} triples" if site.graph is not None else f"the catalogue in {self.config.store}"
+        what = f"{len(site.graph):,} triples" if site.graph is not None else f"the catalogue in {shown(self.config.store)}"
         print(f"Serving {what} (base IRI {site.base}) at {root}\n"
               f"  SPARQL endpoint: {root}sparql  (query time limit {self.config.query_timeout:g} s, "
               f"at most {self.config.max_results:,} results)\n"

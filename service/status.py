@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, Flask, Response, current_app
 
+from .engine import shown
 from .release_folder import fingerprint
 from .site import Site
 
@@ -103,7 +104,7 @@ class Status:
         """Computed once: the fingerprint writes the whole graph as N-Triples into a digest."""
         if site.graph is None:  # --store: no graph here; service.store_site's /status asks the engine instead
             reading = site.reading
-            return cls(facts={"status": "ok", "base": site.base, "store": site.config.store, "version": None,
+            return cls(facts={"status": "ok", "base": site.base, "store": shown(site.config.store), "version": None,
                               "graph": reading.graph if reading else None, "follows": reading.follows if reading else None,
                               "triples": 0, "loaded": loaded or now_iso()}, board=board)
         versions = site.archive.versions()

@@ -24,7 +24,7 @@ from ontology.namespaces import CKG, DCAT, DCT, OWL, RDF, SKOS, VOID
 
 from .describe import (CLUSTER_MEMBER, LABELS, LISTED, LISTINGS, MAPPING_SUMMARY, Description, Fact, Page,
                        _page_iri, near_among, void_triples)
-from .engine import Engine, EngineError, iri
+from .engine import Engine, EngineError, iri, shown
 from .store_view import View
 
 _TYPE = RDF + "type"
@@ -311,7 +311,7 @@ def follow_publication(engine: Engine, name: str | None) -> str | None:
         named_by_default = sorted({row["current"].value for row in engine.select(
             publication.names_query(also=f"GRAPH ?graph {{ ?current a <{DCAT}Dataset> }}"))})
         if len(named_by_default) != 1:
-            raise EngineError(2, f"{engine.url} holds several published catalogues ({', '.join(names)}); "
+            raise EngineError(2, f"{shown(engine.url)} holds several published catalogues ({', '.join(names)}); "
                                  f"name one with --store-graph")
         names = named_by_default
     if names:
@@ -338,7 +338,7 @@ def discover(engine: Engine, base: str | None) -> tuple[str | None, str]:
         if len(graphs) > 1:
             exact = [g for g in graphs if any(row["g"].value == g == row["d"].value for row in rows)]
             if len(exact) != 1:
-                raise EngineError(2, f"several graphs in {engine.url} hold a catalogue ({', '.join(graphs)}); "
+                raise EngineError(2, f"several graphs in {shown(engine.url)} hold a catalogue ({', '.join(graphs)}); "
                                      f"name one with --store-graph")
             graphs = exact
         if graphs:
@@ -346,7 +346,7 @@ def discover(engine: Engine, base: str | None) -> tuple[str | None, str]:
     found = sorted({row["d"].value for row in engine.select(f"SELECT DISTINCT ?d WHERE {{ {pattern} }}")})
     if not found:
         where = f"graph <{engine.graph}>" if engine.graph else "any graph"
-        raise EngineError(2, f"no catalogue in {where} of {engine.url}: no dcat:Dataset that is its own void:uriSpace"
+        raise EngineError(2, f"no catalogue in {where} of {shown(engine.url)}: no dcat:Dataset that is its own void:uriSpace"
                              f"{' with IRI ' + base if base else ''}. Load one with `ckg publish`, or name the graph "
                              f"with --store-graph")
     if len(found) > 1:

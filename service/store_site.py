@@ -22,7 +22,7 @@ from .caches import AnswerCache, RenderCache
 from .config import ServiceConfig
 from .describe import shapes, vocabulary
 from .edge import error_text
-from .engine import Engine, EngineError, Reading
+from .engine import Engine, EngineError, Reading, shown
 from .html import Pages
 from .render import Options
 from .describe import Description
@@ -93,7 +93,7 @@ def _not_served(feature: str) -> Response:
     path, why, instead = NOT_SERVED[feature]
     site = current_site()
     body = (error_text(501, f"{path} is not served by this server, which reads the catalogue from the SPARQL "
-                            f"engine at {site.config.store}: {why}.")
+                            f"engine at {shown(site.config.store)}: {why}.")
             + f"Instead: {instead}.\n")
     return Response(body, status=501, content_type=edge.TEXT)
 
@@ -116,7 +116,7 @@ def status() -> Response:
     """For load balancers: 200 while the engine answers, else the engine's status (502/503/504)."""
     site = current_site()
     catalogue: StoreCatalogue = site.descriptions
-    facts = {"status": "ok", "base": site.base, "store": site.config.store, "graph": catalogue.engine.graph,
+    facts = {"status": "ok", "base": site.base, "store": shown(site.config.store), "graph": catalogue.engine.graph,
              "follows": site.reading.follows if site.reading else None}
     code = 200
     try:

@@ -43,6 +43,8 @@ import requests
 from pyoxigraph import QueryBoolean, QueryResultsFormat, RdfFormat, Store, parse, parse_query_results
 
 from exports.publish import Credentials
+
+from ..engine import shown
 from linking.esco import ESCO_GRAPH
 
 from .execute import Answer, Job, Triples, explain_syntax_error, too_large, write_answer
@@ -58,14 +60,6 @@ READ_FACTOR = 8
 than CSV, so a bound equal to the cap would refuse answers the client's format could carry."""
 CONNECT_TIMEOUT = 5.0
 _CHUNK = 65536
-
-
-def shown(url: str) -> str:
-    """``url`` without user-info, for messages and logs."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = host + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 class _Stop(Exception):
