@@ -10,7 +10,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -23,6 +26,24 @@ ENGINES = ("oxigraph", "virtuoso")
 MODES = ("embedded",) + ENGINES
 LIVE_ARGS = ("--workers", str(LIVE_WORKERS), "--threads", str(LIVE_THREADS), "--sparql-slots", str(LIVE_SLOTS),
              "--query-timeout", str(LIVE_QUERY_TIMEOUT), "--max-results", str(LIVE_MAX_RESULTS))
+
+
+def publish_folder(engine: Engine, catalogue: Path, graph: str, *args: str) -> None:
+    """``ckg publish -q CATALOGUE --graph GRAPH`` (then ``args``) into ``engine``; the test fails on its errors."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CKG_")} | engine.env()
+    result = subprocess.run([sys.executable, "-m", "ckg.cli", "publish", "-q", str(catalogue), "--graph-store",
+                             engine.graph_store, "--graph", graph, *args], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+
+
+def http_get(url: str, timeout: float = 30) -> tuple[int, bytes]:
+    """Status and body of a GET, error statuses included (urllib raises on those)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
 
 
 def publish_bundled(engine: Engine) -> None:

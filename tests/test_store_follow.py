@@ -8,20 +8,16 @@ publishes three versions under a running server, with clients reading pages and 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 from conftest import ROOT, start_server
 from engines import Engine
 from exports.publication import current_graph
+from store_support import http_get, publish_folder
 
 NAME = "https://example.org/ckg-follow-tests/current"
 PAGE = "competency/klantgerichtheid.ttl"
@@ -30,11 +26,7 @@ QUERY = ('SELECT ?name WHERE { <https://w3id.org/competency-kg/competency/klantg
 
 
 def publish(engine: Engine, catalogue: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CKG_")} | engine.env()
-    result = subprocess.run([sys.executable, "-m", "ckg.cli", "publish", "-q", str(catalogue), "--graph-store",
-                             engine.graph_store, "--graph", NAME], cwd=ROOT, env=env, capture_output=True,
-                            text=True, timeout=600)
-    assert result.returncode == 0, result.stderr
+    publish_folder(engine, catalogue, NAME)
 
 
 def rename(catalogue: Path, english: str) -> None:
@@ -43,14 +35,6 @@ def rename(catalogue: Path, english: str) -> None:
     text = file.read_text(encoding="utf-8")
     current = next(line for line in text.splitlines() if line.startswith("  en: "))
     file.write_text(text.replace(current, f"  en: {english}", 1), encoding="utf-8")
-
-
-def get(url: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=30) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
 
 
 class Readers:
@@ -64,7 +48,7 @@ class Readers:
     def _read(self, n: int) -> None:
         while not self.stop.is_set():
             url = self.root + (PAGE if n % 2 else "sparql?" + urllib.parse.urlencode({"query": QUERY}))
-            status, body = get(url)
+            status, body = http_get(url)
             self.answers += 1
             if status != 200 and not (status == 503 and b"slots" in body):  # admission control is not a failure
                 self.failures.append((url, status, body[:200]))
@@ -81,7 +65,7 @@ class Readers:
 
 
 def served_name(root: str) -> bytes:
-    status, body = get(root + PAGE)
+    status, body = http_get(root + PAGE)
     assert status == 200, body
     return body
 
@@ -106,10 +90,10 @@ def test_each_publish_is_served_without_a_restart_and_no_reader_fails(oxigraph: 
                 rename(catalogue, english)
                 publish(oxigraph, catalogue)
                 wait_for(root, english)
-                status = json.loads(get(root + "status")[1])
+                status = json.loads(http_get(root + "status")[1])
                 assert status["graph"] == current_graph(oxigraph.query, NAME) != first
                 assert status["follows"] == NAME
         assert readers.failures == [], readers.failures[:5]
         assert readers.answers > 20
-        _, body = get(root + "sparql?" + urllib.parse.urlencode({"query": QUERY, "format": "csv"}))
+        _, body = http_get(root + "sparql?" + urllib.parse.urlencode({"query": QUERY, "format": "csv"}))
         assert body.decode().splitlines()[1:] == ["Client orientation"]  # SPARQL reads the graph the pages read

@@ -20,7 +20,6 @@ import sys
 import threading
 import time
 import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -32,6 +31,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from synthetic import generate  # noqa: E402
 from engines import Engine
 from exports.publication import current_graph
+from store_support import http_get, publish_folder
 from service.app import create_app
 from service.config import ServiceConfig
 from service.describe import LISTINGS
@@ -59,11 +59,7 @@ def embedded(catalogue_copy: Path):
 
 
 def publish(engine: Engine, catalogue: Path, *args: str, graph: str = GRAPH) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CKG_")} | engine.env()
-    result = subprocess.run([sys.executable, "-m", "ckg.cli", "publish", "-q", str(catalogue), "--graph-store",
-                             engine.graph_store, "--graph", graph, *args], cwd=ROOT, env=env, capture_output=True,
-                            text=True, timeout=600)
-    assert result.returncode == 0, result.stderr
+    publish_folder(engine, catalogue, graph, *args)
 
 
 @pytest.fixture(scope="module", params=ENGINES)
@@ -282,11 +278,7 @@ def test_engine_down_or_stuck_gives_502_or_504_with_a_plain_body(oxigraph: Engin
 
 
 def _get(url: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
+    return http_get(url, timeout=10)
 
 
 def test_ckg_serve_store_starts_with_no_yaml_anywhere(oxigraph: Engine, catalogue_copy: Path, tmp_path: Path) -> None:
