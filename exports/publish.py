@@ -236,16 +236,25 @@ class GraphStore:
 
     def _send(self, method: str, url: str, what: str, *, check: bool = True, auth_check: bool = False,
               **kwargs) -> requests.Response:
-        try:
-            response = self.session.request(method, url, auth=self.auth, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), **kwargs)
-        except requests.exceptions.ConnectionError as error:
-            reason = "connection refused" if "refused" in str(error).lower() else _one_line(str(error))
-            raise PublishError(f"cannot {what}: {url} does not answer ({reason}); is the engine running, "
-                               "and are the host and port right?") from None
-        except requests.exceptions.Timeout:
-            raise PublishError(f"cannot {what}: {url} did not answer in time; is the engine overloaded?") from None
-        except requests.exceptions.RequestException as error:
-            raise PublishError(f"cannot {what}: {url}: {_one_line(str(error))}") from None
+        for attempt in (1, 2):
+            try:
+                response = self.session.request(method, url, auth=self.auth, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
+                                                **kwargs)
+                break
+            except requests.exceptions.ConnectionError as error:
+                refused = "refused" in str(error).lower()
+                if attempt == 1 and not refused:
+                    # A kept-alive connection the engine closed (idle timeout, restart) fails the next request
+                    # on it. Everything sent here is idempotent on RDF's set semantics (triples without blank
+                    # nodes, INSERT DATA, DROP SILENT), so it goes once more, on a new connection.
+                    continue
+                reason = "connection refused" if refused else _one_line(str(error))
+                raise PublishError(f"cannot {what}: {url} does not answer ({reason}); is the engine running, "
+                                   "and are the host and port right?") from None
+            except requests.exceptions.Timeout:
+                raise PublishError(f"cannot {what}: {url} did not answer in time; is the engine overloaded?") from None
+            except requests.exceptions.RequestException as error:
+                raise PublishError(f"cannot {what}: {url}: {_one_line(str(error))}") from None
         if check or auth_check:
             self._raise_for(response, what, ok_statuses=(404,) if auth_check else ())
         return response

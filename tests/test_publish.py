@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -28,7 +29,7 @@ from conftest import ROOT, free_port
 from engines import Engine
 from exports import publication
 from exports.publication import current_graph
-from exports.publish import (Credentials, PublishError, ntriples_chunks, open_store, publish, publish_releases,
+from exports.publish import (Credentials, GraphStore, PublishError, ntriples_chunks, open_store, publish, publish_releases,
                              query_endpoint_for, read_release, update_endpoint_for)
 from ontology.releases import rebase_text
 
@@ -290,6 +291,38 @@ def test_an_engine_that_dies_during_the_upload(tmp_path) -> None:
     message = str(raised.value)
     assert "does not answer (connection refused)" in message and engine.graph_store in message
     assert "could not be dropped: drop it with DROP SILENT GRAPH <urn:uuid:" in message
+
+
+class DropsFirstConnection(BaseHTTPRequestHandler):
+    """A Graph Store that closes the first connection without answering (an engine's idle timeout racing
+    the next request on a kept-alive connection), then accepts everything."""
+
+    seen: list[bytes] = []
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        DropsFirstConnection.seen.append(body)
+        if len(DropsFirstConnection.seen) == 1:
+            self.close_connection = True
+            return  # no status line: the client sees the connection end
+        self.send_response(204)
+        self.end_headers()
+
+
+def test_a_connection_the_engine_closed_is_retried_once_on_a_new_one() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), DropsFirstConnection)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/store"
+        GraphStore(url, url, Credentials()).put("https://example.org/g", b"<urn:a> <urn:b> <urn:c> .\n", replace=False)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert DropsFirstConnection.seen == [b"<urn:a> <urn:b> <urn:c> .\n"] * 2  # sent again, once
 
 
 def wait_for_exit(pid: int) -> bool:
