@@ -161,6 +161,14 @@ def _one_line(text: str, html: bool = False) -> str:
     return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 1] + "…"
 
 
+def _connection_failure(error: requests.exceptions.ConnectionError) -> str:
+    """Why a connection failed, in words: urllib3's text is a repr of nested exception tuples."""
+    text = str(error).lower()
+    if "aborted" in text or "reset" in text or "remotedisconnected" in text or "broken pipe" in text:
+        return "the engine closed the connection without answering"
+    return _one_line(str(error))
+
+
 class GraphStore:
     """One engine's Graph Store and Update endpoints, with the credentials it asks for."""
 
@@ -248,7 +256,7 @@ class GraphStore:
                     # on it. Everything sent here is idempotent on RDF's set semantics (triples without blank
                     # nodes, INSERT DATA, DROP SILENT), so it goes once more, on a new connection.
                     continue
-                reason = "connection refused" if refused else _one_line(str(error))
+                reason = "connection refused" if refused else _connection_failure(error)
                 raise PublishError(f"cannot {what}: {url} does not answer ({reason}); is the engine running, "
                                    "and are the host and port right?") from None
             except requests.exceptions.Timeout:
