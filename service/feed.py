@@ -111,16 +111,26 @@ def _page(site: Site, version: str, number: int) -> list[Triple] | None:
     when = Literal(timestamps(site)[version], datatype=_n(XSD + "dateTime"))
     loaded = site.archive.descriptions(version)
     index = loaded[0] if loaded else None
-    for change in changes[(number - 1) * PAGE_SIZE:number * PAGE_SIZE]:
+    shown = changes[(number - 1) * PAGE_SIZE:number * PAGE_SIZE]
+    statements = _statements(index, [c["iri"] for c in shown if KINDS[c["change"]] != "Delete"])
+    for change in shown:
         iri = change["iri"]
         kind = KINDS[change["change"]]
         member = _n(f"{base}release/{version}/{iri[len(base):]}" + ("#removed" if kind == "Delete" else ""))
         triples += [Triple(stream, _n(TREE + "member"), member), Triple(member, *_a(AS + kind)),
                     Triple(member, _n(DCT + "isVersionOf"), _n(iri)),
                     Triple(member, _n(PROV + "generatedAtTime"), when)]
-        if kind != "Delete" and index is not None:
-            triples += [Triple(member, t.predicate, t.object) for t in index.by_subject.get(iri, ())]
+        if kind != "Delete":
+            triples += [Triple(member, t.predicate, t.object) for t in statements.get(iri, ())]
     return triples
+
+
+def _statements(index, iris: list[str]) -> dict:
+    """Each IRI's statements in the release: the whole index embedded, a query for just these with --store."""
+    if index is None:
+        return {}
+    by_subject = getattr(index, "by_subject", None)
+    return by_subject if by_subject is not None else index.statements_of(iris)
 
 
 def _jsonld(triples: list[Triple], site: Site) -> bytes:

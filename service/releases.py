@@ -35,7 +35,7 @@ def release_target(site: Site, path: str, target: type, page_number: Callable[[]
         return target(path, lambda: _releases_description(site), ("releases",), html=lambda d, o: _releases_page(site, d, o))
     version, _, rest = path[len("release/"):].partition("/")
     described = base + path
-    if described in site.descriptions.by_subject and (version not in archive.records or archive.file(version, rest)):
+    if _current_describes(site, version, rest, described):
         # the current graph's description of a version not released yet, or of a release file (a twin such
         # as /release/1.0.0/catalogue.ttl.ttl: the file itself is served by release_file)
         return target(path, lambda: site.descriptions.resource(described), ("resource", described))
@@ -54,9 +54,24 @@ def release_target(site: Site, path: str, target: type, page_number: Callable[[]
         return target(path, lambda: index.listing(segment, number, include_deprecated=everything),
                       ("release", version, "listing", segment, number, everything), paged=True, html=pages.render)
     iri = base + rest
-    if iri in index.by_subject:
+    if _describes(index, iri):
         return target(path, lambda: index.resource(iri), ("release", version, iri), html=pages.render)
     return None
+
+
+def _current_describes(site: Site, version: str, rest: str, described: str) -> bool:
+    """Whether ``described`` is answered from the current graph: a version not released, or a release file."""
+    archive = site.archive
+    if site.catalogue is None:  # --store: the cheap test first, the engine is asked only then
+        return (version not in archive.records or archive.file(version, rest) is not None) \
+            and site.descriptions.has(described)
+    return described in site.descriptions.by_subject and (version not in archive.records or archive.file(version, rest))
+
+
+def _describes(index, iri: str) -> bool:
+    """Whether the graph of ``index`` describes ``iri``: a lookup embedded, a question to the engine with --store."""
+    by_subject = getattr(index, "by_subject", None)
+    return iri in by_subject if by_subject is not None else index.has(iri)
 
 
 def _node_triples(site: Site, iri: str) -> list:
@@ -70,6 +85,8 @@ def _node_triples(site: Site, iri: str) -> list:
 
 def _releases_description(site: Site) -> Description:
     """Every release (dcat:hasVersion of the dataset), newest first in HTML; each with its own triples."""
+    if site.catalogue is None:  # --store: read from the engine (service.store_releases)
+        return site.archive.releases_description()
     index, base = site.descriptions, site.base
     dataset = [t for t in index.by_subject.get(base, ()) if t.predicate.value in (DCAT + "hasVersion", DCAT + "hasCurrentVersion")]
     triples = list(dataset)
@@ -79,6 +96,8 @@ def _releases_description(site: Site) -> Description:
 
 
 def _release_description(site: Site, version: str) -> Description:
+    if site.catalogue is None:
+        return site.archive.release_description(version)
     iri = f"{site.base}release/{version}/"
     return Description(iri, "release", site.descriptions.with_link_labels(_node_triples(site, iri)))
 
@@ -87,9 +106,13 @@ def _releases_page(site: Site, description: Description, options: Options) -> st
     lang, path = options.lang, dict(options.extra).get("path", "release/")
     ui = UI.get(lang, UI["nl"])
     rows = [{"version": v, "issued": site.archive.records[v].issued, "href": f"/release/{v}/",
-             "counts": site.archive.changes(v).get("counts", {}), "current": v == site.catalogue.version}
+             "counts": site.archive.changes(v).get("counts", {}), "current": v == _current_version(site)}
             for v in site.archive.versions()]
     return render_template("releases.html", **site.pages.common(path, lang, ui["releases"]), releases=rows)
+
+
+def _current_version(site: Site) -> str | None:
+    return site.catalogue.version if site.catalogue is not None else site.archive.current_version
 
 
 def _text_rows(change: dict, site: Site, version: str, lang: str) -> list[dict[str, str]]:
@@ -124,6 +147,12 @@ def _release_page(site: Site, version: str, description: Description, options: O
     sections: dict[str, list[dict[str, Any]]] = {name: [] for name in SECTIONS}
     previous = change_set.get("previous")
     whole = {(c["change"], c["iri"]) for c in change_set.get("changes", ()) if c["kind"] == "competency"}
+    prefetch = getattr(site.archive, "prefetch_names", None)
+    if prefetch is not None:  # --store: the names of every listed resource, in a few queries instead of one each
+        named = [i for c in change_set.get("changes", ()) for i in (c["iri"], *c.get("replaced_by", ()))]
+        for where in (version, previous):
+            if where:
+                prefetch(where, named)
     for change in change_set.get("changes", ()):
         iri = change["iri"]
         competency = "/".join(iri[len(base):].split("/")[:2])

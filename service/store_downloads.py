@@ -7,7 +7,8 @@ part per competency in slug order, the mappings last), handed to the same releas
 dropped: only the files stay, on disk, as in embedded mode. Nothing else keeps the graph.
 
 The regrouping follows ``ontology.build``: a statement belongs to the part of the competency its
-subject's IRI is under, or that owns its subject (development offers); mapping sets, mapping records
+subject's IRI is under, or that owns its subject (development offers), but ``X dct:replaces Y`` belongs
+to Y's group (it is written with Y's deprecation); mapping sets, mapping records
 (and the nodes under ``{base}mappings/``), the external concepts' names and the mapping links of nodes
 outside any competency form the last group; the rest is shared.
 """
@@ -27,6 +28,7 @@ from .release_folder import Release, ReleaseFolder
 from .store_catalogue import StoreCatalogue
 
 _RECORDS = {OWL + "Axiom", SSSOM + "MappingSet"}
+_REPLACES = DCT + "replaces"
 
 
 def regroup(triples: list, base: str) -> CatalogueGraph:
@@ -52,6 +54,11 @@ def regroup(triples: list, base: str) -> CatalogueGraph:
     parts: dict[str, list] = defaultdict(list)
     shared, mappings = [], []
     for subject, statements in by_subject.items():
+        replaces = [s for s in statements if s[1].value == _REPLACES]
+        if replaces:  # written with the deprecation of its object, in the object's group (ontology.build)
+            statements = [s for s in statements if s[1].value != _REPLACES]
+            for s in replaces:
+                (parts[owner[s[2].value]] if s[2].value in owner else shared).append(s)
         if subject in owner:
             parts[owner[subject]].extend(statements)
         elif subject in records or not subject.startswith(base) or subject.startswith(base + "mappings/"):

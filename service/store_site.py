@@ -6,9 +6,10 @@ when first asked for (``service.store_catalogue``). The resources blueprint, its
 render cache are the embedded ones; only the source of the descriptions and page data differs.
 
 The release files of ``/downloads/`` are written on first use from one full read of the engine's graph
-(``service.store_downloads``). What needs the release folders or the compiled catalogue (the CASE API,
-release pages, the feed) is not read from the engine: those paths answer 501 with a body
-that says why and where to get the same thing. The engine being down or slow gives 502/503/504 with a
+(``service.store_downloads``). The releases ``ckg publish`` loaded (each in its version graph) are served
+from the engine too (``service.store_releases``): release pages and files, resources as they were, each
+page's history and the 410 Gone of removed resources. What needs the compiled catalogue and is not read
+from the engine yet answers 501 with a body that says why and where to get the same thing. The engine being down or slow gives 502/503/504 with a
 plain body, within the query time limit, never a 500.
 """
 from __future__ import annotations
@@ -17,7 +18,7 @@ import json
 
 from flask import Blueprint, Flask, Response
 
-from . import downloads, edge, resources, store_mappings
+from . import downloads, edge, feed, resources, store_mappings
 from .caches import AnswerCache, RenderCache
 from .config import ServiceConfig
 from .describe import shapes, vocabulary
@@ -30,38 +31,20 @@ from .site import Site, current_site
 from .sparql.blueprint import blueprint as sparql_blueprint
 from .store_catalogue import StoreCatalogue, discover, follow_publication
 from .store_downloads import StoreReleaseFolder
+from .store_releases import ReleaseCatalogue, StoreArchive
 
 NOT_SERVED = {
     "case": ("/case/", "the CASE 1.1 API is built from the compiled catalogue",
              "serve the catalogue folder (`ckg serve CATALOG_DIR`) or take catalogue.case.json from a release"),
-    "release": ("/release/", "release pages and files are read from the release folders",
-                "serve the catalogue folder with its releases/ (`ckg serve CATALOG_DIR`)"),
-    "feed": ("/feed", "the change feed is read from the release folders",
-             "serve the catalogue folder with its releases/ (`ckg serve CATALOG_DIR`)"),
 }
 """Feature -> (path, why it is not served from an engine, what to do instead)."""
-
-
-class NoArchive:
-    """The releases of a site served from an engine: none known (the release folders are not read)."""
-
-    records: dict = {}
-
-    def versions(self) -> list[str]:
-        return []
-
-    def gone(self, iri: str) -> None:
-        return None
-
-    def history(self, iri: str) -> list:
-        return []
 
 
 class StorePages(Pages):
     """Pages written from the engine: per page, the description plus what that page reads besides."""
 
-    def __init__(self, catalogue: StoreCatalogue):
-        super().__init__(catalogue.view([]), catalogue.iris.scheme)
+    def __init__(self, catalogue: StoreCatalogue, archive: StoreArchive | None = None):
+        super().__init__(catalogue.view([]), catalogue.iris.scheme, archive)
         self.catalogue = catalogue
 
     def render(self, description: Description, options: Options) -> str:
@@ -69,7 +52,7 @@ class StorePages(Pages):
             return super().render(description, options)
         number = int(dict(options.extra).get("page", 1))
         view = self.catalogue.page_view(description, number)
-        return Pages(view, self.scheme).render(description, options)
+        return Pages(view, self.scheme, self.archive).render(description, options)
 
 
 def build_site(config: ServiceConfig) -> Site:
@@ -77,12 +60,13 @@ def build_site(config: ServiceConfig) -> Site:
     engine = Engine(config.store, config.store_graph, timeout=config.query_timeout)
     follows = follow_publication(engine, config.store_graph or config.base)
     _, base = discover(engine, config.base)
-    catalogue = StoreCatalogue(engine, base, config.page_size)
+    catalogue = ReleaseCatalogue(engine, base, config.page_size)
+    archive = StoreArchive(catalogue, config.page_size, config.downloads_dir)
     engine.close()  # built in gunicorn's master: no worker may inherit (and share) this thread's socket
     return Site(config=config, catalogue=None, graph=None, store=None, descriptions=catalogue,
-                pages=StorePages(catalogue), vocabulary=vocabulary(), shapes=shapes(base),
+                pages=StorePages(catalogue, archive), vocabulary=vocabulary(), shapes=shapes(base),
                 render_cache=RenderCache(config.render_cache_size), answers=AnswerCache(config.answer_cache_mib * 2**20),
-                downloads=StoreReleaseFolder(catalogue, config.downloads_dir), case=None, archive=NoArchive(),
+                downloads=StoreReleaseFolder(catalogue, config.downloads_dir), case=None, archive=archive,
                 reading=Reading(engine.graph, follows))
 
 
@@ -105,10 +89,6 @@ def _route(rule: str, feature: str, **options) -> None:
 
 for _rule in ("/case/<path:rest>", "/competency/<path:rest>/alignment"):
     _route(_rule, "case")
-for _rule in ("/release/", "/release/<path:rest>"):
-    _route(_rule, "release")
-for _rule in ("/feed", "/feed/", "/feed/<path:rest>"):
-    _route(_rule, "feed")
 
 
 @blueprint.route("/status")
@@ -146,5 +126,6 @@ def create_store_app(config: ServiceConfig) -> Flask:
     app.register_blueprint(sparql_blueprint)  # queries go to the engine (service.sparql.upstream)
     app.register_blueprint(downloads.blueprint)
     app.register_blueprint(store_mappings.blueprint)
+    app.register_blueprint(feed.blueprint)  # from the change sets derived in the engine (service.store_releases)
     app.register_blueprint(resources.blueprint)  # last: its catch-all route answers every other path
     return app

@@ -5,9 +5,9 @@ do), into a graph of their own so other tests' graphs cannot interfere. For ever
 catalogue, every listing page and the dataset, in every format, the answer from the engine is compared
 with embedded mode's: the same status and headers, the same bytes (the RDF writers sort their input, so
 isomorphic graphs give equal bytes; N-Triples is also compared as graphs), the same HTML. The embedded side serves a
-copy of the catalogue without its releases/ folder: release history is not read from an engine (see
-README), and the Open Badges alignment block (the CASE API's) is left out of the comparison for the same
-reason; everything else on the page must match byte for byte.
+copy of the catalogue without its releases/ folder (releases from an engine: tests/test_store_releases.py),
+and the Open Badges alignment block (the CASE API's) is left out of the comparison; everything else on the
+page must match byte for byte.
 """
 from __future__ import annotations
 
@@ -167,8 +167,7 @@ def test_a_second_get_is_served_from_the_render_cache_without_the_engine(store) 
 
 
 @pytest.mark.parametrize("path,feature", [
-    ("/case/v1p1/CFDocuments", "CASE"), ("/competency/klantgerichtheid/alignment", "CASE"), ("/feed", "feed"),
-    ("/release/", "release"), ("/release/1.0.0/", "release"),
+    ("/case/v1p1/CFDocuments", "CASE"), ("/competency/klantgerichtheid/alignment", "CASE"),
 ])
 def test_what_needs_the_catalogue_folder_says_so_with_501(store, path: str, feature: str) -> None:
     engine_client, engine = store

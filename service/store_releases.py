@@ -1,0 +1,380 @@
+"""The releases of a catalogue served from an engine (``ckg serve --store``): what ``service.archive`` reads
+from the release folders, read from the engine instead.
+
+``ckg publish`` loads every release into the named graph of its version IRI ``{base}release/<v>/`` and
+records it, once complete, with its SHA-256 in the pointer graph (``exports.publication``). So:
+
+- the releases are the recorded version graphs under our base; what a release says of itself (issued,
+  previous, title, licence, its files) is read from its own graph, as the manifest was written from it;
+- a resource as it was in a release is read from that release's graph per request, by the same queries
+  as the current graph (a :class:`ReleaseCatalogue` is a ``StoreCatalogue`` over another graph);
+- a release's change set is derived in the engine: the subjects whose statements differ between a
+  release's graph and its predecessor's are found by one query each way, only those subjects' statements
+  are fetched, and ``exports.changes.diff`` (the code ``ckg release`` wrote ``changes.json`` with) compares
+  them. Unchanged resources never leave the engine; only the first release, all "added", is read whole
+  (its subjects and their replacements). The change sets are small and kept per worker;
+- a release's files are written on first use from one full read of its graph (as ``/downloads/`` is,
+  ``service.store_downloads``) and checked against the SHA-256 recorded at publish time.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from pyoxigraph import Literal, NamedNode
+
+from exports import publication
+from exports.changes import bump_of, diff, summary, tracked
+from exports.release import write_release
+from ontology.model import ReleaseRecord
+from ontology.namespaces import DCAT, DCT
+from ontology.releases import CHANGES, MANIFEST, parse_version
+
+from .archive import Gone, HistoryEntry, ArchivePages
+from .describe import Description
+from .engine import Engine, iri
+from .render import Options
+from .store_catalogue import LINK_TEXTS, NAMES, StoreCatalogue, _in, _values
+from .store_downloads import regroup
+from .store_view import View
+
+BATCH = 400
+"""Subjects per VALUES block when fetching a changed resource's statements (keeps each query small)."""
+NAMES_KEPT = 20_000
+"""Names (labels, statements) of linked resources kept per release graph, for the "What changed" pages."""
+
+
+class ReleaseCatalogue(StoreCatalogue):
+    """A catalogue graph of the engine (the current one or a release's), with what release pages ask of an index.
+
+    ``label``/``objects`` answer from a names cache that ``prefetch`` fills with one query for many IRIs (a
+    "What changed" page names every changed resource), and else one small query per IRI.
+    """
+
+    def __init__(self, engine: Engine, base: str, page_size: int = 100):
+        super().__init__(engine, base, page_size)
+        self._names: dict[str, list] = {}
+        self._names_lock = threading.Lock()
+
+    def has(self, node: str) -> bool:
+        """Whether the graph describes ``node`` (embedded mode: ``node in by_subject``)."""
+        try:
+            return self.engine.ask(f"ASK {{ {iri(node)} ?p ?o }}")
+        except ValueError:
+            return False
+
+    def prefetch(self, iris: list[str]) -> None:
+        wanted = sorted({i for i in iris if i not in self._names})
+        for start in range(0, len(wanted), BATCH):
+            chunk = wanted[start:start + BATCH]
+            found = self.engine.construct(f"""
+                CONSTRUCT {{ ?s ?p ?o }} WHERE {{ VALUES ?s {{ {_values(chunk)} }} ?s ?p ?o .
+                  FILTER(?p IN ({_in(LINK_TEXTS)})) }}""")
+            by: dict[str, list] = {i: [] for i in chunk}
+            for t in found:
+                by.setdefault(t.subject.value, []).append(t)
+            with self._names_lock:
+                if len(self._names) + len(by) > NAMES_KEPT:
+                    self._names.clear()
+                self._names.update(by)
+
+    def statements_of(self, iris: list[str]) -> dict[str, list]:
+        """Each IRI's statements, in the order embedded mode's index of a release holds them (sorted per subject)."""
+        found = []
+        for start in range(0, len(iris), BATCH):
+            found += self.engine.construct(f"""
+                CONSTRUCT {{ ?s ?p ?o }} WHERE {{ VALUES ?s {{ {_values(iris[start:start + BATCH])} }} ?s ?p ?o }}""")
+        return View(self.base, self.page_size, found).by_subject
+
+    def _index(self, node: str) -> View:
+        if node not in self._names:
+            self.prefetch([node])
+        return View(self.base, self.page_size, self._names.get(node, []))
+
+    def label(self, node: str) -> dict[str, str]:
+        return self._index(node).label(node)
+
+    def objects(self, node: str, predicate: str) -> list:
+        return self._index(node).objects(node, predicate)
+
+
+class StoreArchivePages:
+    """Pages of a resource as it was in ``version``, written from that release's graph per request."""
+
+    def __init__(self, catalogue: ReleaseCatalogue, scheme: str, version: str):
+        self.catalogue = catalogue
+        self.scheme = scheme
+        self.version = version
+
+    def render(self, description: Description, options: Options) -> str:
+        number = int(dict(options.extra).get("page", 1))
+        view = self.catalogue.page_view(description, number) if description.kind != "listing" \
+            else self.catalogue.view([*description.triples, *(description.fetched or ())])
+        return ArchivePages(view, self.scheme, self.version).render(description, options)
+
+
+class StoreArchive:
+    """Every published release of the catalogue at ``base`` in the engine (the module docstring says how)."""
+
+    def __init__(self, current: ReleaseCatalogue, page_size: int = 100, folder: str | None = None):
+        engine, base = current.engine, current.base
+        self.url, self.timeout, self.env = engine.url, engine.timeout, engine.env
+        self.current_graph = engine.graph
+        self.base = base
+        self.page_size = page_size
+        self.folder = folder
+        self.records, self.sha256 = self._records(engine)
+        self.current_version = self._current_version(engine)
+        self._catalogues: dict[str, ReleaseCatalogue] = {"": current}
+        self._written: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        self._files_lock = threading.Lock()
+        self._change_sets: dict[str, dict[str, Any]] | None = None
+        self._history: dict[str, list[HistoryEntry]] | None = None
+
+    # ---- start-up: which releases exist ----
+
+    def graph_of(self, version: str) -> str:
+        return f"{self.base}release/{version}/"
+
+    def _records(self, engine: Engine) -> tuple[dict[str, ReleaseRecord], dict[str, str]]:
+        """The recorded (so complete) release graphs under our base, described from their own graphs."""
+        prefix = f"{self.base}release/"
+        rows = engine.select(f"""
+            SELECT ?release ?sha256 ?issued ?previous ?license ?title ?file ?media WHERE {{
+              GRAPH <{publication.POINTER_GRAPH}> {{ ?release <{publication.CONTENT_SHA256}> ?sha256 }}
+              FILTER(STRSTARTS(STR(?release), "{prefix}"))
+              GRAPH ?release {{
+                ?release <{DCT}issued> ?issued .
+                OPTIONAL {{ ?release <{DCAT}previousVersion> ?previous }}
+                OPTIONAL {{ ?release <{DCT}license> ?license }}
+                OPTIONAL {{ ?release <{DCT}title> ?title }}
+                OPTIONAL {{ ?release <{DCAT}distribution> ?file . ?file <{DCAT}mediaType> ?media }}
+              }}
+            }}""", dataset=False)
+        found: dict[str, dict[str, Any]] = {}
+        sha: dict[str, str] = {}
+        for row in rows:
+            version = row["release"].value[len(prefix):].rstrip("/")
+            if "/" in version or parse_version(version) is None:
+                continue
+            entry = found.setdefault(version, {"issued": row["issued"].value, "previous": None, "license": "",
+                                               "title": {}, "files": {}})
+            sha[version] = row["sha256"].value
+            if "previous" in row:
+                entry["previous"] = row["previous"].value[len(prefix):].rstrip("/")
+            if "license" in row:
+                entry["license"] = row["license"].value
+            if "title" in row and isinstance(row["title"], Literal):
+                entry["title"][row["title"].language or ""] = row["title"].value
+            if "file" in row:
+                entry["files"][row["file"].value.rsplit("/", 1)[-1]] = row["media"].value.split("/assignments/media-types/")[-1]
+        records = {version: ReleaseRecord(version=version, issued=e["issued"], previous=e["previous"], title=e["title"],
+                                          license=e["license"], files=tuple(sorted(e["files"].items())), base=self.base)
+                   for version, e in found.items()}
+        return records, sha
+
+    def _current_version(self, engine: Engine) -> str | None:
+        rows = engine.select(f"SELECT ?v WHERE {{ {iri(self.base)} <{DCAT}version> ?v }}")
+        return rows[0]["v"].value if rows else None
+
+    def engine(self, graph: str | None) -> Engine:
+        return Engine(self.url, graph, timeout=self.timeout, env=self.env)
+
+    # ---- what service.archive.Archive answers ----
+
+    def versions(self) -> list[str]:
+        """Released versions, newest first."""
+        return sorted(self.records, key=parse_version, reverse=True)
+
+    def catalogue(self, version: str | None) -> ReleaseCatalogue:
+        """The catalogue graph of ``version`` (None: the current graph), made on first use (one small query)."""
+        key = version or ""
+        with self._lock:
+            found = self._catalogues.get(key)
+        if found is None:
+            graph = self.graph_of(version) if version else self.current_graph
+            found = ReleaseCatalogue(self.engine(graph), self.base, self.page_size)
+            with self._lock:
+                found = self._catalogues.setdefault(key, found)
+        return found
+
+    def descriptions(self, version: str) -> tuple[ReleaseCatalogue, StoreArchivePages] | None:
+        if version not in self.records:
+            return None
+        catalogue = self.catalogue(version)
+        return catalogue, StoreArchivePages(catalogue, catalogue.iris.scheme, version)
+
+    def rebase(self, iri_: str, version: str) -> str:
+        return iri_  # ckg publish loaded every release under the served base already
+
+    def changes(self, version: str) -> dict[str, Any]:
+        return self.change_sets().get(version, {"changes": []})
+
+    def history(self, iri_: str) -> list[HistoryEntry]:
+        self.change_sets()
+        return self._history.get(iri_, []) if self._history is not None else []
+
+    def gone(self, iri_: str) -> Gone | None:
+        entries = self.history(iri_)
+        if not entries or entries[-1].change != "removed":
+            return None
+        removed_in = entries[-1].version
+        last = self.change_sets()[removed_in].get("previous") or removed_in
+        return Gone(iri_, removed_in, last, entries[-1].replaced_by)
+
+    # ---- change sets, derived in the engine ----
+
+    def change_sets(self) -> dict[str, dict[str, Any]]:
+        found = self._change_sets
+        if found is not None:
+            return found
+        with self._lock:
+            if self._change_sets is None:
+                sets = {version: self._change_set(version) for version in sorted(self.records, key=parse_version)}
+                history: dict[str, list[HistoryEntry]] = {}
+                for version, change_set in sets.items():
+                    for change in change_set["changes"]:
+                        history.setdefault(change["iri"], []).append(HistoryEntry(
+                            version, self.records[version].issued, change["change"],
+                            tuple(tuple(t.items()) for t in change.get("texts", ())), tuple(change.get("replaced_by", ()))))
+                self._history = history
+                self._change_sets = sets
+            return self._change_sets
+
+    def _change_set(self, version: str) -> dict[str, Any]:
+        """What ``ckg release`` wrote as changes.json for ``version``, computed from the two graphs."""
+        record = self.records[version]
+        previous = record.previous if record.previous in self.records else None
+        new_graph = self.graph_of(version)
+        old_graph = self.graph_of(previous) if previous else None
+        touched = sorted(s for s in self._differing(new_graph, old_graph) | (self._differing(old_graph, new_graph)
+                                                                             if old_graph else set())
+                         if tracked(s, self.base))
+        old = self._snapshot(old_graph, touched) if old_graph else {}
+        new = self._snapshot(new_graph, touched)
+        changes = diff(old, new, self.base)
+        return {"version": version, "previous": previous, "issued": record.issued,
+                "bump": bump_of(previous, version) if previous else None,
+                "counts": summary(changes), "changes": [c.as_json() for c in changes]}
+
+    def _differing(self, graph: str, other: str | None) -> set[str]:
+        """Subjects under our base with a statement in ``graph`` that ``other`` lacks (every subject if no other)."""
+        absent = f"FILTER NOT EXISTS {{ GRAPH <{other}> {{ ?s ?p ?o }} }}" if other else ""
+        rows = self.engine(None).select(f"""
+            SELECT DISTINCT ?s WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }}
+              FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{self.base}")) {absent} }}""", dataset=False)
+        return {row["s"].value for row in rows}
+
+    def _snapshot(self, graph: str, subjects: list[str]) -> dict[str, frozenset[str]]:
+        """``exports.changes``' snapshot of ``graph``, for ``subjects`` only."""
+        engine = self.engine(graph)
+        found: dict[str, set[str]] = {}
+        for start in range(0, len(subjects), BATCH):
+            chunk = subjects[start:start + BATCH]
+            for t in engine.construct(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ VALUES ?s {{ {_values(chunk)} }} ?s ?p ?o }}"):
+                found.setdefault(t.subject.value, set()).add(f"{t.predicate} {t.object}")
+        return {s: frozenset(lines) for s, lines in found.items()}
+
+    # ---- the release's files, written on first use ----
+
+    def names(self, version: str) -> set[str]:
+        return {name for name, _ in self.records[version].files} | {MANIFEST, CHANGES}
+
+    def manifest(self, version: str) -> dict[str, Any]:
+        return self._files(version)
+
+    def file(self, version: str, name: str) -> tuple[Path, str, str] | None:
+        """(path, media type, sha256) of a release file, or None; the files are written when first asked for."""
+        if version not in self.records or name not in self.names(version):
+            return None
+        manifest = self._files(version)
+        folder = Path(manifest["folder"])
+        for entry in manifest["files"]:
+            if entry["name"] == name:
+                return folder / name, entry["media_type"], entry["sha256"]
+        return folder / name, "application/json", ""
+
+    def _files(self, version: str) -> dict[str, Any]:
+        found = self._written.get(version)
+        if found is not None:
+            return found
+        with self._files_lock:
+            if version not in self._written:
+                self._written[version] = self._write(version)
+            return self._written[version]
+
+    def _write(self, version: str) -> dict[str, Any]:
+        # beside CKG_DOWNLOADS_DIR, not in it: the downloads writer replaces that folder whole
+        root = Path(self.folder.rstrip("/") + "-releases") if self.folder else Path(tempfile.mkdtemp(prefix="ckg-releases-"))
+        folder = root / version
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        with open(folder.parent / f".{version}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            manifest_path = folder / MANIFEST
+            if manifest_path.exists():  # written before (by another worker): reused when it is this release
+                manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+                if manifest.get("metadata", {}).get("content_sha256") == self.sha256[version] or \
+                        _sha_of(manifest, "catalogue.nt") == self.sha256[version]:
+                    return {**manifest, "folder": str(folder)}
+            record = self.records[version]
+            graph = regroup(self.engine(self.graph_of(version)).construct("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"),
+                            self.base)
+            modified = next((s[2].value for s in graph.shared if s[0].value == self.graph_of(version)
+                             and s[1].value == DCT + "modified"), record.issued)
+            metadata = {"title": _titles(record.title), "version": version, "base": self.base,
+                        "issued": record.issued, "modified": modified, "previous": record.previous,
+                        "license": record.license}
+            write_release(graph, folder, metadata=metadata)
+            change_set = self.changes(version)
+            (folder / CHANGES).write_text(json.dumps(change_set, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+            return {**manifest, "folder": str(folder)}
+
+    # ---- what the release pages read besides (service.releases) ----
+
+    def prefetch_names(self, version: str, iris: list[str]) -> None:
+        if version in self.records:
+            self.catalogue(version).prefetch(iris)
+
+    def release_description(self, version: str) -> Description:
+        """``{base}release/<v>/`` and its distributions, from the current graph, with the names of what they link to."""
+        node = self.graph_of(version)
+        triples = self.catalogue(None).engine.construct(f"""
+            CONSTRUCT {{ ?s ?p ?o }} WHERE {{
+              {{ VALUES ?s {{ {iri(node)} }} ?s ?p ?o }}
+              UNION {{ {iri(node)} <{DCAT}distribution> ?s . ?s ?p ?o }}
+            }}""")
+        return Description(node, "release", self._with_names(triples))
+
+    def releases_description(self) -> Description:
+        """``{base}release/``: the dataset's version links and each released version's own statements."""
+        values = _values(self.graph_of(v) for v in self.versions())
+        released = f"UNION {{ VALUES ?s {{ {values} }} ?s ?p ?o }}" if values else ""
+        triples = self.catalogue(None).engine.construct(f"""
+            CONSTRUCT {{ ?s ?p ?o }} WHERE {{
+              {{ VALUES ?s {{ {iri(self.base)} }} ?s ?p ?o . FILTER(?p IN (<{DCAT}hasVersion>, <{DCAT}hasCurrentVersion>)) }}
+              {released}
+            }}""")
+        return Description(f"{self.base}release/", "releases", self._with_names(triples))
+
+    def _with_names(self, triples: list) -> list:
+        linked = sorted({t.object.value for t in triples if isinstance(t.object, NamedNode)})
+        names = self.catalogue(None).engine.construct(f"""
+            CONSTRUCT {{ ?s ?p ?o }} WHERE {{ VALUES ?s {{ {_values(linked)} }} ?s ?p ?o . FILTER(?p IN ({_in(NAMES)})) }}
+            """) if linked else []
+        return View(self.base, self.page_size, [*triples, *names]).with_link_labels(list(triples))
+
+
+def _titles(title: dict[str, str]) -> dict[str, str]:
+    """The title's languages in the catalogue's order (Dutch first, as catalog.yaml writes them), then the rest."""
+    order = ["nl", "en"]
+    return {lang: title[lang] for lang in sorted(title, key=lambda lang: (order.index(lang) if lang in order else 2, lang))}
+
+
+def _sha_of(manifest: dict, name: str) -> str | None:
+    return next((f.get("sha256") for f in manifest.get("files", ()) if f.get("name") == name), None)
