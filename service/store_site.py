@@ -8,9 +8,9 @@ render cache are the embedded ones; only the source of the descriptions and page
 The release files of ``/downloads/`` are written on first use from one full read of the engine's graph
 (``service.store_downloads``). The releases ``ckg publish`` loaded (each in its version graph) are served
 from the engine too (``service.store_releases``): release pages and files, resources as they were, each
-page's history and the 410 Gone of removed resources. What needs the compiled catalogue and is not read
-from the engine yet answers 501 with a body that says why and where to get the same thing. The engine being down or slow gives 502/503/504 with a
-plain body, within the query time limit, never a 500.
+page's history, the 410 Gone of removed resources and the feed; so are the CASE API and the alignments
+(``service.store_case``). The engine being down or slow gives 502/503/504 with a plain body, within the
+query time limit, never a 500.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import json
 
 from flask import Blueprint, Flask, Response
 
-from . import downloads, edge, feed, resources, store_mappings
+from . import case, downloads, edge, feed, resources, store_mappings
 from .caches import AnswerCache, RenderCache
 from .config import ServiceConfig
 from .describe import shapes, vocabulary
@@ -30,15 +30,9 @@ from .describe import Description
 from .site import Site, current_site
 from .sparql.blueprint import blueprint as sparql_blueprint
 from .store_catalogue import StoreCatalogue, discover, follow_publication
+from .store_case import StoreCase
 from .store_downloads import StoreReleaseFolder
 from .store_releases import ReleaseCatalogue, StoreArchive
-
-NOT_SERVED = {
-    "case": ("/case/", "the CASE 1.1 API is built from the compiled catalogue",
-             "serve the catalogue folder (`ckg serve CATALOG_DIR`) or take catalogue.case.json from a release"),
-}
-"""Feature -> (path, why it is not served from an engine, what to do instead)."""
-
 
 class StorePages(Pages):
     """Pages written from the engine: per page, the description plus what that page reads besides."""
@@ -66,29 +60,11 @@ def build_site(config: ServiceConfig) -> Site:
     return Site(config=config, catalogue=None, graph=None, store=None, descriptions=catalogue,
                 pages=StorePages(catalogue, archive), vocabulary=vocabulary(), shapes=shapes(base),
                 render_cache=RenderCache(config.render_cache_size), answers=AnswerCache(config.answer_cache_mib * 2**20),
-                downloads=StoreReleaseFolder(catalogue, config.downloads_dir), case=None, archive=archive,
+                downloads=StoreReleaseFolder(catalogue, config.downloads_dir), case=StoreCase(catalogue), archive=archive,
                 reading=Reading(engine.graph, follows))
 
 
 blueprint = Blueprint("store", __name__)
-
-
-def _not_served(feature: str) -> Response:
-    path, why, instead = NOT_SERVED[feature]
-    site = current_site()
-    body = (error_text(501, f"{path} is not served by this server, which reads the catalogue from the SPARQL "
-                            f"engine at {shown(site.config.store)}: {why}.")
-            + f"Instead: {instead}.\n")
-    return Response(body, status=501, content_type=edge.TEXT)
-
-
-def _route(rule: str, feature: str, **options) -> None:
-    endpoint = f"{feature}_{len(blueprint.deferred_functions)}"
-    blueprint.add_url_rule(rule, endpoint, lambda **_: _not_served(feature), **options)
-
-
-for _rule in ("/case/<path:rest>", "/competency/<path:rest>/alignment"):
-    _route(_rule, "case")
 
 
 @blueprint.route("/status")
@@ -117,7 +93,7 @@ def _engine_failed(error: EngineError) -> Response:
 
 
 def create_store_app(config: ServiceConfig) -> Flask:
-    """The app for ``--store``: the resources blueprint over the engine, 501s for what needs the folders."""
+    """The app for ``--store``: embedded mode's blueprints over the engine, with its own ``/status``."""
     app = Flask(__name__)
     app.extensions["ckg"] = build_site(config)
     edge.install(app)
@@ -126,6 +102,7 @@ def create_store_app(config: ServiceConfig) -> Flask:
     app.register_blueprint(sparql_blueprint)  # queries go to the engine (service.sparql.upstream)
     app.register_blueprint(downloads.blueprint)
     app.register_blueprint(store_mappings.blueprint)
+    app.register_blueprint(case.blueprint)  # CASE 1.1 and the alignments (service.store_case)
     app.register_blueprint(feed.blueprint)  # from the change sets derived in the engine (service.store_releases)
     app.register_blueprint(resources.blueprint)  # last: its catch-all route answers every other path
     return app
