@@ -63,9 +63,11 @@ class ReleaseCatalogue(StoreCatalogue):
     def has(self, node: str) -> bool:
         """Whether the graph describes ``node`` (embedded mode: ``node in by_subject``)."""
         try:
-            return self.engine.ask(f"ASK {{ {iri(node)} ?p ?o }}")
+            subject = iri(node)
         except ValueError:
             return False
+        # a SELECT, not an ASK: Virtuoso answered this ASK (with a default-graph-uri) without a "boolean" (tests)
+        return bool(self.engine.select(f"SELECT ?p WHERE {{ {subject} ?p ?o }} LIMIT 1"))
 
     def prefetch(self, iris: list[str]) -> None:
         wanted = sorted({i for i in iris if i not in self._names})

@@ -3,7 +3,7 @@
 A temporary copy of the bundled catalogue gets two more releases: 1.1.0 (two competencies added, a
 criterion reworded, klantgerichtheid deprecated: ``release_support``) and 2.0.0 (klantgerichtheid
 removed). The folder is published with the real ``ckg publish`` into a fresh engine of this module's own
-(every release into its version graph), and the store app (no catalogue folder) is compared with the
+(every release into its version graph; Oxigraph server, then Virtuoso), and the store app (no catalogue folder) is compared with the
 embedded app serving the folder: the release list, each release's page with What changed, every resource
 as it was in each release (every format, listings too), the history on every current page, the 410 Gone of
 the removed resources, and the release files, byte for byte. The change sets the store serves are derived
@@ -24,7 +24,7 @@ from rdflib.compare import isomorphic
 
 from ckg.cli import cli
 from conftest import free_port, skip_reason
-from engines import oxigraph_binary, oxigraph_server
+from engines import oxigraph_binary, oxigraph_server, virtuoso_binary, virtuoso_server
 from release_support import copy_bundled, make_second_release, set_version
 from service.app import create_app
 from service.config import ServiceConfig
@@ -65,13 +65,16 @@ def embedded(catalog: Path):
     return app.test_client(), app.extensions["ckg"]
 
 
-@pytest.fixture(scope="module")
-def store(catalog: Path, tmp_path_factory):
-    """The store app over a fresh Oxigraph server that ``ckg publish`` loaded with the folder and its releases."""
-    if not oxigraph_binary():
+@pytest.fixture(scope="module", params=["oxigraph", "virtuoso"])
+def store(request, catalog: Path, tmp_path_factory):
+    """The store app over a fresh engine that ``ckg publish`` loaded with the folder and its releases."""
+    if request.param == "oxigraph" and not oxigraph_binary():
         pytest.skip(skip_reason("the oxigraph server (pip install oxigraph, in the test extra)"))
+    if request.param == "virtuoso" and not virtuoso_binary():
+        pytest.skip(skip_reason("virtuoso-t (apt-get install virtuoso-opensource)"))
     with ExitStack() as stack:
-        engine = stack.enter_context(oxigraph_server(free_port()))
+        engine = stack.enter_context(oxigraph_server(free_port()) if request.param == "oxigraph"
+                                     else virtuoso_server(free_port(), free_port()))
         publish_folder(engine, catalog, GRAPH)
         downloads = tmp_path_factory.mktemp("store-downloads") / "files"
         app = create_app(ServiceConfig.from_env(store=engine.query, store_graph=GRAPH, downloads_dir=str(downloads)))
