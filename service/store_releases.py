@@ -11,10 +11,11 @@ records it, once complete, with its SHA-256 in the pointer graph (``exports.publ
 - a release's change set is derived in the engine: the subjects whose statements differ between a
   release's graph and its predecessor's are found by one query each way, only those subjects' statements
   are fetched, and ``exports.changes.diff`` (the code ``ckg release`` wrote ``changes.json`` with) compares
-  them. Unchanged resources never leave the engine; only the first release, all "added", is read whole
-  (its subjects and their replacements). The change sets are small and kept per worker;
+  them; a resource only one side has needs just its replacements. Unchanged resources never leave the
+  engine, and the first release (all "added") costs two queries. The change sets are kept per worker;
 - a release's files are written on first use from one full read of its graph (as ``/downloads/`` is,
-  ``service.store_downloads``) and checked against the SHA-256 recorded at publish time.
+  ``service.store_downloads``); a folder shared by workers (``CKG_DOWNLOADS_DIR``) is written once, and
+  reused while its catalogue.nt has the SHA-256 recorded at publish time.
 """
 from __future__ import annotations
 
@@ -249,28 +250,50 @@ class StoreArchive:
             return self._change_sets
 
     def _change_set(self, version: str) -> dict[str, Any]:
-        """What ``ckg release`` wrote as changes.json for ``version``, computed from the two graphs."""
+        """What ``ckg release`` wrote as changes.json for ``version``, computed from the two graphs.
+
+        Only a resource in both graphs with other statements needs its statements compared; one added or
+        removed needs just its replacements (``dct:isReplacedBy``), so the first release, all "added",
+        costs two queries rather than a read of the whole graph."""
         record = self.records[version]
         previous = record.previous if record.previous in self.records else None
         new_graph = self.graph_of(version)
         old_graph = self.graph_of(previous) if previous else None
-        touched = sorted(s for s in self._differing(new_graph, old_graph) | (self._differing(old_graph, new_graph)
-                                                                             if old_graph else set())
-                         if tracked(s, self.base))
-        old = self._snapshot(old_graph, touched) if old_graph else {}
-        new = self._snapshot(new_graph, touched)
+        new_side = self._differing(new_graph, old_graph)
+        old_side = self._differing(old_graph, new_graph) if old_graph else {}
+        added = {s for s, there in new_side.items() if not there}
+        removed = {s for s, there in old_side.items() if not there}
+        changed = sorted((new_side.keys() | old_side.keys()) - added - removed)
+        old = {**self._replacements(old_graph, removed), **self._snapshot(old_graph, changed)} if old_graph else {}
+        new = {**self._replacements(new_graph, added), **self._snapshot(new_graph, changed)}
         changes = diff(old, new, self.base)
         return {"version": version, "previous": previous, "issued": record.issued,
                 "bump": bump_of(previous, version) if previous else None,
                 "counts": summary(changes), "changes": [c.as_json() for c in changes]}
 
-    def _differing(self, graph: str, other: str | None) -> set[str]:
-        """Subjects under our base with a statement in ``graph`` that ``other`` lacks (every subject if no other)."""
-        absent = f"FILTER NOT EXISTS {{ GRAPH <{other}> {{ ?s ?p ?o }} }}" if other else ""
+    def _differing(self, graph: str, other: str | None) -> dict[str, bool]:
+        """Tracked subjects with a statement in ``graph`` that ``other`` lacks (all of them if no other), each
+        with whether ``other`` has the subject at all."""
+        if other:
+            absent = f"""FILTER NOT EXISTS {{ GRAPH <{other}> {{ ?s ?p ?o }} }}
+                         BIND(EXISTS {{ GRAPH <{other}> {{ ?s ?q ?x }} }} AS ?there)"""
+        else:
+            absent = ""
         rows = self.engine(None).select(f"""
-            SELECT DISTINCT ?s WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }}
+            SELECT DISTINCT ?s ?there WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }}
               FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{self.base}")) {absent} }}""", dataset=False)
-        return {row["s"].value for row in rows}
+        return {row["s"].value: "there" in row and row["there"].value in ("true", "1")
+                for row in rows if tracked(row["s"].value, self.base)}
+
+    def _replacements(self, graph: str, subjects: set[str]) -> dict[str, frozenset[str]]:
+        """The snapshot of resources only one side has: their ``dct:isReplacedBy`` statements, all ``diff`` reads."""
+        if not subjects:
+            return {}
+        found: dict[str, set[str]] = {s: set() for s in subjects}
+        for row in self.engine(graph).select(f"SELECT ?s ?o WHERE {{ ?s <{DCT}isReplacedBy> ?o }}"):
+            if row["s"].value in found:
+                found[row["s"].value].add(f"<{DCT}isReplacedBy> <{row['o'].value}>")
+        return {s: frozenset(lines) for s, lines in found.items()}
 
     def _snapshot(self, graph: str, subjects: list[str]) -> dict[str, frozenset[str]]:
         """``exports.changes``' snapshot of ``graph``, for ``subjects`` only."""
@@ -320,8 +343,7 @@ class StoreArchive:
             manifest_path = folder / MANIFEST
             if manifest_path.exists():  # written before (by another worker): reused when it is this release
                 manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-                if manifest.get("metadata", {}).get("content_sha256") == self.sha256[version] or \
-                        _sha_of(manifest, "catalogue.nt") == self.sha256[version]:
+                if _sha_of(manifest, "catalogue.nt") == self.sha256[version]:
                     return {**manifest, "folder": str(folder)}
             record = self.records[version]
             graph = regroup(self.engine(self.graph_of(version)).construct("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"),
