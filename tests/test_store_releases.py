@@ -30,7 +30,7 @@ from service.app import create_app
 from service.config import ServiceConfig
 from service.describe import LISTINGS
 from store_case_support import assert_same_alignments, assert_same_case
-from store_support import publish_folder
+from store_support import http_get, modes, publish_folder  # noqa: F401  (modes: the session's engine-backed servers)
 
 GRAPH = "https://example.org/ckg-store-release-tests/current"
 FORMATS = ("jsonld", "nt", "ttl", "rdf", "html")
@@ -232,3 +232,19 @@ def test_the_case_api_and_alignments_answer_as_embedded(embedded, store) -> None
     engine_client, _, _ = store
     assert assert_same_case(client, engine_client) > 100
     assert assert_same_alignments(client, engine_client, site) >= 2 * 2 * 6  # two competencies, five levels each
+
+
+def test_the_real_servers_answer_alike(live_server: str, modes) -> None:
+    """``ckg serve --store`` under gunicorn (workers forked after start-up), in front of an engine that the
+    real ``ckg publish`` loaded with the bundled catalogue and its release 1.0.0, against ``ckg serve``."""
+    engine_server = modes.server("oxigraph")
+    paths = ["release/?format=html&lang=en", "release/?format=ttl", "release/1.0.0/?format=html",
+             "release/1.0.0/competency/klantgerichtheid?format=html", "release/1.0.0/competency/?format=jsonld",
+             "release/1.0.0/catalogue.ttl", "release/1.0.0/changes.json", "competency/klantgerichtheid?format=html",
+             "competency/klantgerichtheid/level/2/alignment?lang=en", "feed", "feed/1.0.0/1", "ims/case/v1p1/CFDocuments"]
+    for path in paths:
+        (status, want), (got_status, got) = http_get(live_server + path), http_get(engine_server + path)
+        if path.startswith("release/1.0.0/?"):  # its files list names the rewritten catalogue.jsonld (OLD_JSONLD)
+            want, got = OLD_JSONLD.sub(b"", want), OLD_JSONLD.sub(b"", got)
+        assert status == 200 and (got_status, got) == (status, want), (path, got[:300])
+    assert b'class="alignment"' in http_get(engine_server + "competency/klantgerichtheid?format=html")[1]
