@@ -21,12 +21,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
+
+from deploy.procs import answers, stop, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = Path(__file__).resolve().with_name("haproxy.cfg")
@@ -53,38 +53,8 @@ def config_for(replicas: int, template: Path = CONFIG) -> str:
     return "\n".join(kept + servers) + "\n"
 
 
-def answers(url: str, timeout: float = 2.0) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status == 200
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-        return False
-
-
 def _wait(process: subprocess.Popen, url: str, log: Path, what: str) -> None:
-    deadline = time.monotonic() + STARTUP_LIMIT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode} before answering:\n{log.read_text()}")
-        if answers(url):
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"{what} did not answer {url} within {STARTUP_LIMIT:g} s:\n{log.read_text()}")
-
-
-def _end(process: subprocess.Popen, grace: float = 15.0) -> None:
-    """SIGTERM, then SIGKILL to the whole group if it lingers; always reaped."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(grace)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
-        os.killpg(process.pid, signal.SIGKILL)  # what the master left behind (workers, query processes)
-    except (ProcessLookupError, PermissionError):
-        pass
-    process.wait()
+    wait_until(process, lambda: answers(url), what, STARTUP_LIMIT, log, every=0.05)
 
 
 @dataclass
@@ -134,7 +104,7 @@ class Replica:
 
     def stop(self) -> None:
         if self.process is not None:
-            _end(self.process)
+            stop(self.process, group=True)
 
 
 @dataclass
@@ -172,7 +142,7 @@ class Example:
 
     def stop(self) -> None:
         if self.balancer is not None:
-            _end(self.balancer, grace=5)
+            stop(self.balancer, 5, group=True)
         for replica in self.replicas:
             replica.stop()
 
