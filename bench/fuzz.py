@@ -39,6 +39,7 @@ from dataclasses import dataclass, field  # noqa: E402
 from typing import Iterator  # noqa: E402
 
 from bench.results import write_section  # noqa: E402
+from deploy.procs import answers, stop, wait_until  # noqa: E402
 
 SECTION = "## Fuzzing (bench/fuzz.py)"
 ALLOWED_5XX = {503}
@@ -322,23 +323,14 @@ def server(*args: str) -> Iterator[str]:
                                 *args], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                urllib.request.urlopen(url + "sparql", timeout=2).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    raise RuntimeError("ckg serve did not start:\n" + log.read().decode(errors="replace")) from None
-                time.sleep(0.2)
+        try:
+            wait_until(process, lambda: answers(url + "sparql"), "ckg serve", 90, every=0.2)
+        except RuntimeError as error:
+            log.seek(0)
+            raise RuntimeError(f"{error}:\n{log.read().decode(errors='replace')}") from None
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
         log.close()
 
 

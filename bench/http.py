@@ -64,6 +64,7 @@ from dataclasses import dataclass, field  # noqa: E402
 from typing import Callable  # noqa: E402
 
 from bench.results import RESULTS_FILE, write_section  # noqa: E402
+from deploy.procs import stop as stop_process  # noqa: E402
 
 BIN = Path(sys.executable).parent
 SIZE = 2000
@@ -234,16 +235,7 @@ class Server:
         """TERM the whole process group (workers and their query processes), KILL it if it lingers."""
         if self.process is None:
             return
-        for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
-            try:
-                os.killpg(self.process.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                self.process.wait(wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
+        stop_process(self.process, 15, term_group=True)
         self.process = None
 
 

@@ -41,6 +41,7 @@ import urllib.request  # noqa: E402
 
 from bench.soak import CLIENT_TIMEOUT, Phase, _client, _sample_memory, _start, _wait_idle, drive  # noqa: E402
 from bench.synthetic import generate  # noqa: E402
+from deploy.procs import stop  # noqa: E402
 
 
 def _status(port: int) -> dict:
@@ -129,8 +130,7 @@ def main() -> int:
             time.sleep(2)
             last = _status(port)
         finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(120)
+            stop(process, 120)
         reloaded = log.read_text().count("Reloaded ")
         refused = log.read_text().count("Reload refused")
         builds = last["reloads"] - first["reloads"]

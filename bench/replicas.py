@@ -74,7 +74,10 @@ def failover(running: Example, duration: float) -> WrkResult:
 
     def load() -> None:
         path, accept = WORKLOADS["resource"]
-        outcome["result"] = run_wrk(running.url + path, accept, 2, CONNECTIONS, duration)
+        try:
+            outcome["result"] = run_wrk(running.url + path, accept, 2, CONNECTIONS, duration)
+        except RuntimeError as error:  # said by the main thread, not lost in this one
+            outcome["error"] = error
 
     loader = threading.Thread(target=load)
     loader.start()
@@ -85,7 +88,14 @@ def failover(running: Example, duration: float) -> WrkResult:
     time.sleep(max(0.0, duration / 3 - 0.5))
     victim.start()
     loader.join()
+    if "error" in outcome:
+        raise outcome["error"]
     return outcome["result"]
+
+
+def failover_seconds(args: argparse.Namespace) -> int:
+    """1.5 x --duration, whole: wrk takes no fractions of a second (``-d1.5s`` is a usage error)."""
+    return args.duration * 3 // 2
 
 
 def measure(args: argparse.Namespace) -> tuple[list[Cell], list[WrkResult]]:
@@ -111,7 +121,7 @@ def measure(args: argparse.Namespace) -> tuple[list[Cell], list[WrkResult]]:
                         print(f"run {run} {workload:8} {setup:9} {result.requests_per_s:8.0f} req/s  "
                               f"p99 {result.latency_ms['99']:7.1f} ms  errors {result.errors}  "
                               f"CPU ms/req proxy {cells[-1].proxy_ms:.3f} replicas {cells[-1].replica_ms:.3f}", flush=True)
-                failovers.append(failover(two, args.duration * 1.5))
+                failovers.append(failover(two, failover_seconds(args)))
                 print(f"run {run} failover: {failovers[-1].requests} requests, {failovers[-1].errors} errors", flush=True)
         finally:
             if one.balancer is not None:
@@ -157,7 +167,7 @@ def report(cells: list[Cell], failovers: list[WrkResult], args: argparse.Namespa
                          f"{_spread([c.replica_ms for c in found], 3)} | {sum(c.result.errors for c in found)} |")
     lines += [
         "",
-        f"Failover ({args.repeat} runs, wrk -c{CONNECTIONS} -d{args.duration * 1.5:g}s on the resource through haproxy-2; "
+        f"Failover ({args.repeat} runs, wrk -c{CONNECTIONS} -d{failover_seconds(args)}s on the resource through haproxy-2; "
         "replica 1 SIGKILLed (whole process group) at 1/3, restarted at 2/3): "
         + "; ".join(f"{r.requests:,} requests, {r.errors} failed (non-2xx {r.non_2xx}, socket {sum(r.socket_errors.values())})"
                     for r in failovers) + ".",
@@ -181,7 +191,7 @@ def haproxy_version() -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=8.0, help="seconds per wrk run (default 8)")
+    parser.add_argument("--duration", type=int, default=8, help="whole seconds per wrk run (default 8)")
     parser.add_argument("--repeat", type=int, default=3, help="runs (default 3)")
     parser.add_argument("--write-results", action="store_true", help="write the table into bench/RESULTS.md")
     args = parser.parse_args()

@@ -36,12 +36,12 @@ import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 import urllib.parse  # noqa: E402
-import urllib.request  # noqa: E402
 from collections import Counter  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 
 from bench.results import write_section  # noqa: E402
 from bench.synthetic import generate  # noqa: E402
+from deploy.procs import answers, stop, wait_until  # noqa: E402
 
 SECTION = "## Soak (bench/soak.py)"
 CLIENT_TIMEOUT = 30.0
@@ -277,15 +277,9 @@ def _start(catalogue: Path, log: Path, args: argparse.Namespace) -> tuple[subpro
         port = probe.getsockname()[1]
     process = subprocess.Popen([sys.executable, "-m", "ckg.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
                                 str(catalogue)], cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 600
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/competency/synthetic-1", timeout=5).close()
-            return process, port
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("ckg serve did not start:\n" + log.read_text()) from None
-            time.sleep(0.5)
+    wait_until(process, lambda: answers(f"http://127.0.0.1:{port}/competency/synthetic-1", 5), "ckg serve", 600, log,
+               every=0.5)
+    return process, port
 
 
 def _ceiling(log: str) -> int | None:
@@ -364,11 +358,7 @@ def main() -> int:
                                if "worker(s)" in line or "memory ceiling" in line)
             text = report(phases, _ceiling(log.read_text()), args, startup)
         finally:
-            process.terminate()
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop(process, 30)
     print(text)
     if args.write_results:
         command = (f"python bench/soak.py --seconds {args.seconds:g} --connections {args.connections} --size {args.size}"

@@ -6,7 +6,8 @@ nesting) — it times ``analyse`` at sizes from 4 KB to 4 MB (best of --repeat r
 microseconds per KB. Linear work shows as a flat row; a quadratic scan would grow 1000x across it.
 The unit test (tests/test_sparql_analysis.py) asserts the same with an operation count, no clock.
 
-Usage: python bench/sparql_analysis_scaling.py [--repeat 3]
+Usage: python bench/sparql_analysis_scaling.py [--repeat 3] [--sizes 4,64,1024,4096]   (KB; the last column
+compares the largest with the smallest)
 """
 from __future__ import annotations
 
@@ -53,12 +54,15 @@ def best_seconds(text: str, repeat: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES_KB)),
+                        help="input sizes in KB, smallest first (small ones for a quick check that the script runs)")
     args = parser.parse_args()
-    header = "| input | " + " | ".join(f"{kb} KB µs/KB" for kb in SIZES_KB) + " | 4 MB / 4 KB |"
+    sizes = [int(kb) for kb in args.sizes.split(",")]
+    header = "| input | " + " | ".join(f"{kb} KB µs/KB" for kb in sizes) + f" | {sizes[-1]} KB / {sizes[0]} KB |"
     print(header)
-    print("|" + "---|" * (len(SIZES_KB) + 2))
+    print("|" + "---|" * (len(sizes) + 2))
     for shape, unit in SHAPES.items():
-        per_kb = [best_seconds(text_of(shape, unit, kb * 1024), args.repeat) / kb * 1e6 for kb in SIZES_KB]
+        per_kb = [best_seconds(text_of(shape, unit, kb * 1024), args.repeat) / kb * 1e6 for kb in sizes]
         print(f"| {shape} | " + " | ".join(f"{v:,.0f}" for v in per_kb) + f" | {per_kb[-1] / per_kb[0]:.2f}x |")
 
 

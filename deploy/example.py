@@ -2,8 +2,13 @@
 
     python -m deploy.example                  # two replicas, HAProxy on port 8080; Ctrl-C stops all
     python -m deploy.example --replicas 3 --port 9000 -- --workers 1 CATALOG_DIR
+    python -m deploy.example --oxigraph          # replicas read an Oxigraph server (ckg serve --store)
+    python -m deploy.example -- --store URL      # replicas read your engine's SPARQL query endpoint
 
-Everything after ``--`` goes to every ``ckg serve``. The same code starts the example for the tests
+Everything after ``--`` goes to every ``ckg serve``. ``--oxigraph`` starts an Oxigraph server (the
+``oxigraph`` PyPI package's binary, in the test extra) on a free port with a throw-away database,
+loads the bundled catalogue into it with ``ckg publish``, and starts every replica with
+``--store`` pointing at it: no replica holds a catalogue folder. The same code starts the example for the tests
 (tests/test_replicas_haproxy.py) and the benchmark (bench/replicas.py), so what they prove is what a
 reader runs. Each replica runs in its own process group, as in its own container: ``kill(SIGKILL)``
 takes down the master, its workers and their query processes at once, the way a machine or a
@@ -21,17 +26,20 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from deploy.procs import answers, stop, wait_until
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = Path(__file__).resolve().with_name("haproxy.cfg")
 HOST = "127.0.0.1"
 STARTUP_LIMIT = 90.0
+SERVE_DEFAULTS = ("--sparql-slots", "4")
+"""What haproxy.cfg's ``maxconn 16`` assumes (see its comment); the command line puts it before the reader's
+own options, so a ``--sparql-slots`` after ``--`` wins."""
 
 
 def free_port() -> int:
@@ -53,38 +61,8 @@ def config_for(replicas: int, template: Path = CONFIG) -> str:
     return "\n".join(kept + servers) + "\n"
 
 
-def answers(url: str, timeout: float = 2.0) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status == 200
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-        return False
-
-
 def _wait(process: subprocess.Popen, url: str, log: Path, what: str) -> None:
-    deadline = time.monotonic() + STARTUP_LIMIT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode} before answering:\n{log.read_text()}")
-        if answers(url):
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"{what} did not answer {url} within {STARTUP_LIMIT:g} s:\n{log.read_text()}")
-
-
-def _end(process: subprocess.Popen, grace: float = 15.0) -> None:
-    """SIGTERM, then SIGKILL to the whole group if it lingers; always reaped."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(grace)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
-        os.killpg(process.pid, signal.SIGKILL)  # what the master left behind (workers, query processes)
-    except (ProcessLookupError, PermissionError):
-        pass
-    process.wait()
+    wait_until(process, lambda: answers(url), what, STARTUP_LIMIT, log, every=0.05)
 
 
 @dataclass
@@ -134,7 +112,57 @@ class Replica:
 
     def stop(self) -> None:
         if self.process is not None:
-            _end(self.process)
+            stop(self.process, group=True)
+
+
+def oxigraph_binary() -> str | None:
+    """The server the ``oxigraph`` PyPI package installs beside our Python (or one on PATH)."""
+    beside = Path(sys.executable).parent / "oxigraph"
+    return str(beside) if beside.exists() else shutil.which("oxigraph")
+
+
+@dataclass
+class Oxigraph:
+    """An Oxigraph server with a database of its own, loaded with a catalogue by ``ckg publish``."""
+
+    port: int
+    folder: Path
+    process: subprocess.Popen | None = None
+
+    @property
+    def query(self) -> str:
+        """The SPARQL query endpoint: what ``ckg serve --store`` reads."""
+        return f"http://{HOST}:{self.port}/query"
+
+    @property
+    def graph_store(self) -> str:
+        """The Graph Store Protocol endpoint: what ``ckg publish --graph-store`` writes to."""
+        return f"http://{HOST}:{self.port}/store"
+
+    @property
+    def log(self) -> Path:
+        return self.folder / "oxigraph.log"
+
+    def start(self, catalogue: Path | None = None) -> None:
+        """Start the server, then publish ``catalogue`` (the bundled one if None) into it."""
+        binary = oxigraph_binary()
+        if binary is None:
+            raise RuntimeError("the oxigraph server is not installed (pip install oxigraph)")
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(
+                [binary, "serve", "--location", str(self.folder / "oxigraph-db"), "--bind", f"{HOST}:{self.port}"],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        _wait(self.process, self.query + "?query=ASK%20%7B%7D", self.log, "oxigraph server")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CKG_")}
+        published = subprocess.run([sys.executable, "-m", "ckg.cli", "publish", "-q", "--graph-store", self.graph_store,
+                                    *([str(catalogue)] if catalogue else [])],
+                                   cwd=ROOT, env=env, capture_output=True, text=True)
+        if published.returncode != 0:
+            raise RuntimeError(f"ckg publish into the oxigraph server failed:\n{published.stderr}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process, 15, term_group=True)
 
 
 @dataclass
@@ -145,6 +173,8 @@ class Example:
     replicas: list[Replica]
     folder: Path
     balancer: subprocess.Popen | None = None
+    engine: Oxigraph | None = None
+    """The engine the replicas read (``--store``), if the example started one."""
     config: Path = field(init=False)
 
     @property
@@ -172,20 +202,30 @@ class Example:
 
     def stop(self) -> None:
         if self.balancer is not None:
-            _end(self.balancer, grace=5)
+            stop(self.balancer, 5, group=True)
         for replica in self.replicas:
             replica.stop()
+        if self.engine is not None:
+            self.engine.stop()
 
 
 @contextmanager
 def example(replicas: int = 2, args: Sequence[str] = (), front: int | None = None,
-            balancer: bool = True) -> Iterator[Example]:
-    """Start ``replicas`` replicas (one after the other) and HAProxy; stop everything when the block ends."""
+            balancer: bool = True, oxigraph: bool = False) -> Iterator[Example]:
+    """Start ``replicas`` replicas (one after the other) and HAProxy; stop everything when the block ends.
+
+    ``oxigraph``: first start an Oxigraph server loaded with the bundled catalogue, and give every
+    replica ``--store`` with its query endpoint (``args`` must not name a catalogue folder then)."""
     with ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ckg-replicas-")))
+        engine = Oxigraph(free_port(), folder) if oxigraph else None
+        serve_args = (*args, "--store", engine.query) if engine else tuple(args)
         running = Example(front or free_port(),
-                          [Replica(f"replica{n}", free_port(), tuple(args), folder) for n in range(1, replicas + 1)], folder)
+                          [Replica(f"replica{n}", free_port(), serve_args, folder) for n in range(1, replicas + 1)],
+                          folder, engine=engine)
         stack.callback(running.stop)
+        if engine is not None:
+            engine.start()
         for replica in running.replicas:
             replica.start()
         if balancer:
@@ -197,14 +237,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deploy.example", description=__doc__.split("\n\n")[0])
     parser.add_argument("--replicas", type=int, default=2, help="how many ckg serve replicas (default 2)")
     parser.add_argument("--port", type=int, default=8080, help="HAProxy's port on 127.0.0.1 (default 8080)")
+    parser.add_argument("--oxigraph", action="store_true",
+                        help="start an Oxigraph server, publish the bundled catalogue into it, serve with --store")
     parser.add_argument("serve_args", nargs="*", help="after --: options and catalogue for every ckg serve")
     options = parser.parse_args(argv)
     if options.replicas < 1:
         parser.error("--replicas must be at least 1")
     try:
-        with example(options.replicas, options.serve_args, options.port) as running:
+        with example(options.replicas, (*SERVE_DEFAULTS, *options.serve_args), options.port,
+                     oxigraph=options.oxigraph) as running:
             print(f"HAProxy at {running.url} in front of " +
                   ", ".join(f"{r.name} at {r.url} (pid {r.process.pid})" for r in running.replicas) +
+                  (f", reading the oxigraph server at {running.engine.query}" if running.engine else "") +
                   "\nEvery answer names its replica in X-Served-By. Ctrl-C stops all.", flush=True)
             signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM stops it as Ctrl-C does
             while True:

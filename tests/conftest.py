@@ -8,24 +8,23 @@ options (a context manager yielding its root URL), for tests that need other set
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 import pytest
 
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # deploy.procs, also under a bare `pytest` (which does not add the cwd)
+from deploy.procs import answers, stop, wait_until  # noqa: E402
+
 if TYPE_CHECKING:
     from engines import Engine
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _shared_dir() -> Path:
@@ -105,27 +104,8 @@ def _server_env(extra: dict[str, str] | None) -> dict[str, str]:
 
 
 def _wait_until_up(process: subprocess.Popen, url: str, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_LIMIT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"ckg serve exited with {process.returncode} before answering:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url + "sparql", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.1)
-    raise RuntimeError(f"ckg serve did not answer within {STARTUP_LIMIT:g} s:\n{log.read_text()}")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+    """Return once ``ckg serve`` at ``url`` answers SPARQL; its log is shown if it exits or takes too long."""
+    wait_until(process, lambda: answers(url + "sparql"), "ckg serve", STARTUP_LIMIT, log)
 
 
 @contextmanager
@@ -150,7 +130,7 @@ def start_server(*args: str, env: dict[str, str] | None = None, runner: list[str
         _wait_until_up(process, url, log)
         yield url
     finally:
-        _stop(process)
+        stop(process)
         log.unlink(missing_ok=True)
 
 

@@ -13,20 +13,17 @@ an operator to do.
 """
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
+
+from deploy.procs import answers, stop, wait_until
 
 STARTUP_LIMIT = 120.0
 """Seconds an engine may take to answer its first query (generous: a loaded 2-core CI machine)."""
@@ -64,49 +61,9 @@ def virtuoso_binary() -> str | None:
     return shutil.which("virtuoso-t")
 
 
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url + "?" + urllib.parse.urlencode({"query": "ASK {}"}), timeout=5) as response:
-            return response.status == 200
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-        return False
-
-
-def _wait_until_up(process: subprocess.Popen, query_url: str, log: Path, name: str) -> None:
-    deadline = time.monotonic() + STARTUP_LIMIT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{name} exited with {process.returncode} before answering:\n{_tail(log)}")
-        if _answers(query_url):
-            return
-        time.sleep(0.2)
-    raise RuntimeError(f"{name} did not answer within {STARTUP_LIMIT:g} s:\n{_tail(log)}")
-
-
-def _tail(log: Path) -> str:
-    try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-40:])
-    except OSError:
-        return "(no log)"
-
-
 def _stop(process: subprocess.Popen) -> None:
     """SIGTERM the engine's process group (Virtuoso may fork helpers), then SIGKILL what is left."""
-    if process.poll() is None:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            pass
-    try:  # whatever is left in the group, even if the leader has gone
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    if process.poll() is None:
-        process.wait(10)
+    stop(process, 30, term_group=True)
 
 
 @contextmanager
@@ -116,7 +73,8 @@ def _running(command: list[str], folder: Path, query_url: str, name: str) -> Ite
         process = subprocess.Popen(command, cwd=folder, stdout=log_file, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, start_new_session=True)
     try:
-        _wait_until_up(process, query_url, log, name)
+        asked = query_url + "?" + urllib.parse.urlencode({"query": "ASK {}"})
+        wait_until(process, lambda: answers(asked, 5), name, STARTUP_LIMIT, log, every=0.2)
         yield process
     finally:
         _stop(process)

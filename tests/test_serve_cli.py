@@ -14,7 +14,8 @@ from click.testing import CliRunner
 
 from catalogue_fixtures import BROKEN, FIXTURES, assemble
 from ckg.cli import cli
-from conftest import ROOT, _server_env, _stop, _wait_until_up, free_port, start_server
+from conftest import ROOT, _server_env, _wait_until_up, free_port, start_server
+from deploy.procs import stop
 from test_sparql_limits import RUNAWAY, SLACK, settled_descendants
 from tests.hostile_support import descendants
 
@@ -81,7 +82,7 @@ def test_settings_from_environment_variables(tmp_path):
         assert len(descendants(process.pid)) == 2
         assert "Serving" in log.read_text() and f"http://127.0.0.1:{port}/sparql" in log.read_text()
     finally:
-        _stop(process)
+        stop(process)
 
 
 def test_stopping_the_server_stops_every_process():
