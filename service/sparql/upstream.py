@@ -72,7 +72,7 @@ READ_FACTOR = 8
 """The engine's answer may be this many times the client's byte cap: XML results spend far more bytes per row
 than CSV, so a bound equal to the cap would refuse answers the client's format could carry."""
 _READ_BACK = {
-    # the type asked for and the media types it may come back as, with pyoxigraph's parser for them
+    # a results type we ask for, and the media types an engine may label its answer in that format with
     SOLUTIONS_TYPE: (SOLUTIONS_TYPE, "application/xml", "text/xml"),
     JSON_TYPE: (JSON_TYPE, "application/json"),
 }
