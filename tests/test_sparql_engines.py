@@ -132,16 +132,37 @@ def test_time_limit_gives_the_embedded_503_and_the_engine_keeps_answering(pair):
     assert ask(served, SELECTS["ask-yes"], "csv").content == b"true"
 
 
-@pytest.mark.parametrize("limit_case", ["fits", "over"])
+@pytest.mark.parametrize("limit_case", ["fits", "over", "no-limit"])
 def test_result_cap_is_applied_as_embedded(live_server, modes, limit_case):
-    query = SELECTS["labels"] + (" LIMIT 5" if limit_case == "fits" else " LIMIT 6")
+    """Within the cap the same bytes; beyond it (by LIMIT, or with no LIMIT at all) the same refusal, every format."""
+    query = SELECTS["labels"] + {"fits": " LIMIT 5", "over": " LIMIT 6", "no-limit": ""}[limit_case]
+    formats = ("json", "xml", "csv", "tsv")
     with start_server(*LIVE_ARGS, "--max-results", "5") as embedded:
-        expected = ask(embedded, query, "json")
-        assert expected.status_code == (200 if limit_case == "fits" else 400)
+        expected = {fmt: ask(embedded, query, fmt) for fmt in formats}
+        assert {e.status_code for e in expected.values()} == {200 if limit_case == "fits" else 400}
         for name in ENGINES:
             with served_from(modes.engine(name), "--max-results", "5") as served:
-                answer = ask(served, query, "json")
-                assert (answer.status_code, answer.content) == (expected.status_code, expected.content)
+                for fmt in formats:
+                    answer = ask(served, query, fmt)
+                    assert (answer.status_code, answer.content) == (expected[fmt].status_code, expected[fmt].content)
+
+
+def test_blank_nodes_in_results_are_read_from_every_engine(pair):
+    """Virtuoso labels blank nodes nodeID://…, which is no valid label: they are relabelled, not a 502."""
+    _, served, engine = pair
+    graph = "https://example.org/blank-nodes"
+    response = requests.put(engine.graph_store, params={"graph": graph}, timeout=60,
+                            data=b'_:a <https://example.org/p> "1" .\n_:b <https://example.org/p> "2" .\n',
+                            headers={"Content-Type": "application/n-triples"},
+                            auth=requests.auth.HTTPDigestAuth(engine.user, engine.password) if engine.user else None)
+    assert response.status_code in (200, 201, 204), response.text
+    query = f"SELECT ?b ?o FROM <{graph}> WHERE {{ ?b ?p ?o }} ORDER BY ?o"
+    for fmt in ("json", "xml", "tsv"):
+        answer = ask(served, query, fmt)
+        assert answer.status_code == 200, answer.text
+    rows = ask(served, query, "json").json()["results"]["bindings"]
+    assert [r["o"]["value"] for r in rows] == ["1", "2"]
+    assert [r["b"]["type"] for r in rows] == ["bnode", "bnode"] and rows[0]["b"] != rows[1]["b"]
 
 
 # ---- nothing the engine would call out for reaches it ----
@@ -218,6 +239,32 @@ def test_a_plain_from_iri_is_not_fetched(pair):
 
 # ---- what engines do under conditions a test cannot cheaply make: a fake engine ----
 
+def _json_rows(count: int, value: str) -> bytes:
+    """A JSON answer of ``count`` rows of ``value``, with no LIMIT and no cut header: only our caps can stop it."""
+    row = b'{"x":{"type":"literal","value":"' + value.encode() + b'"}}'
+    return b'{"head":{"vars":["x"]},"results":{"bindings":[' + b",".join([row] * count) + b"]}}"
+
+
+ANSWERS = {
+    # Virtuoso's own JSON: its spacing and tabs, "link", "distinct"/"ordered", SPARQL 1.0's "typed-literal",
+    # blank nodes labelled nodeID://… (the value before or after the type), a literal that only looks like one
+    "virtuoso-json": lambda: (
+        b'{ "head": { "link": [], "vars": ["n", "b", "t"] },\n  "results": { "distinct": false, "ordered": true, '
+        b'"bindings": [\n    { "n": { "type": "typed-literal", "datatype": "http://www.w3.org/2001/XMLSchema#integer",'
+        b' "value": "7" }\t, "b": { "type": "bnode", "value": "nodeID://b10006" }\t, "t": { "type": "literal", '
+        b'"value": "nodeID://b10006" }},\n    { "n": { "type": "typed-literal", "datatype": '
+        b'"http://www.w3.org/2001/XMLSchema#integer", "value": "8" }\t, "b": { "value": "nodeID://b10007", '
+        b'"type": "bnode" }}\n ] } }'),
+    "virtuoso-ask-json": lambda: (b'{ "head": { "link": [], "vars": ["__ASK_RETVAL"] }, "results": { "distinct": '
+                                  b'false, "ordered": true, "bindings": [ { "__ASK_RETVAL": { "type": '
+                                  b'"typed-literal", "datatype": "http://www.w3.org/2001/XMLSchema#integer", '
+                                  b'"value": "1" }} ] } }'),
+    "many-rows": lambda: _json_rows(20_000, "r"),           # more rows than the cap of 10,000
+    "many-bytes": lambda: _json_rows(2_000, "x" * 1_000),   # 2,000 rows, ~2 MiB: above the 1 MiB answer cap
+    "huge": lambda: _json_rows(9_000, "x" * 1_000),         # ~9 MiB: above what is read from the engine (8 MiB)
+}
+
+
 class FakeEngine(BaseHTTPRequestHandler):
     """Answers by the ``#case:NAME`` comment in the query (a comment reaches the engine as written).
 
@@ -252,9 +299,10 @@ class FakeEngine(BaseHTTPRequestHandler):
             if self.connection.recv(1) == b"":  # wait: the only way out is the client closing the connection
                 FakeEngine.closed.set()
             return
-        if case == "dribble":  # the answer starts at once, then comes a byte at a time: only the deadline ends it
+        if case in ("dribble", "dribble-json"):  # the answer starts at once, then comes a byte at a time
             self.send_response(200)
-            self.send_header("Content-Type", "application/sparql-results+xml")
+            self.send_header("Content-Type", "application/sparql-results+json" if case == "dribble-json"
+                             else "application/sparql-results+xml")
             self.send_header("Content-Length", "100000")
             self.end_headers()
             try:
@@ -271,6 +319,8 @@ class FakeEngine(BaseHTTPRequestHandler):
         if case == "syntax500":
             return self._send(500, b"Virtuoso 37000 Error SP030: SPARQL compiler, line 2: syntax error\n\nSPARQL query:"
                                    b"\n" + query.encode(), "text/plain")
+        if case in ANSWERS:
+            return self._send(200, ANSWERS[case](), "application/sparql-results+json; charset=UTF-8")
         headers = {}
         if case == "maxrows":
             headers["X-SPARQL-MaxRows"] = "3"
@@ -279,6 +329,10 @@ class FakeEngine(BaseHTTPRequestHandler):
         if case == "anytime":
             headers["X-SQL-State"] = "S1TAT"
             headers["X-SQL-Message"] = "RC...: Returning incomplete results, query interrupted by result timeout."
+        if "json" in self.headers.get("Accept", ""):
+            bindings = ",".join(f'{{"x":{{"type":"literal","value":"{i}"}}}}' for i in range(3))
+            body = f'{{"head":{{"vars":["x"]}},"results":{{"bindings":[{bindings}]}}}}'.encode()
+            return self._send(200, body, "application/sparql-results+json", headers)
         rows = "".join(f'<result><binding name="x"><literal>{i}</literal></binding></result>' for i in range(3))
         body = (f'<?xml version="1.0"?><sparql xmlns="http://www.w3.org/2005/sparql-results#"><head>'
                 f'<variable name="x"/></head><results>{rows}</results></sparql>').encode()
@@ -314,7 +368,7 @@ def fake(modes: Modes) -> Iterator[tuple[str, str]]:
     """(fake engine's URL, root URL of a server with --store pointing at it and a 1 s time limit)."""
     with fake_engine(modes) as (url, _), start_server(
             "--workers", "1", "--store", url, "--query-timeout", "1",
-            env={"CKG_STORE_USER": "reader", "CKG_STORE_PASSWORD": "s3cret"}) as root:
+            env={"CKG_STORE_USER": "reader", "CKG_STORE_PASSWORD": "s3cret", "CKG_SPARQL_MAX_ANSWER_MIB": "1"}) as root:
         yield url, root
 
 
@@ -327,6 +381,46 @@ def test_the_fake_engine_answer_is_served(fake):
     assert sent["form"]["default-graph-uri"] == [current_graph(FakeEngine.real, "https://w3id.org/competency-kg/")]
     assert "timeout" in sent["form"]
     assert sent["headers"]["Content-Type"] == "application/x-www-form-urlencoded"  # never a direct POST
+
+
+@pytest.mark.parametrize("fmt, asked", [("json", "application/sparql-results+json"),
+                                         ("xml", "application/sparql-results+xml"),
+                                         ("csv", "application/sparql-results+json"),
+                                         ("tsv", "application/sparql-results+json")])
+def test_the_engine_is_asked_for_the_clients_format_where_it_can_be_read_back(fake, fmt, asked):
+    """So the engine does the work a direct client of that format would make it do (CSV cannot be read back)."""
+    _, root = fake
+    answer = ask(root, f"SELECT ?x WHERE {{ ?x ?p ?o }} #case:rows asked-{fmt}", fmt)  # not in the answer cache
+    assert answer.status_code == 200, answer.text
+    assert FakeEngine.requests_seen[-1]["headers"]["Accept"] == asked
+    assert ask(root, f"ASK {{ ?x ?p ?o }} #case:rows asked-{fmt}", fmt).status_code == 200
+    assert FakeEngine.requests_seen[-1]["headers"]["Accept"] == "application/sparql-results+xml"
+
+
+def test_virtuosos_json_quirks_are_absorbed(fake):
+    _, root = fake
+    answer = ask(root, "SELECT ?n ?b ?t WHERE { ?n ?b ?t } #case:virtuoso-json", "json")
+    assert answer.status_code == 200, answer.text
+    rows = answer.json()["results"]["bindings"]
+    assert [r["n"] for r in rows] == [{"type": "literal", "value": v, "datatype": "http://www.w3.org/2001/XMLSchema#"
+                                                                                 "integer"} for v in ("7", "8")]
+    assert [r["b"]["type"] for r in rows] == ["bnode", "bnode"]
+    assert rows[0]["b"]["value"] != rows[1]["b"]["value"] and "nodeID" not in rows[0]["b"]["value"]
+    assert rows[0]["t"] == {"type": "literal", "value": "nodeID://b10006"}  # a literal is never touched
+    truth = ask(root, "ASK { ?x ?p ?o } #case:virtuoso-ask-json", "json")
+    assert (truth.status_code, truth.json()) == (200, {"head": {}, "boolean": True})
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml", "csv"])
+def test_an_engine_answer_without_limit_beyond_the_caps_is_refused(fake, fmt):
+    """Attacker's view: a query with no LIMIT whose answer is huge is counted and refused, never served whole or cut."""
+    _, root = fake
+    rows = ask(root, "SELECT ?x WHERE { ?x ?p ?o } #case:many-rows", fmt)
+    assert rows.status_code == 400 and "more than 10,000 rows" in rows.text
+    size = ask(root, "SELECT ?x WHERE { ?x ?p ?o } #case:many-bytes", fmt)
+    assert size.status_code == 400 and "larger than 1 MiB, the most this endpoint sends" in size.text
+    huge = ask(root, "SELECT ?x WHERE { ?x ?p ?o } #case:huge", fmt)
+    assert huge.status_code == 400 and "larger than the 8 MiB this endpoint reads from its engine" in huge.text
 
 
 def test_an_answer_the_engine_cut_is_never_served_as_complete(fake):
@@ -360,7 +454,7 @@ def test_credentials_are_sent_when_the_engine_asks(fake):
     assert "s3cret" not in answer.text
 
 
-@pytest.mark.parametrize("case", ["hang", "dribble"])
+@pytest.mark.parametrize("case", ["hang", "dribble", "dribble-json"])
 def test_at_the_time_limit_the_engine_request_is_closed(fake, case):
     """Whether the engine sends nothing or an answer too slowly, the request is closed at the deadline."""
     _, root = fake
