@@ -47,12 +47,24 @@ CHUNK_TRIPLES = 100_000
 """Triples per upload request: ~15 MB of N-Triples, large enough that HTTP costs nothing, small enough for any engine."""
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 3600.0
-"""A whole chunk, or the final MOVE of millions of triples, may take minutes on a busy engine."""
+"""An update may take minutes on a busy engine: dropping an old graph of 3.32 M triples took 8 min on Oxigraph."""
+STALL_SECONDS = 60.0
+STALL_SECONDS_PER_TRIPLE = 0.001
+"""An upload not answered in 60 s + 1 ms per triple (160 s for a default chunk, which takes 1.5-15 s) is
+taken as stalled and sent again on a new connection. Virtuoso 7.2 now and then never answers one Graph
+Store request of a long load (its log: "Locks are held for a long time") while it goes on serving every
+other request, the same triples into the same graph included (bench/RESULTS.md); waiting the hour of
+READ_TIMEOUT would not help, sending the chunk again does, and it is idempotent (no blank nodes)."""
+UPLOAD_ATTEMPTS = 3
 MESSAGE_LIMIT = 300
 
 
 class PublishError(Exception):
     """A failure the user can fix; its message is one line that says what went wrong and what to do."""
+
+
+class _Stalled(Exception):
+    """An upload the engine did not answer within its stall limit (GraphStore.put sends it again)."""
 
 
 class ReleaseFolderProblem(PublishError):
@@ -173,7 +185,8 @@ class GraphStore:
     """One engine's Graph Store and Update endpoints, with the credentials it asks for."""
 
     def __init__(self, graph_store: str, update: str, credentials: Credentials, session: requests.Session | None = None,
-                 query: str | None = None):
+                 query: str | None = None, stall_seconds: float = STALL_SECONDS,
+                 stall_seconds_per_triple: float = STALL_SECONDS_PER_TRIPLE):
         self.graph_store = graph_store
         self.update_url = update
         self.query_url = query
@@ -181,6 +194,10 @@ class GraphStore:
         self.session = session or requests.Session()
         self.session.trust_env = False  # no proxy from the environment between us and the engine
         self.auth: AuthBase | None = None
+        self.stall_seconds = stall_seconds
+        self.stall_seconds_per_triple = stall_seconds_per_triple
+        self.notice: Callable[[str], None] | None = None
+        """Hears of an upload sent again after a stall (``ckg publish`` prints it with the progress lines)."""
 
     def connect(self, probe_graph: str) -> None:
         """Reach the engine and settle the authentication scheme before any data is sent.
@@ -201,9 +218,25 @@ class GraphStore:
             self.auth = self.credentials.auth_for("basic")  # given credentials go along with every request
             self._raise_for(response, "reach the graph store", ok_statuses=(404,))
 
-    def put(self, graph: str, body: bytes, replace: bool) -> None:
-        self._send("PUT" if replace else "POST", self.graph_store, f"upload into <{graph}>", params={"graph": graph},
-                   data=body, headers={"Content-Type": N_TRIPLES})
+    def put(self, graph: str, body: bytes, replace: bool, triples: int = 0) -> None:
+        """Upload one chunk; one the engine leaves unanswered is sent again on a new connection (STALL_SECONDS)."""
+        what = f"upload into <{graph}>"
+        stall = self.stall_seconds + self.stall_seconds_per_triple * triples
+        for attempt in range(1, UPLOAD_ATTEMPTS + 1):
+            try:
+                self._send("PUT" if replace else "POST", self.graph_store, what, params={"graph": graph}, data=body,
+                           headers={"Content-Type": N_TRIPLES}, read_timeout=stall, stalled=True)
+                return
+            except _Stalled:
+                # Closing the session drops the connection the engine left hanging; the next attempt opens a new one.
+                self.session.close()
+                if self.notice:
+                    self.notice(f"the engine did not answer an upload of {triples:,} triples into <{graph}> in "
+                                f"{stall:g} s (attempt {attempt} of {UPLOAD_ATTEMPTS})"
+                                + ("; sending it again on a new connection" if attempt < UPLOAD_ATTEMPTS else ""))
+        raise PublishError(f"cannot {what}: {self.graph_store} did not answer an upload of {triples:,} triples in "
+                           f"{stall:g} s, {UPLOAD_ATTEMPTS} times; is the engine overloaded or stalled? (Virtuoso: "
+                           "its log says why; README, \"Virtuoso open source\")")
 
     def run_update(self, update: str, what: str) -> None:
         self._send("POST", self.update_url, what, data={"update": update})
@@ -226,7 +259,7 @@ class GraphStore:
         """Upload the chunks into ``graph`` (the first replaces whatever an interrupted load left there)."""
         sent = 0
         for body, count in chunks:
-            self.put(graph, body, replace=sent == 0)
+            self.put(graph, body, replace=sent == 0, triples=count)
             sent += count
             if progress:
                 progress(label, sent, time.perf_counter() - started)
@@ -243,12 +276,16 @@ class GraphStore:
             return False
 
     def _send(self, method: str, url: str, what: str, *, check: bool = True, auth_check: bool = False,
-              **kwargs) -> requests.Response:
+              read_timeout: float = READ_TIMEOUT, stalled: bool = False, **kwargs) -> requests.Response:
         for attempt in (1, 2):
             try:
-                response = self.session.request(method, url, auth=self.auth, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
+                response = self.session.request(method, url, auth=self.auth, timeout=(CONNECT_TIMEOUT, read_timeout),
                                                 **kwargs)
                 break
+            except requests.exceptions.ReadTimeout:
+                if stalled:
+                    raise _Stalled() from None
+                raise PublishError(f"cannot {what}: {url} did not answer in time; is the engine overloaded?") from None
             except requests.exceptions.ConnectionError as error:
                 refused = "refused" in str(error).lower()
                 if attempt == 1 and not refused:
@@ -307,6 +344,7 @@ def publish_current(groups: Iterable[Iterable[Statement]], store: GraphStore, cu
     """
     check_iri(current)
     started = time.perf_counter()
+    store.notice = notice
     staged = store.select(publication.staged_query(current), "read the pointer graph")
     number = 1 + max((int(row["n"]) for row in staged if "n" in row), default=0)
     data = f"urn:uuid:{uuid.uuid4()}"

@@ -160,7 +160,7 @@ DirsAllowed        = .
 NumberOfBuffers    = 340000
 MaxDirtyBuffers    = 250000
 CheckpointInterval = 60
-; a MOVE is one transaction: the stock 50 MB after-image limit aborts it (SR325) above ~1 M triples
+; dropping an old graph is one transaction: the stock 50 MB after-image limit aborts it (SR325) above ~1 M triples
 TransactionAfterImageLimit = 1500000000
 [HTTPServer]
 ServerPort         = 127.0.0.1:{http_port}
