@@ -15,7 +15,9 @@ Printed per run:
 - engine VmHWM: the engine's own high-water mark (its process group, from /proc) since it started;
 - engine stall signs: lines Virtuoso wrote to its log during the run that announce the stall seen at
   20,000 competencies with too few buffers (``Write wait on column page``, ``Locks are held for a long
-  time``; README, "Virtuoso open source"): a run that finishes with such lines was lucky, not sound.
+  time``; README, "Virtuoso open source");
+- uploads sent again: chunks the engine left unanswered past the stall limit, which `ckg publish` sent
+  again on a new connection (exports/publish.py, STALL_SECONDS).
 A publish that takes longer than ``--limit`` seconds is stopped, and the engine log's tail printed.
 
 Usage: python bench/publish.py [--sizes 2000,20000] [--engines oxigraph,virtuoso] [--runs 2] [--limit 1800]
@@ -143,7 +145,7 @@ def measure(engine, catalogue: Path, limit: float) -> dict[str, float]:
     total = float(re.search(r"as the current .* in ([\d.]+) s", stdout).group(1))
     return {"triples": sent[-1][0], "wall": wall, "publish": total, "upload": sent[-1][1],
             "switch": total - sent[-1][1], "hwm": hwm / 1024, "maxrss": maxrss / 1024, "engine": engine_hwm_mib(engine),
-            "signs": signs}
+            "signs": signs, "resent": stderr.count("did not answer an upload")}
 
 
 def main() -> None:
@@ -157,8 +159,8 @@ def main() -> None:
     starters = {"oxigraph": lambda: oxigraph_server(free_port()),
                 "virtuoso": lambda: virtuoso_server(free_port(), free_port())}
     print("| competencies | engine | run | triples | wall s (check+build+publish) | upload s | switch + clean-up s | "
-          "sum VmHWM MiB | max ru_maxrss MiB | engine VmHWM MiB | engine stall signs |")
-    print("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "sum VmHWM MiB | max ru_maxrss MiB | engine VmHWM MiB | engine stall signs | uploads sent again |")
+    print("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|", flush=True)
     with tempfile.TemporaryDirectory(prefix="ckg-bench-publish-") as folder:
         for size in (int(s) for s in args.sizes.split(",")):
             catalogue = generate(Path(folder) / f"synthetic-{size}", size)
@@ -168,7 +170,7 @@ def main() -> None:
                         row = measure(engine, catalogue, args.limit)
                         print(f"| {size:,} | {name} | {'first' if run == 0 else 'republish'} | {row['triples']:,} | "
                               f"{row['wall']:.1f} | {row['upload']:.1f} | {row['switch']:.2f} | {row['hwm']:,.0f} | "
-                              f"{row['maxrss']:,.0f} | {row['engine']:,.0f} | {row['signs']} |", flush=True)
+                              f"{row['maxrss']:,.0f} | {row['engine']:,.0f} | {row['signs']} | {row['resent']} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -36,10 +36,10 @@ def test_publish_benchmark_measures_both_engines_at_a_tiny_size():
     assert len(triples) == 1 and triples.pop() > 1000  # the same whole catalogue every run, on both engines
     for row in rows:
         wall, upload, switch = float(row[4]), float(row[5]), float(row[6])
-        assert 0 < upload < wall and switch >= 0
+        assert 0 <= upload < wall and switch >= 0  # (a tiny upload may print as 0.0 s)
         ours, largest, engine = (float(cell.replace(",", "")) for cell in row[7:10])
         assert ours > 0 and largest > 0 and engine > 0  # (the sampled sum may miss the last 0.2 s of a tiny run)
-        assert row[10] == "0"  # no stall sign in the engine's log
+        assert row[10:] == ["0", "0"]  # no stall sign in the engine's log, no upload sent again
 
 
 def test_publish_benchmark_stops_a_publish_that_outlasts_its_limit():
