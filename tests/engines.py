@@ -154,9 +154,9 @@ DisableUnixSocket  = 1
 DirsAllowed        = .
 ; Buffers (8 KiB pages) for the whole database, as the stock virtuoso.ini's table has them for 4 GB of
 ; free memory: with 20,000 the 20,000-competency upload outgrew the pool at ~2.9 M triples and Virtuoso
-; 7.2 began writing out pages the load was still changing ("Write wait on column page ...") and once
-; stalled there for good (README, "Virtuoso open source"). Pages are only taken as they are used: a
-; fresh test engine stays at ~0.3 GiB; three loads of 3.3 M triples used 1.3 GiB.
+; 7.2 began writing out pages the load was still changing ("Write wait on column page ...", chunks 5x
+; slower; README, "Virtuoso open source"). Pages are only taken as they are used: a fresh test engine
+; stays at ~0.3 GiB; three loads of 3.3 M triples used 1.3 GiB.
 NumberOfBuffers    = 340000
 MaxDirtyBuffers    = 250000
 CheckpointInterval = 60
