@@ -151,16 +151,21 @@ def query_endpoint_for(graph_store: str) -> str | None:
 
 
 def ntriples_chunks(groups: Iterable[Iterable[Statement]], chunk_triples: int = CHUNK_TRIPLES) -> Iterator[tuple[bytes, int]]:
-    """N-Triples text in pieces of about ``chunk_triples`` triples, each with its triple count.
+    """N-Triples text in pieces of at most ``chunk_triples`` triples, each with its triple count.
 
-    An Oxigraph term's ``str`` is its N-Triples form, as in exports.rdf.write_ntriples.
+    Groups are cut where the count says, not where they end: the last group of a 20,000-competency
+    catalogue holds 617,455 triples, and Virtuoso 7.2 never answered that one 100 MB request (twice,
+    at the same triple; bench/RESULTS.md) while it took every 100,000-triple chunk in 1.5 s. Cutting
+    a group loses nothing: the catalogue has no blank nodes. An Oxigraph term's ``str`` is its
+    N-Triples form, as in exports.rdf.write_ntriples.
     """
     lines: list[str] = []
     for group in groups:
-        lines.extend(f"{s} {p} {o} .\n" for s, p, o in group)
-        if len(lines) >= chunk_triples:
-            yield "".join(lines).encode("utf-8"), len(lines)
-            lines = []
+        for s, p, o in group:
+            lines.append(f"{s} {p} {o} .\n")
+            if len(lines) >= chunk_triples:
+                yield "".join(lines).encode("utf-8"), len(lines)
+                lines = []
     if lines:
         yield "".join(lines).encode("utf-8"), len(lines)
 
