@@ -513,6 +513,8 @@ def test_a_group_larger_than_a_chunk_is_cut_where_the_count_says() -> None:
     chunks = list(ntriples_chunks([group[:10], group[10:]], 1_000))
     assert [n for _, n in chunks] == [1_000, 1_000, 500]
     assert b"".join(body for body, _ in chunks).decode() == "".join(f"{s} {p} {o} .\n" for s, p, o in group)
+    by_size = list(ntriples_chunks([group], 1_000_000, chunk_characters=10_000))  # long lines: the text caps it
+    assert all(len(body) <= 10_000 + 40 for body, _ in by_size) and sum(n for _, n in by_size) == 2_500
 
 
 def test_credentials_follow_the_engines_challenge() -> None:
