@@ -53,11 +53,12 @@ READ_TIMEOUT = 3600.0
 """An update may take minutes on a busy engine: dropping an old graph of 3.32 M triples took 8 min on Oxigraph."""
 STALL_SECONDS = 60.0
 STALL_SECONDS_PER_TRIPLE = 0.001
-"""An upload not answered in 60 s + 1 ms per triple (160 s for a default chunk, which takes 1.5-15 s) is
-taken as stalled and sent again on a new connection. Virtuoso 7.2 now and then never answers one Graph
-Store request of a long load (its log: "Locks are held for a long time") while it goes on serving every
-other request, the same triples into the same graph included (bench/RESULTS.md); waiting the hour of
-READ_TIMEOUT would not help, sending the chunk again does, and it is idempotent (no blank nodes)."""
+"""A safety net: an upload not answered in 60 s + 1 ms per triple (160 s for a default chunk, which takes
+1.5-15 s) is taken as stalled and sent again on a new connection. Virtuoso 7.2.5 left a too-large request
+unanswered for good (its log: "Locks are held for a long time") while it went on serving every other
+request, ten triples of that very chunk into the same graph included (bench/RESULTS.md). Chunks are now
+kept small (CHUNK_CHARACTERS), but should an engine still leave one hanging, waiting the hour of
+READ_TIMEOUT would not help, and sending the chunk again is idempotent (no blank nodes)."""
 UPLOAD_ATTEMPTS = 3
 MESSAGE_LIMIT = 300
 
