@@ -45,14 +45,30 @@ from . import publication
 N_TRIPLES = "application/n-triples"
 CHUNK_TRIPLES = 100_000
 """Triples per upload request: ~15 MB of N-Triples, large enough that HTTP costs nothing, small enough for any engine."""
+CHUNK_CHARACTERS = 32 << 20
+"""And at most ~32 MB of text per request, whatever --chunk says: Virtuoso 7.2.5 never answered a single
+Graph Store POST of 104 MB (617,455 triples; the same for another 115 MB), while 17 MB chunks took 1.5 s."""
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 3600.0
-"""A whole chunk, or the final MOVE of millions of triples, may take minutes on a busy engine."""
+"""An update may take minutes on a busy engine: dropping an old graph of 3.32 M triples took 8 min on Oxigraph."""
+STALL_SECONDS = 60.0
+STALL_SECONDS_PER_TRIPLE = 0.001
+"""A safety net: an upload not answered in 60 s + 1 ms per triple (160 s for a default chunk, which takes
+1.5-15 s) is taken as stalled and sent again on a new connection. Virtuoso 7.2.5 left a too-large request
+unanswered for good (its log: "Locks are held for a long time") while it went on serving every other
+request, ten triples of that very chunk into the same graph included (bench/RESULTS.md). Chunks are now
+kept small (CHUNK_CHARACTERS), but should an engine still leave one hanging, waiting the hour of
+READ_TIMEOUT would not help, and sending the chunk again is idempotent (no blank nodes)."""
+UPLOAD_ATTEMPTS = 3
 MESSAGE_LIMIT = 300
 
 
 class PublishError(Exception):
     """A failure the user can fix; its message is one line that says what went wrong and what to do."""
+
+
+class _Stalled(Exception):
+    """An upload the engine did not answer within its stall limit (GraphStore.put sends it again)."""
 
 
 class ReleaseFolderProblem(PublishError):
@@ -138,17 +154,26 @@ def query_endpoint_for(graph_store: str) -> str | None:
     return _beside(graph_store, 2)
 
 
-def ntriples_chunks(groups: Iterable[Iterable[Statement]], chunk_triples: int = CHUNK_TRIPLES) -> Iterator[tuple[bytes, int]]:
-    """N-Triples text in pieces of about ``chunk_triples`` triples, each with its triple count.
+def ntriples_chunks(groups: Iterable[Iterable[Statement]], chunk_triples: int = CHUNK_TRIPLES,
+                    chunk_characters: int = CHUNK_CHARACTERS) -> Iterator[tuple[bytes, int]]:
+    """N-Triples text in pieces of at most ``chunk_triples`` triples (and about ``chunk_characters``), each with its count.
 
-    An Oxigraph term's ``str`` is its N-Triples form, as in exports.rdf.write_ntriples.
+    Groups are cut where the count says, not where they end: the last group of a 20,000-competency
+    catalogue holds 617,455 triples, and Virtuoso 7.2 never answered that one 100 MB request (twice,
+    at the same triple; bench/RESULTS.md) while it took every 100,000-triple chunk in 1.5 s. Cutting
+    a group loses nothing: the catalogue has no blank nodes. An Oxigraph term's ``str`` is its
+    N-Triples form, as in exports.rdf.write_ntriples.
     """
     lines: list[str] = []
+    size = 0
     for group in groups:
-        lines.extend(f"{s} {p} {o} .\n" for s, p, o in group)
-        if len(lines) >= chunk_triples:
-            yield "".join(lines).encode("utf-8"), len(lines)
-            lines = []
+        for s, p, o in group:
+            line = f"{s} {p} {o} .\n"
+            lines.append(line)
+            size += len(line)
+            if len(lines) >= chunk_triples or size >= chunk_characters:
+                yield "".join(lines).encode("utf-8"), len(lines)
+                lines, size = [], 0
     if lines:
         yield "".join(lines).encode("utf-8"), len(lines)
 
@@ -173,7 +198,8 @@ class GraphStore:
     """One engine's Graph Store and Update endpoints, with the credentials it asks for."""
 
     def __init__(self, graph_store: str, update: str, credentials: Credentials, session: requests.Session | None = None,
-                 query: str | None = None):
+                 query: str | None = None, stall_seconds: float = STALL_SECONDS,
+                 stall_seconds_per_triple: float = STALL_SECONDS_PER_TRIPLE):
         self.graph_store = graph_store
         self.update_url = update
         self.query_url = query
@@ -181,6 +207,10 @@ class GraphStore:
         self.session = session or requests.Session()
         self.session.trust_env = False  # no proxy from the environment between us and the engine
         self.auth: AuthBase | None = None
+        self.stall_seconds = stall_seconds
+        self.stall_seconds_per_triple = stall_seconds_per_triple
+        self.notice: Callable[[str], None] | None = None
+        """Hears of an upload sent again after a stall (``ckg publish`` prints it with the progress lines)."""
 
     def connect(self, probe_graph: str) -> None:
         """Reach the engine and settle the authentication scheme before any data is sent.
@@ -201,9 +231,25 @@ class GraphStore:
             self.auth = self.credentials.auth_for("basic")  # given credentials go along with every request
             self._raise_for(response, "reach the graph store", ok_statuses=(404,))
 
-    def put(self, graph: str, body: bytes, replace: bool) -> None:
-        self._send("PUT" if replace else "POST", self.graph_store, f"upload into <{graph}>", params={"graph": graph},
-                   data=body, headers={"Content-Type": N_TRIPLES})
+    def put(self, graph: str, body: bytes, replace: bool, triples: int = 0) -> None:
+        """Upload one chunk; one the engine leaves unanswered is sent again on a new connection (STALL_SECONDS)."""
+        what = f"upload into <{graph}>"
+        stall = self.stall_seconds + self.stall_seconds_per_triple * triples
+        for attempt in range(1, UPLOAD_ATTEMPTS + 1):
+            try:
+                self._send("PUT" if replace else "POST", self.graph_store, what, params={"graph": graph}, data=body,
+                           headers={"Content-Type": N_TRIPLES}, read_timeout=stall, stalled=True)
+                return
+            except _Stalled:
+                # Closing the session drops the connection the engine left hanging; the next attempt opens a new one.
+                self.session.close()
+                if self.notice:
+                    self.notice(f"the engine did not answer an upload of {triples:,} triples into <{graph}> in "
+                                f"{stall:g} s (attempt {attempt} of {UPLOAD_ATTEMPTS})"
+                                + ("; sending it again on a new connection" if attempt < UPLOAD_ATTEMPTS else ""))
+        raise PublishError(f"cannot {what}: {self.graph_store} did not answer an upload of {triples:,} triples in "
+                           f"{stall:g} s, {UPLOAD_ATTEMPTS} times; is the engine overloaded or stalled? (Virtuoso: "
+                           "its log says why; README, \"Virtuoso open source\")")
 
     def run_update(self, update: str, what: str) -> None:
         self._send("POST", self.update_url, what, data={"update": update})
@@ -226,7 +272,7 @@ class GraphStore:
         """Upload the chunks into ``graph`` (the first replaces whatever an interrupted load left there)."""
         sent = 0
         for body, count in chunks:
-            self.put(graph, body, replace=sent == 0)
+            self.put(graph, body, replace=sent == 0, triples=count)
             sent += count
             if progress:
                 progress(label, sent, time.perf_counter() - started)
@@ -243,12 +289,16 @@ class GraphStore:
             return False
 
     def _send(self, method: str, url: str, what: str, *, check: bool = True, auth_check: bool = False,
-              **kwargs) -> requests.Response:
+              read_timeout: float = READ_TIMEOUT, stalled: bool = False, **kwargs) -> requests.Response:
         for attempt in (1, 2):
             try:
-                response = self.session.request(method, url, auth=self.auth, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
+                response = self.session.request(method, url, auth=self.auth, timeout=(CONNECT_TIMEOUT, read_timeout),
                                                 **kwargs)
                 break
+            except requests.exceptions.ReadTimeout:
+                if stalled:
+                    raise _Stalled() from None
+                raise PublishError(f"cannot {what}: {url} did not answer in time; is the engine overloaded?") from None
             except requests.exceptions.ConnectionError as error:
                 refused = "refused" in str(error).lower()
                 if attempt == 1 and not refused:
@@ -307,6 +357,7 @@ def publish_current(groups: Iterable[Iterable[Statement]], store: GraphStore, cu
     """
     check_iri(current)
     started = time.perf_counter()
+    store.notice = notice
     staged = store.select(publication.staged_query(current), "read the pointer graph")
     number = 1 + max((int(row["n"]) for row in staged if "n" in row), default=0)
     data = f"urn:uuid:{uuid.uuid4()}"
@@ -368,12 +419,14 @@ class Release:
     def chunks(self, chunk_triples: int = CHUNK_TRIPLES) -> Iterator[tuple[bytes, int]]:
         with (self.folder / "catalogue.nt").open(encoding="utf-8") as handle:
             lines: list[str] = []
+            size = 0
             for line in handle:
                 if line.strip():
                     lines.append(line)
-                if len(lines) >= chunk_triples:
+                    size += len(line)
+                if len(lines) >= chunk_triples or size >= CHUNK_CHARACTERS:
                     yield rebase_text("".join(lines), self.written_under, self.base).encode("utf-8"), len(lines)
-                    lines = []
+                    lines, size = [], 0
             if lines:
                 yield rebase_text("".join(lines), self.written_under, self.base).encode("utf-8"), len(lines)
 

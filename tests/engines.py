@@ -43,6 +43,8 @@ class Engine:
     password: str | None = None
     pid: int | None = None
     """The engine's process (a group leader: benchmarks read the whole group's memory from /proc)."""
+    log: Path | None = None
+    """The engine's own log (benchmarks count the warnings in it, and show its tail when a load stalls)."""
 
     def env(self) -> dict[str, str]:
         """The environment variables ``ckg publish`` reads its credentials from."""
@@ -90,7 +92,7 @@ def oxigraph_server(port: int) -> Iterator[Engine]:
         engine = Engine("oxigraph", query=root + "query", update=root + "update", graph_store=root + "store")
         command = [binary, "serve", "--location", str(Path(folder) / "db"), "--bind", f"127.0.0.1:{port}"]
         with _running(command, Path(folder), engine.query, "oxigraph server") as process:
-            yield replace(engine, pid=process.pid)
+            yield replace(engine, pid=process.pid, log=Path(folder) / "engine.log")
 
 
 VIRTUOSO_INI = """\
@@ -108,10 +110,15 @@ TransactionFile    = {folder}/virtuoso-temp.trx
 ServerPort         = 127.0.0.1:{sql_port}
 DisableUnixSocket  = 1
 DirsAllowed        = .
-NumberOfBuffers    = 20000
-MaxDirtyBuffers    = 15000
+; Buffers (8 KiB pages) for the whole database, as the stock virtuoso.ini's table has them for 4 GB of
+; free memory: with 20,000 the 20,000-competency upload outgrew the pool at ~2.9 M triples and Virtuoso
+; 7.2 began writing out pages the load was still changing ("Write wait on column page ...", chunks 5x
+; slower; README, "Virtuoso open source"). Pages are only taken as they are used: a fresh test engine
+; stays at ~0.3 GiB; three loads of 3.3 M triples used 1.3 GiB.
+NumberOfBuffers    = 340000
+MaxDirtyBuffers    = 250000
 CheckpointInterval = 60
-; a MOVE is one transaction: the stock 50 MB after-image limit aborts it (SR325) above ~1 M triples
+; dropping an old graph is one transaction: the stock 50 MB after-image limit aborts it (SR325) above ~1 M triples
 TransactionAfterImageLimit = 1500000000
 [HTTPServer]
 ServerPort         = 127.0.0.1:{http_port}
@@ -150,4 +157,4 @@ def virtuoso_server(http_port: int, sql_port: int) -> Iterator[Engine]:
         with _running(command, folder, engine.query, "virtuoso") as process:
             _isql(sql_port, f"DB.DBA.USER_CREATE('{VIRTUOSO_USER}', '{VIRTUOSO_PASSWORD}'); "
                             f"GRANT SPARQL_UPDATE TO \"{VIRTUOSO_USER}\";", folder)
-            yield replace(engine, pid=process.pid)
+            yield replace(engine, pid=process.pid, log=folder / "virtuoso.log")
