@@ -167,6 +167,16 @@ class Engine:
             raise EngineError(502, f"the SPARQL engine at {shown(self.url)} did not answer with SPARQL JSON results: {error}") from None
         return [{name: _term(cell) for name, cell in row.items()} for row in bindings]
 
+    def iris(self, query: str, name: str) -> list[str]:
+        """The IRIs bound to ``name`` in a SELECT's rows, as strings: for long lists of members (a level
+        page's 2,000 competency levels), where making a term of every cell took half the CPU."""
+        data = self._post(query, "application/sparql-results+json")
+        try:
+            rows = orjson.loads(data)["results"]["bindings"]
+            return [row[name]["value"] for row in rows if row.get(name, {}).get("type") == "uri"]
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            raise EngineError(502, f"the SPARQL engine at {shown(self.url)} did not answer with SPARQL JSON results: {error}") from None
+
     def construct(self, query: str) -> list[Triple]:
         """The triples of a CONSTRUCT, read as N-Triples (every engine writes it; the fastest to parse).
         ``quad.triple`` is made in Rust: half the time of building each Triple from its terms in Python."""
