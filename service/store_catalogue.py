@@ -38,7 +38,8 @@ OWNED_DEPTH = 3
 """How many ownership steps are followed: the model has two (competency, level, criterion).
 
 Not a ``*`` path: Virtuoso answers ``<x> (a|b)* ?s`` with nothing when the graph read is not the
-first one loaded with those triples (tested), so the depths are spelled out."""
+first one loaded with those triples (tested), so the depths are spelled out (``owned``, for the
+dataset) or read one query per step (``StoreCatalogue.resource``)."""
 
 
 def owned(subject: str, var: str, rest: str) -> str:
