@@ -435,13 +435,18 @@ def busy_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / _TICK
 
 
-def group_cpu(pgid: int) -> dict[int, float]:
-    """CPU seconds used so far by each process of process group ``pgid``, by depth below its leader.
+@dataclass(frozen=True)
+class ProcessCpu:
+    """One line of /proc: who the process's parent and group are, and the CPU seconds it has used."""
 
-    Depth 0 is the server's master, 1 its web workers, 2 what the workers fork (our query processes).
-    """
-    parents: dict[int, int] = {}
-    seconds: dict[int, float] = {}
+    parent: int
+    group: int
+    seconds: float
+
+
+def processes() -> dict[int, ProcessCpu]:
+    """Every process's parent, group and CPU seconds so far, read from /proc (gone processes skipped)."""
+    found: dict[int, ProcessCpu] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -449,15 +454,28 @@ def group_cpu(pgid: int) -> dict[int, float]:
             fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        if int(fields[2]) == pgid:
-            parents[int(entry)] = int(fields[1])
-            seconds[int(entry)] = (int(fields[11]) + int(fields[12])) / _TICK
+        found[int(entry)] = ProcessCpu(int(fields[1]), int(fields[2]), (int(fields[11]) + int(fields[12])) / _TICK)
+    return found
+
+
+def climb(pid: int, root: int, table: dict[int, ProcessCpu], limit: int) -> tuple[int, int]:
+    """Walk up from ``pid`` through the parents ``table`` knows until ``root``: where it stopped, and how many steps."""
+    node, depth = pid, 0
+    while node != root and node in table and depth < limit:
+        node, depth = table[node].parent, depth + 1
+    return node, depth
+
+
+def group_cpu(pgid: int) -> dict[int, float]:
+    """CPU seconds used so far by each process of process group ``pgid``, by depth below its leader.
+
+    Depth 0 is the server's master, 1 its web workers, 2 what the workers fork (our query processes).
+    """
+    table = {pid: p for pid, p in processes().items() if p.group == pgid}
     by_depth: dict[int, float] = {}
-    for pid, cpu in seconds.items():
-        depth, node = 0, pid
-        while node != pgid and node in parents and depth < 8:
-            node, depth = parents[node], depth + 1
-        by_depth[depth] = by_depth.get(depth, 0.0) + cpu
+    for pid, process in table.items():
+        _, depth = climb(pid, pgid, table, limit=8)
+        by_depth[depth] = by_depth.get(depth, 0.0) + process.seconds
     return by_depth
 
 

@@ -57,7 +57,7 @@ from contextlib import ExitStack  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
 from bench.http import PAGE_LUA, SELECT_PAGE, SPACING, VARY_LUA, WrkResult, load_average, run_wrk  # noqa: E402
-from bench.http import _TICK  # noqa: E402
+from bench.http import climb, processes  # noqa: E402
 from bench.results import write_section  # noqa: E402
 from bench.synthetic import ensure  # noqa: E402
 from conftest import free_port, start_server  # noqa: E402
@@ -101,25 +101,8 @@ def rows(url: str) -> list[tuple]:
 
 def tree_cpu(root: int) -> float:
     """CPU seconds used so far by process ``root`` and every process below it (from /proc)."""
-    parents: dict[int, int] = {}
-    seconds: dict[int, float] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        parents[int(entry)] = int(fields[1])
-        seconds[int(entry)] = (int(fields[11]) + int(fields[12])) / _TICK
-    total = 0.0
-    for pid, cpu in seconds.items():
-        node, depth = pid, 0
-        while node != root and node in parents and depth < 16:
-            node, depth = parents[node], depth + 1
-        if node == root:
-            total += cpu
-    return total
+    table = processes()
+    return sum(p.seconds for pid, p in table.items() if climb(pid, root, table, limit=16)[0] == root)
 
 
 @dataclass

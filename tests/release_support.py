@@ -9,6 +9,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from click.testing import CliRunner
+
+from ckg.cli import cli
+
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = ROOT / "catalog"
 REWORDED = "competency/klantgerichtheid/level/2/criterion/3"
@@ -61,3 +65,19 @@ def set_version(catalog: Path, version: str, modified: str | None = None) -> Non
             line = f"modified: {modified}"
         lines.append(line)
     meta.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def release(catalog: Path) -> None:
+    """``ckg release`` of the copy, as a user runs it."""
+    result = CliRunner().invoke(cli, ["release", str(catalog)])
+    assert result.exit_code == 0, result.output
+
+
+def make_three_releases(catalog: Path) -> Path:
+    """Releases 1.0.0 (bundled), 1.1.0 (the second release above) and 2.0.0 (klantgerichtheid removed) in the copy."""
+    release(make_second_release(catalog))
+    (catalog / "competencies" / "klantgerichtheid.yaml").unlink()
+    (catalog / "mappings" / "esco.sssom.tsv").unlink()
+    set_version(catalog, "2.0.0", "2026-12-15")
+    release(catalog)
+    return catalog

@@ -10,15 +10,13 @@ from pathlib import Path
 import pytest
 import rdflib
 import rdflib.compare
-from click.testing import CliRunner
 
-from ckg.cli import cli
 from conftest import ROOT, free_port, skip_reason, start_server
 from exports.changes import snapshot_of_ntriples
 from service import create_app
 from service.config import ServiceConfig
 
-from release_support import ADDED, REWORDED, copy_bundled, make_second_release, set_version
+from release_support import ADDED, REWORDED, copy_bundled, make_three_releases
 
 BASE = "https://w3id.org/competency-kg/"
 LDES = rdflib.Namespace("https://w3id.org/ldes#")
@@ -30,21 +28,11 @@ BETWEEN = "2026-11-30T00:00:00Z"
 """A time after release 1.0.0 (2026-11-27) and before 1.1.0 (2026-12-01) and 2.0.0 (2026-12-15)."""
 
 
-def _release(catalog: Path) -> None:
-    result = CliRunner().invoke(cli, ["release", str(catalog)])
-    assert result.exit_code == 0, result.output
-
 
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory) -> Path:
     """Three releases: 1.0.0 (bundled), 1.1.0 (added, reworded, deprecated), 2.0.0 (klantgerichtheid removed)."""
-    catalog = make_second_release(copy_bundled(tmp_path_factory.mktemp("feed") / "catalog"))
-    _release(catalog)
-    (catalog / "competencies" / "klantgerichtheid.yaml").unlink()
-    (catalog / "mappings" / "esco.sssom.tsv").unlink()
-    set_version(catalog, "2.0.0", "2026-12-15")
-    _release(catalog)
-    return catalog
+    return make_three_releases(copy_bundled(tmp_path_factory.mktemp("feed") / "catalog"))
 
 
 @pytest.fixture(scope="module")

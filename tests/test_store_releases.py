@@ -18,14 +18,12 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from rdflib import Graph
 from rdflib.compare import isomorphic
 
-from ckg.cli import cli
 from conftest import free_port, skip_reason
 from engines import oxigraph_binary, oxigraph_server, virtuoso_binary, virtuoso_server
-from release_support import copy_bundled, make_second_release, set_version
+from release_support import copy_bundled, make_three_releases
 from service.app import create_app
 from service.config import ServiceConfig
 from service.describe import LISTINGS
@@ -41,20 +39,11 @@ rewritten from the engine's graph today, holds the same triples in other bytes (
 REMOVED = "competency/klantgerichtheid"
 
 
-def _release(catalog: Path) -> None:
-    result = CliRunner().invoke(cli, ["release", str(catalog)])
-    assert result.exit_code == 0, result.output
-
 
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory) -> Path:
     """The bundled catalogue with releases 1.0.0 (committed), 1.1.0 and 2.0.0 (made here)."""
-    folder = make_second_release(copy_bundled(tmp_path_factory.mktemp("store-releases") / "catalog"))
-    _release(folder)
-    (folder / "competencies" / "klantgerichtheid.yaml").unlink()
-    (folder / "mappings" / "esco.sssom.tsv").unlink()
-    set_version(folder, "2.0.0", "2026-12-15")
-    _release(folder)
+    folder = make_three_releases(copy_bundled(tmp_path_factory.mktemp("store-releases") / "catalog"))
     assert sorted(p.name for p in (folder / "releases").iterdir() if not p.name.startswith(".")) == list(VERSIONS)
     return folder
 
