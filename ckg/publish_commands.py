@@ -55,7 +55,8 @@ def _say_releases(results: list[PublishResult]) -> None:
 @click.option("--base", default=default_base, metavar="IRI", help="Base IRI (default: the catalogue's or the "
                                                                   "release's, or $CKG_BASE).")
 @click.option("--chunk", "chunk_triples", type=click.IntRange(min=1), default=CHUNK_TRIPLES, show_default=True,
-              help="Triples per upload request.")
+              help="Triples per upload request (each request also stays under ~32 MB of N-Triples: "
+                   "Virtuoso never answered one of 100 MB).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on standard error.")
 def publish(path: Path | None, graph_store: str, graph_iri: str | None, update: str | None, query: str | None,
             base: str | None, chunk_triples: int, quiet: bool) -> None:
