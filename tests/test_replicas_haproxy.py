@@ -193,16 +193,17 @@ def test_a_replica_dies_under_load_and_no_request_fails(running, sig):
 
 def sample_of_answers(server: str) -> list[tuple[str, str | None, str | None]]:
     """(path, Accept, Accept-Language): every IRI of the catalogue in one of its formats (in turn), the
-    listings, the dataset, the downloads, the mapping tables and SPARQL answers. Release pages are left out:
-    a --store replica answers them 501 (release history is not read from an engine, see README)."""
+    listings, the dataset, the release pages, the downloads, the mapping tables and SPARQL answers."""
     wanted: list[tuple[str, str | None, str | None]] = []
-    for n, path in enumerate(p for p in local_paths(server) if not p.startswith("release/")):
+    for n, path in enumerate(local_paths(server)):
         twin = TWINS[n % len(TWINS)]
         wanted.append((f"{path}?format={twin}" if path.endswith("/") or path == "" else f"{path}.{twin}", None, None))
         wanted.append((path, "text/html" if n % 2 else None, "en" if n % 2 else None))
     wanted += [(f"{listing}?format={twin}", None, None) for listing in ("competency/", "level/") for twin in TWINS]
     wanted += [(f"mappings{suffix}", None, None) for suffix in (".html", ".sssom.tsv", ".jsonld")]
     wanted += [("downloads/catalogue.nt", None, None), ("downloads/catalogue.ttl", None, None)]
+    wanted += [("release/", None, None), ("release/?format=ttl", None, None), ("feed", "text/turtle", None),
+               ("ims/case/v1p1/CFDocuments", None, None)]
     for n in (0, 7, 1000):
         wanted.append(("sparql?" + urllib.parse.urlencode({"query": sparql_query(n)}), "application/sparql-results+json", None))
     return wanted
