@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import tempfile
 import urllib.parse
 from contextlib import contextmanager
@@ -23,6 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
 
+from deploy.example import oxigraph_binary
 from deploy.procs import answers, stop, wait_until
 
 STARTUP_LIMIT = 120.0
@@ -51,12 +51,6 @@ class Engine:
         if self.user is None:
             return {}
         return {"CKG_STORE_USER": self.user, "CKG_STORE_PASSWORD": self.password or ""}
-
-
-def oxigraph_binary() -> str | None:
-    """The ``oxigraph`` server installed by the PyPI package of that name, beside our Python."""
-    beside = Path(sys.executable).parent / "oxigraph"
-    return str(beside) if beside.exists() else shutil.which("oxigraph")
 
 
 def virtuoso_binary() -> str | None:
