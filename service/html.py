@@ -155,6 +155,7 @@ class Pages:
             "lang": lang, "ui": UI.get(lang, UI["nl"]), "title": title, "twins": twins, "switch": switch,
             "site_title": pick(self.texts(dataset, DCT + "title"), lang),
             "base": self.base,
+            "resource_path": here,  # request.path may be its .html twin, and one render serves both
         }
 
     def iri_of(self, path: str) -> str:

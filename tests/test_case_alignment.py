@@ -82,3 +82,16 @@ def test_the_page_shows_the_same_alignment_as_a_copyable_block(client, path, lan
     block = re.search(r'<pre class="alignment-json"[^>]*><code>(.*?)</code></pre>', page, re.S)
     assert block, "no alignment block on the page"
     assert json.loads(html.unescape(block.group(1))) == client.get(f"/{path}/alignment?lang={language}").json
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_the_html_suffix_twin_shows_the_same_block(path):
+    """``{IRI}.html`` is the same page as ``{IRI}`` asked for HTML (one render cache entry serves both), so
+    the block must not depend on which was asked first: the twin is asked first, on a fresh site."""
+    client = create_app().test_client()
+    twin = client.get(f"/{path}.html").get_data(as_text=True)
+    negotiated = client.get(f"/{path}", headers={"Accept": "text/html"}, query_string={"lang": "en"}).get_data(as_text=True)
+    block = re.compile(r'<section class="alignment">.*?</section>', re.S)
+    assert block.search(twin), "no alignment block on the .html page"
+    assert f'href="/{path}/alignment?lang=nl"' in twin
+    assert f'href="/{path}/alignment?lang=en"' in block.search(negotiated).group(0)
