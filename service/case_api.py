@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from exports.case import LANGUAGES, CaseFramework, item_id, rubric_identifier, write_package
-from ontology.graph import CatalogueGraph
+from ontology.graph import CatalogueGraph, Statement
 from ontology.namespaces import CKG, RDF
 
 COLLECTION_PARAMETERS = ("limit", "offset", "sort", "orderBy", "filter", "fields")
@@ -111,7 +111,12 @@ class CaseApi:
 
     def _objects(self, index: int, language: str) -> dict[str, dict[str, dict[str, Any]]]:
         """One competency's items, associations and rubric by identifier, with the REST links (cached)."""
-        items, associations, rubrics = self.framework.competency_objects(self.parts[index], language, self.sequences[index])
+        return self.part_objects(self.parts[index], language, self.sequences[index])
+
+    def part_objects(self, part: list[Statement], language: str, sequence: int = 1) -> dict[str, dict[str, dict[str, Any]]]:
+        """The objects of one competency's ``part``, which need not be one of this API's parts: a site
+        served from an engine keeps one API of the shared nodes and reads each competency when asked."""
+        items, associations, rubrics = self.framework.competency_objects(part, language, sequence)
         link = self.document_links[language]
         return {"items": {o["identifier"]: _with(o, "CFDocumentURI", link) for o in items},
                 "associations": {o["identifier"]: _with(o, "CFDocumentURI", link) for o in associations},
@@ -200,7 +205,10 @@ class CaseApi:
         index = self.competency_parts.get(iri.split("/level/")[0])
         if index is None or language not in self.document_links:
             return None
-        objects = self.objects(index, language)
+        return self.alignment_in(self.objects(index, language), iri, language)
+
+    def alignment_in(self, objects: dict[str, dict[str, dict[str, Any]]], iri: str, language: str) -> dict[str, Any] | None:
+        """``alignment`` from the objects of the competency ``iri`` belongs to (``part_objects``)."""
         item = objects["items"].get(item_id(iri, language))
         kind = self._types.get(item["CFItemTypeURI"]["identifier"]) if item else None
         if kind not in ("Competency", "CompetencyLevel"):

@@ -18,7 +18,11 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from pyoxigraph import NamedNode
+
+from exports.jsonld import EMBEDDED
 from ontology.graph import CatalogueGraph, Statement
+from ontology.namespaces import CKG, RDF, SKOS
 
 from .case_api import Answer, CaseApi
 from .engine import iri
@@ -31,6 +35,7 @@ COMPETENCIES_KEPT = 128
 both languages, are a dozen renders that need the same competency (measured at 7 ms for its query and
 4 ms for its small CASE API on Oxigraph server, against 0.1 ms once kept)."""
 _UNKNOWN = object()
+_TYPE = RDF + "type"
 
 
 def _statements(triples: list) -> list[Statement]:
@@ -45,8 +50,10 @@ class StoreCase:
         self.base = catalogue.base
         self._api: CaseApi | None = None
         self._shared: list[Statement] | None = None
-        self._competencies: OrderedDict[str, CaseApi | None] = OrderedDict()
-        """The small CASE API of each competency recently aligned (least recently used out first)."""
+        self._shared_api: CaseApi | None = None
+        self._competencies: OrderedDict[str, list[Statement] | None] = OrderedDict()
+        """The statements of each competency recently aligned (None: not a competency)."""
+        self._made: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
     # ---- the API: one full read, on first use ----
@@ -69,19 +76,60 @@ class StoreCase:
 
     # ---- alignments: the shared nodes and one competency ----
 
-    def shared(self) -> list[Statement]:
-        """The statements of the nodes outside any competency and the mappings (read once; a few hundred)."""
+    def shared_api(self) -> CaseApi:
+        """A CASE API of the shared nodes alone (no competency), made once: what every alignment reads
+        besides its own competency (the framework's title, the item types, the clusters and levels)."""
         with self._lock:
-            if self._shared is None:
-                base = self.base
-                self._shared = _statements(self.catalogue.engine.construct(f"""
-                    CONSTRUCT {{ ?s ?p ?o }} WHERE {{ ?s ?p ?o .
-                      FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{base}") && !STRSTARTS(STR(?s), "{base}competency/")
-                             && !STRSTARTS(STR(?s), "{base}mappings/") && !STRSTARTS(STR(?s), "{base}release/")) }}"""))
-            return self._shared
+            if self._shared_api is None:
+                self._shared_api = CaseApi(CatalogueGraph(iris=self.catalogue.iris, shared=self.shared(), parts=[], mappings=[]))
+            return self._shared_api
+
+    def shared(self) -> list[Statement]:
+        """The statements of the dataset, of what it links to below the base, of the schemes, clusters and
+        generic levels: the shared nodes an alignment needs, found by index lookups.
+
+        Not "every subject below the base outside a competency": that filter scans the whole graph (1.3 s
+        at 2,000 competencies) and, as offers have IRIs of their own, returned 16,000 offer statements that
+        each alignment then indexed again (8 ms per competency)."""
+        base, iris = self.base, self.catalogue.iris
+        outside = (f'STRSTARTS(STR(?s), "{base}") && !STRSTARTS(STR(?s), "{base}competency/") '
+                   f'&& !STRSTARTS(STR(?s), "{base}mappings/") && !STRSTARTS(STR(?s), "{base}release/")')
+        return _statements(self.catalogue.engine.construct(f"""
+            CONSTRUCT {{ ?s ?p ?o }} WHERE {{
+              {{ VALUES ?s {{ {iri(iris.dataset)} {iri(iris.scheme)} }} ?s ?p ?o }}
+              UNION {{ VALUES ?d {{ {iri(iris.dataset)} }} ?d ?q ?s . FILTER(isIRI(?s) && {outside}) ?s ?p ?o }}
+              UNION {{ ?s a <{SKOS}ConceptScheme> ; ?p ?o . FILTER({outside}) }}
+              UNION {{ ?s a <{CKG}Cluster> ; ?p ?o }}
+              UNION {{ ?s a <{CKG}ProficiencyLevel> ; ?p ?o }}
+            }}"""))
+
+    def remember(self, competency: str, fetched: list) -> None:
+        """Keep the statements of ``competency`` from its page's description (what it owns, to every depth,
+        is in what ``StoreCatalogue.resource`` read), so the alignment block of that page reads nothing more."""
+        owned_nodes, frontier = {competency}, [competency]
+        owns: dict[str, list[str]] = {}
+        for t in fetched:
+            if t.predicate.value in EMBEDDED and isinstance(t.object, NamedNode):
+                owns.setdefault(t.subject.value, []).append(t.object.value)
+        while frontier:
+            frontier = [child for parent in frontier for child in owns.get(parent, ()) if child not in owned_nodes]
+            owned_nodes.update(frontier)
+        part = [Statement(t.subject, t.predicate, t.object) for t in dict.fromkeys(fetched) if t.subject.value in owned_nodes]
+        if any(s.predicate.value == _TYPE and s.subject.value == competency and s.object.value == CKG + "Competency" for s in part):
+            self._keep(competency, part)
+
+    def _keep(self, competency: str, part: list[Statement] | None) -> None:
+        with self._lock:
+            self._competencies[competency] = part
+            self._competencies.move_to_end(competency)
+            while len(self._competencies) > COMPETENCIES_KEPT:
+                self._competencies.popitem(last=False)
 
     def alignment(self, node: str, language: str) -> dict[str, Any] | None:
-        """The Open Badges alignment of a competency or competency level (``CaseApi.alignment``), else None."""
+        """The Open Badges alignment of a competency or competency level (``CaseApi.alignment``), else None.
+
+        The competency's statements are read in one query and kept (least recently used out first): its
+        page and its levels' pages, in both languages, are a dozen renders that need the same part."""
         competency = node.split("/level/")[0]
         slug = competency[len(self.base + "competency/"):]
         if not competency.startswith(self.base + "competency/") or not slug or "/" in slug:
@@ -91,16 +139,30 @@ class StoreCase:
         except ValueError:
             return None
         with self._lock:
-            api = self._competencies.get(competency, _UNKNOWN)
-            if api is not _UNKNOWN:
+            part = self._competencies.get(competency, _UNKNOWN)
+            if part is not _UNKNOWN:
                 self._competencies.move_to_end(competency)
-        if api is _UNKNOWN:
+        if part is _UNKNOWN:
             part = _statements(self.catalogue.engine.construct(
                 f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ {owned(subject, '?s', '?s ?p ?o')} }}"))
-            api = CaseApi(CatalogueGraph(iris=self.catalogue.iris, shared=self.shared(), parts=[part], mappings=[])) \
-                if part else None
+            if not any(s.predicate.value == _TYPE and s.object.value == CKG + "Competency" for s in part):
+                part = None
+            self._keep(competency, part)
+        if part is None:
+            return None
+        api = self.shared_api()
+        if language not in api.document_links:
+            return None
+        return api.alignment_in(self._objects(competency, part, language), node, language)
+
+    def _objects(self, competency: str, part: list[Statement], language: str) -> dict[str, Any]:
+        """The CASE objects of a kept competency in ``language``, made once (1 ms; its pages ask again)."""
+        key = (competency, language)
+        found = self._made.get(key)
+        if found is None:
+            found = self.shared_api().part_objects(part, language)
             with self._lock:
-                self._competencies[competency] = api
-                while len(self._competencies) > COMPETENCIES_KEPT:
-                    self._competencies.popitem(last=False)
-        return api.alignment(node, language) if api is not None else None
+                self._made[key] = found
+                while len(self._made) > 2 * COMPETENCIES_KEPT:
+                    self._made.popitem(last=False)
+        return found

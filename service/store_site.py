@@ -37,13 +37,16 @@ from .store_releases import ReleaseCatalogue, StoreArchive
 class StorePages(Pages):
     """Pages written from the engine: per page, the description plus what that page reads besides."""
 
-    def __init__(self, catalogue: StoreCatalogue, archive: StoreArchive | None = None):
+    def __init__(self, catalogue: StoreCatalogue, archive: StoreArchive | None = None, case: StoreCase | None = None):
         super().__init__(catalogue.view([]), catalogue.iris.scheme, archive)
         self.catalogue = catalogue
+        self.case = case
 
     def render(self, description: Description, options: Options) -> str:
         if description.kind in ("vocabulary", "shapes"):
             return super().render(description, options)
+        if description.kind == "competency" and self.case is not None and description.fetched:
+            self.case.remember(description.iri, description.fetched)  # its alignment block needs no query of its own
         number = int(dict(options.extra).get("page", 1))
         view = self.catalogue.page_view(description, number)
         return Pages(view, self.scheme, self.archive).render(description, options)
@@ -57,10 +60,11 @@ def build_site(config: ServiceConfig) -> Site:
     catalogue = ReleaseCatalogue(engine, base, config.page_size)
     archive = StoreArchive(catalogue, config.page_size, config.downloads_dir)
     engine.close()  # built in gunicorn's master: no worker may inherit (and share) this thread's socket
+    case = StoreCase(catalogue)
     return Site(config=config, catalogue=None, graph=None, store=None, descriptions=catalogue,
-                pages=StorePages(catalogue, archive), vocabulary=vocabulary(), shapes=shapes(base),
+                pages=StorePages(catalogue, archive, case), vocabulary=vocabulary(), shapes=shapes(base),
                 render_cache=RenderCache(config.render_cache_size), answers=AnswerCache(config.answer_cache_mib * 2**20),
-                downloads=StoreReleaseFolder(catalogue, config.downloads_dir), case=StoreCase(catalogue), archive=archive,
+                downloads=StoreReleaseFolder(catalogue, config.downloads_dir), case=case, archive=archive,
                 reading=Reading(engine.graph, follows))
 
 
