@@ -21,7 +21,13 @@ shared machine is): the engine's process, the ``ckg serve`` processes (front end
 every other process on the machine used meanwhile (the noise). On a machine where everything shares
 the same cores, requests/s is about cores / (CPU per request), so this split says what limits the ratio.
 
-Usage: python -m bench.store_resources [--competencies 2000] [--duration 8] [--connections 8] [--repeat 3]
+With ``--split`` the run takes the shape of a deployment on one machine: every ``ckg serve`` (both modes)
+is kept on CPU 0 and Oxigraph server and wrk on the other CPUs, as if the engine and the clients ran on
+machines of their own. Both modes then get the same single core for the front end, and the ratio says
+how many requests one front-end machine answers from an engine against from memory; without it,
+everything shares every core and the engine's own CPU counts against the store mode.
+
+Usage: python -m bench.store_resources [--competencies 2000] [--duration 8] [--connections 8] [--repeat 3] [--split]
 (needs wrk, `apt-get install wrk`, and the oxigraph server, `pip install oxigraph`)
 """
 from __future__ import annotations
@@ -83,14 +89,16 @@ def get(url: str) -> tuple[int, bytes]:
 
 
 @contextmanager
-def serve(args: list[str], workers: int, threads: int, log: Path) -> Iterator[tuple[str, int]]:
-    """A ``ckg serve`` on a free port: its root URL and its process group (for its CPU)."""
+def serve(args: list[str], workers: int, threads: int, log: Path, cpus: set[int] | None = None
+          ) -> Iterator[tuple[str, int]]:
+    """A ``ckg serve`` on a free port (on ``cpus`` only, if given): its root URL and its process group."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CKG_")}
     with log.open("wb") as out:
         process = subprocess.Popen([sys.executable, "-m", "ckg.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
                                     "--workers", str(workers), "--threads", str(threads), *args],
-                                   cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                                   cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                   preexec_fn=_on(cpus))
     root = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 600
@@ -108,9 +116,21 @@ def serve(args: list[str], workers: int, threads: int, log: Path) -> Iterator[tu
         process.wait(30)
 
 
-def wrk(root: str, script: Path, threads: int, connections: int, seconds: float):
+def _on(cpus: set[int] | None):
+    """A ``preexec_fn`` that keeps a child (and what it starts) on ``cpus``; None: anywhere."""
+    return None if cpus is None else (lambda: os.sched_setaffinity(0, cpus))
+
+
+def pin(pid: int, cpus: set[int]) -> None:
+    """Keep every thread of a running process on ``cpus`` (threads it starts later inherit it)."""
+    for task in os.listdir(f"/proc/{pid}/task"):
+        os.sched_setaffinity(int(task), cpus)
+
+
+def wrk(root: str, script: Path, threads: int, connections: int, seconds: float, cpus: set[int] | None = None):
     done = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "30s",
-                           "--latency", "-s", str(script), root], capture_output=True, text=True, timeout=seconds + 120)
+                           "--latency", "-s", str(script), root], capture_output=True, text=True, timeout=seconds + 120,
+                          preexec_fn=_on(cpus))
     if done.returncode != 0:
         raise RuntimeError(done.stderr or done.stdout)
     result = parse_wrk(done.stdout)
@@ -131,14 +151,14 @@ class Run:
 
 
 def timed(root: str, server_group: int, engine_group: int, script: Path, threads: int, connections: int,
-          seconds: float) -> Run:
+          seconds: float, cpus: set[int] | None = None) -> Run:
     """A wrk run with the CPU of the engine, the front end and wrk itself read before and after."""
     def snapshot() -> tuple[float, float, float, float]:
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         return (sum(group_cpu(engine_group).values()), sum(group_cpu(server_group).values()),
                 children.ru_utime + children.ru_stime, busy_seconds())
     before = snapshot()
-    result = wrk(root, script, threads, connections, seconds)
+    result = wrk(root, script, threads, connections, seconds, cpus)
     after = snapshot()
     engine, front, load, busy = (b - a for a, b in zip(before, after))
     per = 1000 / max(result.requests, 1)
@@ -165,7 +185,15 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--server-threads", type=int, default=4)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--split", action="store_true",
+                        help="the deployment's shape on one machine: every ckg serve on CPU 0, Oxigraph server and "
+                             "wrk on the other CPUs (as if the engine and the clients had machines of their own), so "
+                             "both modes get the same one core for the front end (needs 2+ CPUs)")
     args = parser.parse_args()
+    cpus = sorted(os.sched_getaffinity(0))
+    if args.split and len(cpus) < 2:
+        parser.error("--split needs at least 2 CPUs")
+    front_cpus, other_cpus = ({cpus[0]}, set(cpus[1:])) if args.split else (None, None)
     work = Path(tempfile.mkdtemp(prefix="ckg-bench-store-"))
     catalogue = ensure(ROOT / "bench" / "out" / f"synthetic-{args.competencies}", args.competencies)
     varied, warm = work / "varied.txt", work / "cached.txt"
@@ -183,6 +211,8 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "ckg.cli", "publish", "-q", str(catalogue), "--graph-store",
                         engine.graph_store, "--graph", graph], cwd=ROOT, check=True)
         print(f"published {catalogue.name} into Oxigraph server in {time.monotonic() - started:.1f} s", file=sys.stderr)
+        if other_cpus:
+            pin(engine.pid, other_cpus)
         store = ["--store", engine.query, "--store-graph", graph]
         servers = {
             ("embedded", "uncached"): [str(catalogue), "--render-cache", "0"],
@@ -191,7 +221,7 @@ def main() -> None:
             ("store", "cached"): store,
         }
         started_servers = {key: stack.enter_context(serve(argv, args.workers, args.server_threads,
-                                                          work / f"{'-'.join(key)}.log"))
+                                                          work / f"{'-'.join(key)}.log", front_cpus))
                            for key, argv in servers.items()}
         roots = {key: root for key, (root, _) in started_servers.items()}
         sample = paths(args.competencies, 5000)[::50]
@@ -201,17 +231,19 @@ def main() -> None:
         for kind in ("uncached", "cached"):
             if kind == "cached":
                 for mode in ("embedded", "store"):
-                    wrk(roots[(mode, kind)], scripts[kind], args.threads, args.connections, 15)  # fill every worker's cache
+                    wrk(roots[(mode, kind)], scripts[kind], args.threads, args.connections, 15, other_cpus)  # fill every worker's cache
             for run in range(args.repeat):
                 for mode in (("embedded", "store") if run % 2 == 0 else ("store", "embedded")):
                     root, group = started_servers[(mode, kind)]
                     results[(mode, kind)].append(timed(root, group, engine.pid, scripts[kind], args.threads,
-                                                       args.connections, args.duration))
+                                                       args.connections, args.duration, other_cpus))
     command = "python -m bench.store_resources " + " ".join(sys.argv[1:])
     load = os.getloadavg()
     print(f"\n`{command}` — {args.competencies:,} competencies, Oxigraph server on 127.0.0.1, {args.workers} workers x "
           f"{args.server_threads} threads each, wrk {args.threads} threads / {args.connections} connections, "
-          f"{args.duration:g} s x {args.repeat} runs (alternating), load average after: {load[0]:.1f}\n")
+          f"{args.duration:g} s x {args.repeat} runs (alternating), load average after: {load[0]:.1f}"
+          + (f"; split: every ckg serve on CPU {cpus[0]}, engine and wrk on CPU {','.join(map(str, cpus[1:]))}"
+             if args.split else "; everything shares every CPU") + "\n")
     print("| workload | embedded req/s median (min-max) | store req/s median (min-max) | store/embedded | "
           "p50 ms embedded / store | p99 ms embedded / store |")
     print("|---|---|---|---|---|---|")
