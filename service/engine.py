@@ -208,10 +208,17 @@ class Engine:
             raise EngineError(502, f"the SPARQL engine at {shown(self.url)} did not answer with N-Triples: {error}") from None
 
     def ask(self, query: str) -> bool:
+        """An ASK's answer. Virtuoso answers some ASKs (with a ``default-graph-uri``) as a one-row table whose
+        one cell is 1 or 0 instead of SPARQL's ``boolean``; both are read."""
         data = self._post(query, "application/sparql-results+json")
         try:
-            return bool(orjson.loads(data)["boolean"])
-        except (ValueError, KeyError, TypeError) as error:
+            answer = orjson.loads(data)
+            if "boolean" in answer:
+                return bool(answer["boolean"])
+            rows = answer["results"]["bindings"]
+            cells = list(rows[0].values()) if rows else []
+            return bool(cells) and cells[0]["value"] not in ("0", "false")
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError) as error:
             raise EngineError(502, f"the SPARQL engine at {shown(self.url)} did not answer an ASK: {error}") from None
 
 

@@ -1,12 +1,16 @@
-"""The engine client's own encoding of a query (``service.engine``): what the engine receives must be exactly
-what the standard library's form encoding gives, for every character a query can hold."""
+"""The engine client (``service.engine``): its own encoding of a query (what the engine receives must be exactly
+what the standard library's form encoding gives, for every character a query can hold), and how it reads
+answers engines give in their own ways."""
 from __future__ import annotations
 
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode
 
 import pytest
 
-from service.engine import form_encode
+from service.engine import Engine, EngineError, form_encode
 
 QUERIES = [
     "SELECT * WHERE { ?s ?p ?o }",
@@ -22,3 +26,60 @@ def test_a_query_is_form_encoded_byte_for_byte_as_urlencode(query: str) -> None:
     fields = {"query": query, "default-graph-uri": "urn:uuid:9f1c-aa#g/ x"}
     assert form_encode(fields) == urlencode(fields).encode("ascii")
     assert parse_qs(form_encode(fields).decode("ascii"), keep_blank_values=True) == {name: [value] for name, value in fields.items()}
+
+
+class _CannedEngine(BaseHTTPRequestHandler):
+    """Answers every POST with the class's ``answer`` bytes as SPARQL JSON results."""
+
+    answer = b""
+    protocol_version = "HTTP/1.1"  # keeps the connection open, as engines do
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/sparql-results+json")
+        self.send_header("Content-Length", str(len(self.answer)))
+        self.end_headers()
+        self.wfile.write(self.answer)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture()
+def canned():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _CannedEngine)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+TABLE = '{"head":{"vars":["__ask_retval"]},"results":{"bindings":[%s]}}'
+
+
+@pytest.mark.parametrize("answer, truth", [
+    ('{"head":{},"boolean":true}', True), ('{"head":{},"boolean":false}', False),
+    (TABLE % '{"__ask_retval":{"type":"typed-literal","datatype":"http://www.w3.org/2001/XMLSchema#integer","value":"1"}}', True),
+    (TABLE % '{"__ask_retval":{"type":"typed-literal","datatype":"http://www.w3.org/2001/XMLSchema#integer","value":"0"}}', False),
+    (TABLE % "", False),
+])
+def test_ask_reads_a_boolean_and_virtuosos_one_row_table(canned, answer: str, truth: bool) -> None:
+    _CannedEngine.answer = answer.encode()
+    engine = Engine(f"http://127.0.0.1:{canned.server_port}/sparql", "urn:g")
+    assert engine.ask("ASK { ?s ?p ?o }") is truth
+
+
+def test_an_ask_answered_with_something_else_is_a_502(canned) -> None:
+    _CannedEngine.answer = b'{"head":{"vars":["x"]}}'
+    with pytest.raises(EngineError) as raised:
+        Engine(f"http://127.0.0.1:{canned.server_port}/sparql").ask("ASK {}")
+    assert raised.value.status == 502 and "did not answer an ASK" in raised.value.message
+
+
+def test_requests_leave_without_waiting_for_nagle(canned) -> None:
+    _CannedEngine.answer = b'{"head":{},"boolean":true}'
+    engine = Engine(f"http://127.0.0.1:{canned.server_port}/sparql")
+    engine.ask("ASK {}")
+    assert engine._connection().sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
