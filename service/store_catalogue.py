@@ -402,7 +402,7 @@ class StoreCatalogue:
                        FILTER(?p IN ({_in((*NAMES, CKG + "rank", CKG + "position"))})) }}
             }}""") if shown else []
         competencies = [row["c"].value for row in self.engine.select(f"SELECT DISTINCT ?c WHERE {{ ?c a <{CKG}Competency> }}")]
-        view = self.view(triples, competencies_by_cluster=by_cluster)
+        view = self.view(triples, clusters=by_cluster)
         view.members_of_class[CKG + "Competency"] = competencies  # the home page counts them all, deprecated too
         return view
 

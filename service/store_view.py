@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Iterable
 
 from pyoxigraph import NamedNode
@@ -40,16 +41,22 @@ def _within_subject(triple: Fact) -> tuple:
 @dataclass
 class View(SubjectIndex):
     """A subject index over some triples; the derived maps are computed as Descriptions computes them,
-    except those a request fetched whole with a query of its own (passed in, they win)."""
+    except those a request fetched whole with a query of its own (passed in, they win).
+
+    What only some answers read is made on first use: the members of a class (sorted by rank, one
+    class at a time), the clusters' competencies. A competency's Turtle reads neither, and sorting
+    every class's members was a third of indexing the slice."""
 
     base: str
     page_size: int
     triples: Iterable[Fact]
+    clusters: dict[str, list[str]] | None = None
+    """Each cluster's current competencies, when a query fetched them whole (else found in the slice)."""
+    by_level: dict[str, list[str]] = field(default_factory=dict)
     by_subject: dict[str, list[Fact]] = field(init=False)
     members_of_class: dict[str, list[str]] = field(init=False)
-    competencies_by_cluster: dict[str, list[str]] = field(default_factory=dict)
+    """Class -> its instances in listing order, filled per class by ``instances`` (or set by a caller)."""
     parents: dict[str, str] = field(init=False)
-    by_level: dict[str, list[str]] = field(default_factory=dict)
     mappings: dict[str, list[str]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -72,15 +79,24 @@ class View(SubjectIndex):
                     parents[t.object.value] = subject
                 elif predicate == OWL + "annotatedSource" and isinstance(t.object, NamedNode):
                     mappings[t.object.value].append(subject)
-        for iris in members.values():
-            iris.sort(key=self.sort_key)
-        self.members_of_class = dict(members)
+        self._unsorted = members
+        self.members_of_class = {}
         self.parents = parents
         self.mappings = {node: sorted(records) for node, records in mappings.items()}
-        if not self.competencies_by_cluster:
-            found: dict[str, list[str]] = defaultdict(list)
-            for competency in self.instances(CKG + "Competency"):
-                if not self.deprecated(competency):
-                    for cluster in self.objects(competency, SKOS + "broader"):
-                        found[cluster.value].append(competency)
-            self.competencies_by_cluster = dict(found)
+
+    def instances(self, cls: str) -> list[str]:
+        found = self.members_of_class.get(cls)
+        if found is None:
+            found = self.members_of_class[cls] = sorted(self._unsorted.get(cls, ()), key=self.sort_key)
+        return found
+
+    @cached_property
+    def competencies_by_cluster(self) -> dict[str, list[str]]:  # type: ignore[override]
+        if self.clusters:
+            return self.clusters
+        found: dict[str, list[str]] = defaultdict(list)
+        for competency in self.instances(CKG + "Competency"):
+            if not self.deprecated(competency):
+                for cluster in self.objects(competency, SKOS + "broader"):
+                    found[cluster.value].append(competency)
+        return dict(found)
