@@ -2,10 +2,11 @@
 
 Only the standard protocol is used (a form-encoded POST of ``query``, answers as N-Triples or SPARQL
 JSON results), so Oxigraph server, Virtuoso, Fuseki, GraphDB and Neptune are read the same way. Every
-query names the catalogue's graph with ``FROM`` so the engine's other graphs never leak in.
+query names the catalogue's graph with ``default-graph-uri`` so the engine's other graphs never leak in.
 
-Connections are kept open per thread (one request after another on the same socket): a fresh TCP
-connection per query would cost about as much as a small query itself. Every call is bounded by a
+Connections are kept open per thread (one request after another on the same socket,
+``service.engine_wire``): a fresh TCP connection per query would cost about as much as a small query
+itself. Every call is bounded by a
 timeout; a refused connection, a timeout or an engine error becomes :class:`EngineError` with the HTTP
 status the front end should answer (502, 503 or 504) and a sentence saying what happened.
 """
@@ -22,6 +23,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple, parse
+
+from .engine_wire import Wire
 
 
 class EngineError(Exception):
@@ -82,27 +85,6 @@ def _term(cell: dict) -> Term:
     return Literal(cell["value"], datatype=NamedNode(datatype)) if datatype else Literal(cell["value"])
 
 
-class _NoDelay:
-    """Lets each request leave at once: ``http.client`` writes a POST's head and body in two ``send`` calls,
-    and with Nagle's algorithm on, the body may wait for the engine's delayed ACK of the head (up to 40 ms
-    on Linux) when the engine is across a network. urllib3, which the SPARQL proxy uses, sets TCP_NODELAY
-    for the same reason. (On loopback no difference was measurable.)"""
-
-    sock: socket.socket
-
-    def connect(self) -> None:
-        super().connect()  # type: ignore[misc]
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
-class _Connection(_NoDelay, http.client.HTTPConnection):
-    pass
-
-
-class _SecureConnection(_NoDelay, http.client.HTTPSConnection):
-    pass
-
-
 @dataclass
 class Engine:
     """The query endpoint of one engine and the graph read from it."""
@@ -119,18 +101,22 @@ class Engine:
             raise ValueError(f"--store must be an http(s) URL of a SPARQL query endpoint, not {shown(self.url)!r}")
         self._https = parts.scheme == "https"
         self._host, self._port = parts.hostname, parts.port
+        self._host_header = parts.netloc.rpartition("@")[2]
         self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self._auth = _auth_header(os.environ if self.env is None else self.env)
+        if not (self._path + self._host_header).isascii() or any(c in self._path for c in " \r\n"):
+            raise ValueError(f"--store URL {shown(self.url)!r}: write its path with %-escapes (ASCII, no spaces)")
+        if self._auth and (not self._auth.isascii() or any(c in self._auth for c in "\r\n")):
+            raise ValueError("CKG_STORE_TOKEN / CKG_STORE_USER / CKG_STORE_PASSWORD: use printable ASCII "
+                             "(the credentials go into an HTTP header)")
         self._local = threading.local()
 
     # ---- the wire ----
 
-    def _connection(self) -> http.client.HTTPConnection:
+    def _connection(self) -> Wire:
         found = getattr(self._local, "connection", None)
         if found is None:
-            kind = _SecureConnection if self._https else _Connection
-            found = kind(self._host, self._port, timeout=self.timeout)
-            self._local.connection = found
+            found = self._local.connection = Wire(self._host, self._port, self._https, self.timeout)
         return found
 
     def close(self) -> None:
@@ -147,17 +133,15 @@ class Engine:
         """``dataset=False`` leaves the dataset to the query (one that names its graphs, as the pointer's does)."""
         graph = {"default-graph-uri": self.graph} if self.graph and dataset else {}
         body = form_encode({"query": query, **graph})
-        headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": accept}
-        if self._auth:
-            headers["Authorization"] = self._auth
+        request = (f"POST {self._path} HTTP/1.1\r\nHost: {self._host_header}\r\n"
+                   f"Content-Type: application/x-www-form-urlencoded\r\nAccept: {accept}\r\n"
+                   + (f"Authorization: {self._auth}\r\n" if self._auth else "")
+                   + f"Content-Length: {len(body)}\r\n\r\n").encode("latin-1") + body
         for attempt in (1, 2):  # a kept-alive socket the engine closed meanwhile: retry once on a new one
             connection = self._connection()
             try:
-                connection.request("POST", self._path, body=body, headers=headers)
-                response = connection.getresponse()
-                data = response.read()
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError,
-                    http.client.CannotSendRequest, http.client.ResponseNotReady) as error:
+                status, reason, data = connection.exchange(request)
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as error:
                 self._drop()
                 if attempt == 2:
                     raise EngineError(502, f"the SPARQL engine at {shown(self.url)} closed the connection: {error}") from None
@@ -165,15 +149,18 @@ class Engine:
             except (TimeoutError, socket.timeout):
                 self._drop()
                 raise EngineError(504, f"the SPARQL engine at {shown(self.url)} gave no answer within {self.timeout:g} s") from None
+            except http.client.HTTPException as error:
+                self._drop()
+                raise EngineError(502, f"the SPARQL engine at {shown(self.url)} did not answer in HTTP: "
+                                       f"{type(error).__name__} {error}") from None
             except OSError as error:
                 self._drop()
                 raise EngineError(502, f"cannot reach the SPARQL engine at {shown(self.url)}: "
                                        f"{error.strerror or error}") from None
-            if response.status != 200:
+            if status != 200:
                 detail = data.decode("utf-8", "replace").strip().splitlines()[:3]
-                status = 503 if response.status == 503 else 502
-                raise EngineError(status, f"the SPARQL engine at {shown(self.url)} answered {response.status} "
-                                          f"{response.reason}: {' '.join(detail)[:300]}")
+                raise EngineError(503 if status == 503 else 502, f"the SPARQL engine at {shown(self.url)} answered "
+                                                                 f"{status} {reason}: {' '.join(detail)[:300]}")
             return data
         raise AssertionError("unreachable")
 
