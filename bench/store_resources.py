@@ -165,6 +165,17 @@ def timed(root: str, server_group: int, engine_group: int, script: Path, threads
     return Run(result, engine * per, front * per, load * per, max(busy - engine - front - load, 0.0) * per)
 
 
+def _show_failures(work: Path) -> None:
+    """After a run that stopped on failed requests, what each server logged about them (the folder goes next)."""
+    if sys.exc_info()[0] is None:
+        return
+    for log in sorted(work.glob("*.log")):
+        lines = [line for line in log.read_text(errors="replace").splitlines()
+                 if any(word in line for word in ("Error", "error", "Traceback", " 5", " 4"))]
+        if lines:
+            print(f"--- {log.name} ---", *lines[-20:], sep="\n", file=sys.stderr)
+
+
 def check_same(embedded: str, store: str, sample: list[str]) -> None:
     for path in sample:
         a, b = get(embedded + path), get(store + path)
@@ -227,6 +238,7 @@ def main() -> None:
         sample = paths(args.competencies, 5000)[::50]
         for kind in ("uncached", "cached"):
             check_same(roots[("embedded", kind)], roots[("store", kind)], sample)
+        stack.callback(_show_failures, work)  # runs before the folder is removed (callbacks run last-in first-out)
         results: dict[tuple[str, str], list[Run]] = {key: [] for key in servers}
         for kind in ("uncached", "cached"):
             if kind == "cached":

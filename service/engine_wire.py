@@ -17,11 +17,17 @@ from __future__ import annotations
 import http.client
 import socket
 import ssl
+import time
 
 _LINE = 65_536
 """Longest status or header line (and chunk-size line) accepted from an engine."""
 _HEADERS = 200
 """Most header lines accepted in one answer."""
+IDLE_LIMIT = 30.0
+"""Seconds a connection may sit unused and still be reused. Oxigraph server answers a request that arrives
+on a connection idle for about a minute with 500 "Resource temporarily unavailable (os error 11)" (its
+read timeout, measured), and load balancers and NATs drop idle connections silently; a fresh
+connection costs less than that answer."""
 
 
 class Wire:
@@ -32,6 +38,8 @@ class Wire:
         self.secure, self.timeout = secure, timeout
         self.sock: socket.socket | None = None
         self._reader = None
+        self.idle_limit = IDLE_LIMIT
+        self._used = 0.0
 
     def close(self) -> None:
         if self._reader is not None:
@@ -49,6 +57,8 @@ class Wire:
 
     def exchange(self, request: bytes) -> tuple[int, str, bytes]:
         """Send ``request`` (head and body, whole) and read the answer: status, reason and body."""
+        if self.sock is not None and time.monotonic() - self._used > self.idle_limit:
+            self.close()
         if self.sock is None:
             self._open()
         assert self.sock is not None and self._reader is not None
@@ -68,6 +78,7 @@ class Wire:
             body, keep = reader.read(), False
         if not keep:
             self.close()
+        self._used = time.monotonic()
         return status, reason, body
 
     @staticmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -34,17 +35,23 @@ class CannedServer:
                 return
             with connection:
                 for answer in answers:
-                    self.requests.append(_read_request(connection))
+                    request = _read_request(connection)
+                    if request is None:  # the client closed this connection: on to the next
+                        break
+                    self.requests.append(request)
                     connection.sendall(answer)
 
     def close(self) -> None:
         self.listener.close()
 
 
-def _read_request(connection: socket.socket) -> bytes:
+def _read_request(connection: socket.socket) -> bytes | None:
     data = b""
     while b"\r\n\r\n" not in data:
-        data += connection.recv(65536)
+        received = connection.recv(65536)
+        if not received:
+            return None
+        data += received
     head, _, body = data.partition(b"\r\n\r\n")
     length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")))
     while len(body) < length:
@@ -164,3 +171,16 @@ def test_an_engine_that_never_answers_is_a_504_within_the_timeout() -> None:
 def test_what_cannot_go_into_a_request_head_is_refused_at_start(url: str, env: dict, says: str) -> None:
     with pytest.raises(ValueError, match=says):
         Engine(url, env=env)
+
+
+def test_a_connection_idle_too_long_is_replaced_not_reused(serve) -> None:
+    """Oxigraph server answers a request on a connection idle for about a minute with a 500 (its read
+    timeout); here the first connection does the same on its second request."""
+    framed = _answer(ROWS, f"Content-Length: {len(ROWS)}")
+    stale = _answer(b"Resource temporarily unavailable (os error 11)", "Content-Length: 46",
+                    status="500 Internal Server Error")
+    engine = serve([framed, stale], [framed])
+    engine.select("SELECT ?x WHERE {}")
+    engine._connection().idle_limit = 0.05
+    time.sleep(0.1)
+    assert engine.select("SELECT ?x WHERE {}")[0]["x"].value == "one"
