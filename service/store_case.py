@@ -7,9 +7,10 @@ Here there is none, so:
   engine's graph, regrouped as the build groups it (``service.store_downloads.regroup``, as ``/downloads/``
   is written), then kept for the life of the site (a publish that switches the graph makes a new site);
 - the alignment block of every competency page, and ``{IRI}/alignment``, must not cost a full read: each is
-  built from a small graph of the catalogue's shared nodes (read once: dataset, scheme, clusters, generic
-  levels) and the one competency it is about (one query, kept for the next pages of that competency). An
-  alignment reads nothing else of the framework: its item, its type, its criteria and the framework's title.
+  made with one CASE API of the catalogue's shared nodes (read once: dataset, scheme, clusters, generic
+  levels) from the one competency it is about: what that competency's page already read, else one query,
+  kept for the next pages of that competency. An alignment reads nothing else of the framework: its
+  item, its type, its criteria and the framework's title.
 """
 from __future__ import annotations
 
@@ -31,9 +32,9 @@ from .store_downloads import regroup
 
 
 COMPETENCIES_KEPT = 128
-"""Competencies whose alignments are kept ready per worker: a competency's page and its levels' pages, in
-both languages, are a dozen renders that need the same competency (measured at 7 ms for its query and
-4 ms for its small CASE API on Oxigraph server, against 0.1 ms once kept)."""
+"""Competencies whose statements (and CASE objects per language) are kept per worker for their alignments:
+a competency's page and its levels' pages, in both languages, are a dozen renders that need the same
+competency (its query costs Oxigraph server ~2 ms at 2,000 competencies, its objects ~1 ms)."""
 _UNKNOWN = object()
 _TYPE = RDF + "type"
 
@@ -49,7 +50,6 @@ class StoreCase:
         self.catalogue = catalogue
         self.base = catalogue.base
         self._api: CaseApi | None = None
-        self._shared: list[Statement] | None = None
         self._shared_api: CaseApi | None = None
         self._competencies: OrderedDict[str, list[Statement] | None] = OrderedDict()
         """The statements of each competency recently aligned (None: not a competency)."""
