@@ -12,7 +12,10 @@ records it, once complete, with its SHA-256 in the pointer graph (``exports.publ
   release's graph and its predecessor's are found by one query each way, only those subjects' statements
   are fetched, and ``exports.changes.diff`` (the code ``ckg release`` wrote ``changes.json`` with) compares
   them; a resource only one side has needs just its replacements. Unchanged resources never leave the
-  engine, and the first release (all "added") costs two queries. The change sets are kept per worker;
+  engine, and the first release (all "added") costs two queries. The change sets are kept per worker and
+  serve the feed, the What-changed pages and ``changes.json``;
+- a page's history is computed for that resource alone, from its statements in every release graph
+  (one query), by the same comparison, so no page waits for whole change sets;
 - a release's files are written on first use from one full read of its graph (as ``/downloads/`` is,
   ``service.store_downloads``); a folder shared by workers (``CKG_DOWNLOADS_DIR``) is written once, and
   reused while its catalogue.nt has the SHA-256 recorded at publish time.
@@ -23,6 +26,7 @@ import fcntl
 import json
 import tempfile
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +51,8 @@ BATCH = 400
 """Subjects per VALUES block when fetching a changed resource's statements (keeps each query small)."""
 NAMES_KEPT = 20_000
 """Names (labels, statements) of linked resources kept per release graph, for the "What changed" pages."""
+HISTORIES_KEPT = 20_000
+"""Resources whose release history a worker keeps (a few entries each; a page shows one)."""
 
 
 class ReleaseCatalogue(StoreCatalogue):
@@ -137,7 +143,9 @@ class StoreArchive:
         self._lock = threading.Lock()
         self._files_lock = threading.Lock()
         self._change_sets: dict[str, dict[str, Any]] | None = None
-        self._history: dict[str, list[HistoryEntry]] | None = None
+        self._histories: OrderedDict[str, list[HistoryEntry]] = OrderedDict()
+        self._reader = self.engine(None)
+        """Asks across the release graphs (its queries name them), one kept-alive connection per thread."""
 
     # ---- start-up: which releases exist ----
 
@@ -219,16 +227,60 @@ class StoreArchive:
         return self.change_sets().get(version, {"changes": []})
 
     def history(self, iri_: str) -> list[HistoryEntry]:
-        self.change_sets()
-        return self._history.get(iri_, []) if self._history is not None else []
+        """What each release did to ``iri_``, from that one resource's statements in every release graph
+        (one query), compared as ``ckg release`` compared them (``exports.changes.diff``, per resource).
+
+        Not from the whole change sets: deriving those (``change_sets``, which the feed and the What-changed
+        pages need) took a worker's first history page 84-92 s at 20,000 competencies (bench/RESULTS.md,
+        ``bench/store_first.py``), and every page shows a history. Kept per worker, least recently used out."""
+        if not self.records or not tracked(iri_, self.base):
+            return []
+        with self._lock:
+            found = self._histories.get(iri_)
+            if found is not None:
+                self._histories.move_to_end(iri_)
+                return found
+        found = self._history_of(iri_)
+        with self._lock:
+            self._histories[iri_] = found
+            while len(self._histories) > HISTORIES_KEPT:
+                self._histories.popitem(last=False)
+        return found
+
+    def _history_of(self, iri_: str) -> list[HistoryEntry]:
+        try:
+            subject = iri(iri_)
+        except ValueError:
+            return []
+        versions = sorted(self.records, key=parse_version)
+        lines: dict[str, set[str]] = {version: set() for version in versions}
+        graphs = " ".join(iri(self.graph_of(version)) for version in versions)
+        prefix = f"{self.base}release/"
+        for row in self._reader.select(f"SELECT ?g ?p ?o WHERE {{ VALUES ?g {{ {graphs} }} GRAPH ?g {{ {subject} ?p ?o }} }}",
+                                       dataset=False):
+            lines[row["g"].value[len(prefix):].rstrip("/")].add(f"{row['p']} {row['o']}")
+        entries = []
+        for version in versions:
+            record, previous = self.records[version], self._previous(version)
+            old = {iri_: frozenset(lines[previous])} if previous and lines[previous] else {}
+            new = {iri_: frozenset(lines[version])} if lines[version] else {}
+            for change in (c.as_json() for c in diff(old, new, self.base)):
+                entries.append(HistoryEntry(version, record.issued, change["change"],
+                                            tuple(tuple(t.items()) for t in change.get("texts", ())),
+                                            tuple(change.get("replaced_by", ()))))
+        return entries
+
+    def _previous(self, version: str) -> str | None:
+        """The release before ``version``, if it is one of the recorded ones (as ``_change_set`` compares)."""
+        previous = self.records[version].previous
+        return previous if previous in self.records else None
 
     def gone(self, iri_: str) -> Gone | None:
         entries = self.history(iri_)
         if not entries or entries[-1].change != "removed":
             return None
         removed_in = entries[-1].version
-        last = self.change_sets()[removed_in].get("previous") or removed_in
-        return Gone(iri_, removed_in, last, entries[-1].replaced_by)
+        return Gone(iri_, removed_in, self._previous(removed_in) or removed_in, entries[-1].replaced_by)
 
     # ---- change sets, derived in the engine ----
 
@@ -238,15 +290,8 @@ class StoreArchive:
             return found
         with self._lock:
             if self._change_sets is None:
-                sets = {version: self._change_set(version) for version in sorted(self.records, key=parse_version)}
-                history: dict[str, list[HistoryEntry]] = {}
-                for version, change_set in sets.items():
-                    for change in change_set["changes"]:
-                        history.setdefault(change["iri"], []).append(HistoryEntry(
-                            version, self.records[version].issued, change["change"],
-                            tuple(tuple(t.items()) for t in change.get("texts", ())), tuple(change.get("replaced_by", ()))))
-                self._history = history
-                self._change_sets = sets
+                self._change_sets = {version: self._change_set(version)
+                                     for version in sorted(self.records, key=parse_version)}
             return self._change_sets
 
     def _change_set(self, version: str) -> dict[str, Any]:
@@ -255,8 +300,7 @@ class StoreArchive:
         Only a resource in both graphs with other statements needs its statements compared; one added or
         removed needs just its replacements (``dct:isReplacedBy``), so the first release, all "added",
         costs two queries rather than a read of the whole graph."""
-        record = self.records[version]
-        previous = record.previous if record.previous in self.records else None
+        record, previous = self.records[version], self._previous(version)
         new_graph = self.graph_of(version)
         old_graph = self.graph_of(previous) if previous else None
         new_side = self._differing(new_graph, old_graph)
