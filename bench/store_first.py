@@ -4,9 +4,10 @@ What ``ckg serve --store`` leaves for a worker's first request of a kind, measur
 competencies by default) against Oxigraph server, with embedded mode (``ckg serve CATALOG_DIR``) at the
 same size beside it:
 
-1. the first resource page that shows a history (the worker derives every release's change set in the
-   engine, ``service.store_releases``): time to first byte (status line and headers) and to the last
-   byte, then a second page of another resource (change sets known, the page itself not cached);
+1. the first resource page that shows a history (the worker reads that resource in every release graph,
+   ``service.store_releases``; before commit 323945b it first derived every release's whole change set):
+   time to first byte (status line and headers) and to the last byte, then a second page of another
+   resource (the page itself not cached);
 2. the first CASE 1.1 request (``CFDocuments``: the worker builds its ``CaseApi`` from one full read of
    the current graph), then a ``CFItems`` lookup of another competency, then the Dutch ``CFPackages``
    (the whole framework in one answer, what an HR system imports);
