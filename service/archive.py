@@ -39,6 +39,12 @@ class HistoryEntry:
     texts: tuple = ()
     replaced_by: tuple[str, ...] = ()
 
+    @classmethod
+    def of(cls, version: str, issued: str, change: dict) -> "HistoryEntry":
+        """The entry for one change of a release's ``changes.json`` (``Change.as_json``)."""
+        return cls(version, issued, change["change"], tuple(tuple(t.items()) for t in change.get("texts", ())),
+                   tuple(change.get("replaced_by", ())))
+
 
 @dataclass(frozen=True)
 class Gone:
@@ -119,9 +125,7 @@ class Archive:
         for version in sorted(self._change_sets, key=parse_version):
             issued = self.records[version].issued
             for change in self._change_sets[version]["changes"]:
-                found.setdefault(change["iri"], []).append(HistoryEntry(
-                    version, issued, change["change"], tuple(tuple(t.items()) for t in change.get("texts", ())),
-                    tuple(change.get("replaced_by", ()))))
+                found.setdefault(change["iri"], []).append(HistoryEntry.of(version, issued, change))
         return found
 
     def history(self, iri: str) -> list[HistoryEntry]:

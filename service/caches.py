@@ -1,4 +1,4 @@
-"""The two bounded caches of a site: rendered resource answers (by count) and SPARQL answers (by bytes).
+"""The bounded caches of a site: rendered resource answers (by count) and SPARQL answers (by bytes).
 
 Both live in :class:`service.site.Site`, so they are here, below the blueprints that fill them.
 
@@ -13,10 +13,13 @@ from __future__ import annotations
 import sys
 import threading
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Callable, Hashable, Protocol
+from typing import TYPE_CHECKING, Callable, Generic, Hashable, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from .edge import Rendered
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
 class _Answer(Protocol):
@@ -26,15 +29,16 @@ class _Answer(Protocol):
     body: bytes
 
 
-class RenderCache:
-    """A bounded, thread-safe LRU of rendered answers (graph immutable, so entries never go stale)."""
+class Lru(Generic[K, V]):
+    """A bounded, thread-safe LRU of values ``make`` computes from a graph that never changes while its site
+    lives, so entries never go stale. ``make`` returning None keeps nothing (it is asked again next time)."""
 
     def __init__(self, size: int):
         self.size = size
-        self._entries: OrderedDict[tuple, Rendered] = OrderedDict()
+        self._entries: OrderedDict[K, V] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple, make: Callable[[], Rendered | None]) -> Rendered | None:
+    def get(self, key: K, make: Callable[[], V | None]) -> V | None:
         with self._lock:
             found = self._entries.get(key)
             if found is not None:
@@ -53,6 +57,8 @@ class RenderCache:
         return len(self._entries)
 
 
+class RenderCache(Lru[tuple, "Rendered"]):
+    """The rendered answers of a site (one resource in one format and language each)."""
 
 
 def footprint(key: Hashable) -> int:

@@ -26,7 +26,6 @@ import fcntl
 import json
 import tempfile
 import threading
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +39,7 @@ from ontology.namespaces import DCAT, DCT
 from ontology.releases import CHANGES, MANIFEST, parse_version
 
 from .archive import Gone, HistoryEntry, ArchivePages
+from .caches import Lru
 from .describe import Description
 from .engine import Engine, iri
 from .render import Options
@@ -143,7 +143,7 @@ class StoreArchive:
         self._lock = threading.Lock()
         self._files_lock = threading.Lock()
         self._change_sets: dict[str, dict[str, Any]] | None = None
-        self._histories: OrderedDict[str, list[HistoryEntry]] = OrderedDict()
+        self._histories: Lru[str, list[HistoryEntry]] = Lru(HISTORIES_KEPT)
         self._reader = self.engine(None)
         """Asks across the release graphs (its queries name them), one kept-alive connection per thread."""
 
@@ -235,17 +235,7 @@ class StoreArchive:
         ``bench/store_first.py``), and every page shows a history. Kept per worker, least recently used out."""
         if not self.records or not tracked(iri_, self.base):
             return []
-        with self._lock:
-            found = self._histories.get(iri_)
-            if found is not None:
-                self._histories.move_to_end(iri_)
-                return found
-        found = self._history_of(iri_)
-        with self._lock:
-            self._histories[iri_] = found
-            while len(self._histories) > HISTORIES_KEPT:
-                self._histories.popitem(last=False)
-        return found
+        return self._histories.get(iri_, lambda: self._history_of(iri_)) or []
 
     def _history_of(self, iri_: str) -> list[HistoryEntry]:
         try:
@@ -253,21 +243,19 @@ class StoreArchive:
         except ValueError:
             return []
         versions = sorted(self.records, key=parse_version)
+        version_of = {self.graph_of(version): version for version in versions}
         lines: dict[str, set[str]] = {version: set() for version in versions}
-        graphs = " ".join(iri(self.graph_of(version)) for version in versions)
-        prefix = f"{self.base}release/"
+        graphs = " ".join(iri(graph) for graph in version_of)
         for row in self._reader.select(f"SELECT ?g ?p ?o WHERE {{ VALUES ?g {{ {graphs} }} GRAPH ?g {{ {subject} ?p ?o }} }}",
                                        dataset=False):
-            lines[row["g"].value[len(prefix):].rstrip("/")].add(f"{row['p']} {row['o']}")
+            lines[version_of[row["g"].value]].add(f"{row['p']} {row['o']}")
         entries = []
         for version in versions:
-            record, previous = self.records[version], self._previous(version)
+            previous = self._previous(version)
             old = {iri_: frozenset(lines[previous])} if previous and lines[previous] else {}
             new = {iri_: frozenset(lines[version])} if lines[version] else {}
-            for change in (c.as_json() for c in diff(old, new, self.base)):
-                entries.append(HistoryEntry(version, record.issued, change["change"],
-                                            tuple(tuple(t.items()) for t in change.get("texts", ())),
-                                            tuple(change.get("replaced_by", ()))))
+            entries += [HistoryEntry.of(version, self.records[version].issued, c.as_json())
+                        for c in diff(old, new, self.base)]
         return entries
 
     def _previous(self, version: str) -> str | None:
