@@ -15,16 +15,13 @@ Here there is none, so:
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from pyoxigraph import NamedNode
-
-from exports.jsonld import EMBEDDED
 from ontology.graph import CatalogueGraph, Statement
 from ontology.namespaces import CKG, RDF, SKOS
 
+from .caches import Lru
 from .case_api import Answer, CaseApi
 from .engine import iri
 from .store_catalogue import StoreCatalogue, owned
@@ -35,7 +32,6 @@ COMPETENCIES_KEPT = 128
 """Competencies whose statements (and CASE objects per language) are kept per worker for their alignments:
 a competency's page and its levels' pages, in both languages, are a dozen renders that need the same
 competency (its query costs Oxigraph server ~2 ms at 2,000 competencies, its objects ~1 ms)."""
-_UNKNOWN = object()
 _TYPE = RDF + "type"
 
 
@@ -51,9 +47,9 @@ class StoreCase:
         self.base = catalogue.base
         self._api: CaseApi | None = None
         self._shared_api: CaseApi | None = None
-        self._competencies: OrderedDict[str, list[Statement] | None] = OrderedDict()
-        """The statements of each competency recently aligned (None: not a competency)."""
-        self._made: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+        self._parts: Lru[str, list[Statement]] = Lru(COMPETENCIES_KEPT)
+        """The statements of each competency recently aligned (empty: the IRI is no competency)."""
+        self._made: Lru[tuple[str, str], dict[str, Any]] = Lru(2 * COMPETENCIES_KEPT)
         self._lock = threading.Lock()
 
     # ---- the API: one full read, on first use ----
@@ -103,27 +99,12 @@ class StoreCase:
               UNION {{ ?s a <{CKG}ProficiencyLevel> ; ?p ?o }}
             }}"""))
 
-    def remember(self, competency: str, fetched: list) -> None:
-        """Keep the statements of ``competency`` from its page's description (what it owns, to every depth,
-        is in what ``StoreCatalogue.resource`` read), so the alignment block of that page reads nothing more."""
-        owned_nodes, frontier = {competency}, [competency]
-        owns: dict[str, list[str]] = {}
-        for t in fetched:
-            if t.predicate.value in EMBEDDED and isinstance(t.object, NamedNode):
-                owns.setdefault(t.subject.value, []).append(t.object.value)
-        while frontier:
-            frontier = [child for parent in frontier for child in owns.get(parent, ()) if child not in owned_nodes]
-            owned_nodes.update(frontier)
-        part = [Statement(t.subject, t.predicate, t.object) for t in dict.fromkeys(fetched) if t.subject.value in owned_nodes]
-        if any(s.predicate.value == _TYPE and s.subject.value == competency and s.object.value == CKG + "Competency" for s in part):
-            self._keep(competency, part)
-
-    def _keep(self, competency: str, part: list[Statement] | None) -> None:
-        with self._lock:
-            self._competencies[competency] = part
-            self._competencies.move_to_end(competency)
-            while len(self._competencies) > COMPETENCIES_KEPT:
-                self._competencies.popitem(last=False)
+    def remember(self, competency: str, statements: list) -> None:
+        """Keep ``statements``, those of ``competency`` and of what it owns, from its page's own read (a
+        competency page's description holds them all), so the alignment block of that page reads nothing more."""
+        part = _statements(statements)
+        if _is_competency(competency, part):
+            self._parts.get(competency, lambda: part)
 
     def alignment(self, node: str, language: str) -> dict[str, Any] | None:
         """The Open Badges alignment of a competency or competency level (``CaseApi.alignment``), else None.
@@ -138,31 +119,26 @@ class StoreCase:
             subject = iri(competency)
         except ValueError:
             return None
-        with self._lock:
-            part = self._competencies.get(competency, _UNKNOWN)
-            if part is not _UNKNOWN:
-                self._competencies.move_to_end(competency)
-        if part is _UNKNOWN:
-            part = _statements(self.catalogue.engine.construct(
-                f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ {owned(subject, '?s', '?s ?p ?o')} }}"))
-            if not any(s.predicate.value == _TYPE and s.object.value == CKG + "Competency" for s in part):
-                part = None
-            self._keep(competency, part)
-        if part is None:
+        part = self._parts.get(competency, lambda: self._read_part(competency, subject))
+        if not part:
             return None
         api = self.shared_api()
         if language not in api.document_links:
             return None
         return api.alignment_in(self._objects(competency, part, language), node, language)
 
+    def _read_part(self, competency: str, subject: str) -> list[Statement]:
+        """The statements of ``competency`` and what it owns, one query; empty (kept too) when it is none."""
+        part = _statements(self.catalogue.engine.construct(
+            f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ {owned(subject, '?s', '?s ?p ?o')} }}"))
+        return part if _is_competency(competency, part) else []
+
     def _objects(self, competency: str, part: list[Statement], language: str) -> dict[str, Any]:
         """The CASE objects of a kept competency in ``language``, made once (1 ms; its pages ask again)."""
-        key = (competency, language)
-        found = self._made.get(key)
-        if found is None:
-            found = self.shared_api().part_objects(part, language)
-            with self._lock:
-                self._made[key] = found
-                while len(self._made) > 2 * COMPETENCIES_KEPT:
-                    self._made.popitem(last=False)
-        return found
+        made = self._made.get((competency, language), lambda: self.shared_api().part_objects(part, language))
+        assert made is not None
+        return made
+
+
+def _is_competency(iri_: str, part: list[Statement]) -> bool:
+    return any(s.subject.value == iri_ and s.predicate.value == _TYPE and s.object.value == CKG + "Competency" for s in part)

@@ -45,10 +45,10 @@ class StorePages(Pages):
     def render(self, description: Description, options: Options) -> str:
         if description.kind in ("vocabulary", "shapes"):
             return super().render(description, options)
-        if description.kind == "competency" and self.case is not None and description.fetched:
-            self.case.remember(description.iri, description.fetched)  # its alignment block needs no query of its own
         number = int(dict(options.extra).get("page", 1))
         view = self.catalogue.page_view(description, number)
+        if description.kind == "competency" and self.case is not None:
+            self.case.remember(description.iri, view.owned(description.iri))  # its alignment block needs no query of its own
         return Pages(view, self.scheme, self.archive).render(description, options)
 
 

@@ -26,14 +26,8 @@ from .describe import Fact, SubjectIndex
 _TYPE = RDF + "type"
 
 
-def statement_order(triple: Fact) -> tuple:
-    """Subject, rdf:type first, predicate, object: the order of the compiled graph's statements."""
-    predicate = triple.predicate.value
-    return str(triple.subject), predicate != _TYPE, predicate, str(triple.object)
-
-
 def _within_subject(triple: Fact) -> tuple:
-    """:func:`statement_order` for triples of one subject."""
+    """rdf:type first, then predicate, then object: the order of the compiled graph's statements of one subject."""
     predicate = triple.predicate.value
     return predicate != _TYPE, predicate, str(triple.object)
 
@@ -60,8 +54,8 @@ class View(SubjectIndex):
     mappings: dict[str, list[str]] = field(init=False)
 
     def __post_init__(self) -> None:
-        # statement_order, computed per subject: grouping first turns one str(subject) per triple into one
-        # per subject (a level page indexes ~1,800 triples of ~500 subjects); same order, same result
+        # subjects in order, then each subject's statements: grouping first turns one str(subject) per triple
+        # into one per subject (a level page indexes ~1,800 triples of ~500 subjects)
         grouped: dict = defaultdict(set)
         for t in self.triples:
             grouped[t.subject].add(t)
