@@ -8,9 +8,11 @@ same size beside it:
    ``service.store_releases``; before commit 323945b it first derived every release's whole change set):
    time to first byte (status line and headers) and to the last byte, then a second page of another
    resource (the page itself not cached);
-2. the first CASE 1.1 request (``CFDocuments``: the worker builds its ``CaseApi`` from one full read of
-   the current graph), then a ``CFItems`` lookup of another competency, then the Dutch ``CFPackages``
-   (the whole framework in one answer, what an HR system imports);
+2. the first CASE 1.1 request (``CFDocuments``: from an engine, a child process writes the release files,
+   CASE packages among them, and their index once for every worker, answering 503 + Retry-After while it
+   writes; the time is to the first answer that is not a 503, and the child's memory is sampled), then a
+   ``CFItems`` lookup of another competency, then the Dutch ``CFPackages`` (the whole framework in one
+   answer, what an HR system imports); before commit XXXXXXX each worker built a ``CaseApi`` from a full read;
 3. the worker's memory (VmRSS and VmHWM from /proc) when it is ready, after the history pages and
    after each CASE request; the engine's and gunicorn master's too.
 
@@ -177,11 +179,20 @@ def serve(args: list[str], workers_: int, threads: int, log: Path) -> Iterator[t
         stop(process, 60, group=True)
 
 
-def timed_get(root: str, path: str, accept: str, must: bytes = b"") -> dict[str, float]:
-    """One GET on a fresh connection: seconds to the first byte (status line and headers) and to the last.
+def writers() -> list[int]:
+    """The processes writing a site's files for ``ckg serve --store`` (``service.store_write``)."""
+    found = []
+    for pid in processes():
+        try:
+            if b"service.store_write" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(pid)
+        except OSError:
+            continue
+    return found
 
-    A 200 must hold ``must`` (a page without the history block never counts); any other status is
-    reported as it is (the table has a status column), and the run goes on."""
+
+def _get_once(root: str, path: str, accept: str) -> tuple[int, float, float, int, bytes, str | None]:
+    """One GET on a fresh connection: status, seconds to the first byte and to the last, size, head, Retry-After."""
     host, port = root.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=TIMEOUT)
     try:
@@ -197,11 +208,40 @@ def timed_get(root: str, path: str, accept: str, must: bytes = b"") -> dict[str,
         last = time.perf_counter() - started
     finally:
         connection.close()
-    if response.status == 200 and must not in head:
+    return response.status, first, last, size, head, response.getheader("Retry-After")
+
+
+def timed_get(root: str, path: str, accept: str, must: bytes = b"") -> dict[str, float]:
+    """A GET until its answer is not "503, still writing": seconds to the first byte (status line and headers)
+    and to the last of that answer, counted from the first request.
+
+    A 503 with Retry-After (a site from an engine writes its release files and CASE packages once, in a child
+    process: service.background_write) is asked again every second, sooner than Retry-After says, to time
+    the wait; meanwhile the writing process's memory is sampled (``writer_mib``, its largest VmRSS seen).
+    A 200 must hold ``must`` (a page without the history block never counts); any other status is
+    reported as it is (the table has a status column), and the run goes on."""
+    started = time.perf_counter()
+    waits, writer = 0, 0.0
+    while True:
+        sent = time.perf_counter() - started
+        status, first, last, size, head, retry = _get_once(root, path, accept)
+        if status != 503 or retry is None:
+            break
+        waits += 1
+        until = time.perf_counter() + 1.0
+        while time.perf_counter() < until:
+            for pid in writers():
+                try:
+                    writer = max(writer, memory(pid)["VmRSS"])
+                except (OSError, KeyError):
+                    pass
+            time.sleep(0.1)
+    if status == 200 and must not in head:
         raise RuntimeError(f"GET {path} ({accept}) answered 200 without {must!r}: {head[:300]!r}")
-    if response.status != 200:  # a figure too: a first request the service cannot answer at this size
-        print(f"GET {path} ({accept}) answered {response.status}: {head[:300]!r}", file=sys.stderr)
-    return {"status": response.status, "first_s": first, "last_s": last, "bytes": size}
+    if status != 200:  # a figure too: a first request the service cannot answer at this size
+        print(f"GET {path} ({accept}) answered {status}: {head[:300]!r}", file=sys.stderr)
+    return {"status": status, "first_s": sent + first, "last_s": sent + last, "bytes": size, "waits": waits,
+            "writer_mib": writer}
 
 
 def requests_of(base: str, changed: int, competencies: int) -> list[tuple[str, str, str, bytes]]:
@@ -256,13 +296,14 @@ def report(results: list[dict], args: argparse.Namespace, command: str) -> None:
     print("|---|---|---:|")
     for result in results:
         print(f"| {result['mode']} | {result['started']} | {result['start_s']:.1f} |")
-    print("\n| mode | request | status | first byte (s) | last byte (s) | MiB |")
-    print("|---|---|---|---:|---:|---:|")
+    print("\n| mode | request | status | 503s while writing | first byte (s) | last byte (s) | MiB | writer process VmRSS (MiB) |")
+    print("|---|---|---|---:|---:|---:|---:|---:|")
     for result in results:
         for row in result["rows"]:
             if "request" in row:
-                print(f"| {result['mode']} | {row['request']} | {row['status']} | {row['first_s']:.2f} | "
-                      f"{row['last_s']:.2f} | {row['bytes'] / 2**20:,.1f} |")
+                writer = f"{row['writer_mib']:,.0f}" if row.get("writer_mib") else "-"
+                print(f"| {result['mode']} | {row['request']} | {row['status']} | {row.get('waits', 0)} | {row['first_s']:.2f} | "
+                      f"{row['last_s']:.2f} | {row['bytes'] / 2**20:,.1f} | {writer} |")
     print("\n| mode | memory (MiB) | worker VmRSS | worker VmHWM | worker PSS | master VmRSS | engine VmRSS | engine VmHWM |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     for result in results:

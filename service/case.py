@@ -10,21 +10,27 @@ from flask import Blueprint, Response, request, send_file
 
 from exports.case import API_PATH
 
-from .case_api import CaseApi
+from .case_api import CaseAnswers
 from .site import current_site
 
 blueprint = Blueprint("case", __name__)
 PREFIX = "/" + API_PATH.rstrip("/")
 
 
-def _api() -> CaseApi:
+def _api() -> CaseAnswers:
     return current_site().case
 
 
-@lru_cache(maxsize=64)
 def _file_tag(path: Path) -> str:
-    """A strong ETag from the file's bytes (written once, never changed), the same on every replica; werkzeug's
-    own tag for a file is made of its modification time and path, which differ between replicas and restarts."""
+    """A strong ETag from the file's bytes, the same on every replica; werkzeug's own tag for a file is made of
+    its modification time and path, which differ between replicas and restarts. Kept per (path, size, time):
+    a site from an engine writes its packages at the same path again after a publish."""
+    stat = path.stat()
+    return _digest(path, stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _digest(path: Path, size: int, modified: int) -> str:
     with open(path, "rb") as package:
         return hashlib.file_digest(package, "sha256").hexdigest()[:32]
 

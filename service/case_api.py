@@ -49,7 +49,118 @@ def status_info(status: int, minor: str, description: str) -> Answer:
     })
 
 
-class CaseApi:
+class CaseAnswers:
+    """The answers of the read API, over lookups a subclass provides: :class:`CaseApi` makes the objects from a
+    graph in memory; ``service.case_files`` reads them from the package files a site from an engine wrote.
+
+    A subclass sets ``documents`` (identifier -> CFDocument with its ``CFPackageURI``), ``languages``
+    (document identifier -> language) and ``definitions`` (kind -> identifier -> object), and answers
+    ``_find``, ``_item_associations`` and ``package_file``."""
+
+    documents: dict[str, dict[str, Any]]
+    languages: dict[str, str]
+    definitions: dict[str, dict[str, dict[str, Any]]]
+    ENDPOINTS = ("CFDocuments", "CFPackages", "CFItems", "CFAssociations", "CFItemAssociations", "CFRubrics",
+                 "CFItemTypes", "CFConcepts", "CFSubjects", "CFLicenses", "CFAssociationGroupings")
+
+    def _find(self, identifier: str, kind: str) -> dict[str, Any] | None:
+        """The item, association or rubric (``kind``: items, associations, rubrics) with the REST links, else None."""
+        raise NotImplementedError
+
+    def _item_associations(self, identifier: str) -> dict[str, Any] | None:
+        """``{"CFItem": ..., "CFAssociations": [...]}`` for item ``identifier``, else None."""
+        raise NotImplementedError
+
+    def package_file(self, identifier: str) -> Path | None:
+        """The CFPackage of document ``identifier`` as a file, else None."""
+        raise NotImplementedError
+
+    def _lookup(self, endpoint: str, identifier: str) -> dict[str, Any] | None:
+        if endpoint == "CFDocuments":
+            return self.documents.get(identifier)
+        if endpoint in ("CFItems", "CFAssociations", "CFRubrics"):
+            return self._find(identifier, {"CFItems": "items", "CFAssociations": "associations", "CFRubrics": "rubrics"}[endpoint])
+        if endpoint == "CFItemAssociations":
+            return self._item_associations(identifier)
+        found = self.definitions[endpoint].get(identifier)
+        return _set(endpoint, found) if endpoint in ("CFItemTypes", "CFConcepts", "CFSubjects") else found
+
+    def answer(self, endpoint: str, identifier: str | None, args: Mapping[str, Sequence[str]]) -> Answer:
+        """The answer to ``GET {base}ims/case/v1p1/{endpoint}[/{identifier}]?{args}``."""
+        if endpoint not in self.ENDPOINTS:
+            return status_info(404, "unknownobject", f"there is no CASE endpoint '{endpoint}'; "
+                               f"the endpoints are {', '.join(sorted(self.ENDPOINTS))}")
+        if identifier is None:
+            if endpoint != "CFDocuments":
+                return status_info(404, "unknownobject", f"{endpoint} needs an identifier: {endpoint}/{{sourcedId}}; "
+                                   "list the frameworks at CFDocuments")
+            return self.all_documents(args)
+        unknown = sorted(set(args))
+        if unknown:
+            return status_info(400, "invalid_selection_field", f"{endpoint}/{{sourcedId}} takes no query parameters "
+                               f"(got {', '.join(unknown)}); limit, offset, sort, orderBy, filter and fields apply to CFDocuments")
+        if not _UUID.match(identifier):
+            return status_info(400, "invaliduuid", f"'{identifier}' is not a lower-case UUID (8-4-4-4-12 hexadecimal digits)")
+        if endpoint == "CFPackages":
+            if identifier in self.languages:
+                return Answer(200, {}, package_language=self.languages[identifier])
+            found = None
+        else:
+            found = self._lookup(endpoint, identifier)
+        if found is None:
+            return status_info(404, "unknownobject", f"nothing in {endpoint} has the identifier {identifier}; "
+                               "the frameworks are listed at CFDocuments")
+        return Answer(200, found)
+
+    def all_documents(self, args: Mapping[str, Sequence[str]]) -> Answer:
+        """CFDocuments with the specification's optional paging, sorting, filtering and field selection."""
+        unknown = sorted(set(args) - set(COLLECTION_PARAMETERS))
+        if unknown:
+            return status_info(400, "invalid_selection_field", f"unsupported parameter {', '.join(unknown)}; "
+                               f"CFDocuments takes {', '.join(COLLECTION_PARAMETERS)}")
+        repeated = sorted(k for k, v in args.items() if len(v) > 1)
+        if repeated:
+            return status_info(400, "invalid_selection_field", f"give {', '.join(repeated)} once")
+        one = {k: v[0] for k, v in args.items()}
+        documents = [self.documents[i] for i in sorted(self.documents, key=lambda i: self.documents[i]["language"] != "nl")]
+        known_fields = sorted({key for d in documents for key in d})
+        try:
+            limit = _integer(one, "limit", 100, 1)
+            offset = _integer(one, "offset", 0, 0)
+        except ValueError as error:
+            return status_info(400, "invalid_selection_field", str(error))
+        if "filter" in one:
+            predicates = []
+            for part in re.split(r"\s+AND\s+", one["filter"]):
+                match = _FILTER.match(part)
+                if not match or match["field"] not in known_fields:
+                    return status_info(400, "invalid_filter_field", f"cannot filter by '{part.strip()}': write field<op>'value' "
+                                       f"(op one of = != > >= < <= ~, several joined by AND) on one of {', '.join(known_fields)}")
+                predicates.append(match)
+            documents = [d for d in documents if all(isinstance(d.get(m["field"]), str) and
+                                                     _OPERATORS[m["op"]](d[m["field"]], m["value"]) for m in predicates)]
+        order = one.get("orderBy", "asc")
+        if order not in ("asc", "desc"):
+            return status_info(400, "invalid_sort_field", f"orderBy is 'asc' or 'desc', not '{order}'")
+        if "sort" in one:
+            if one["sort"] not in known_fields:
+                return status_info(400, "invalid_sort_field", f"cannot sort by '{one['sort']}'; sort by one of {', '.join(known_fields)}")
+            documents = sorted(documents, key=lambda d: str(d.get(one["sort"], "")), reverse=order == "desc")
+        elif order == "desc":
+            documents = list(reversed(documents))
+        total = len(documents)
+        documents = documents[offset:offset + limit]
+        if "fields" in one:
+            wanted = [f.strip() for f in one["fields"].split(",") if f.strip()]
+            missing = [f for f in wanted if f not in known_fields]
+            if missing or not wanted:
+                return status_info(400, "invalid_selection_field", f"unknown field(s) {', '.join(missing) or '(none given)'}; "
+                                   f"choose from {', '.join(known_fields)}")
+            documents = [{k: v for k, v in d.items() if k in wanted} for d in documents]
+        return Answer(200, {"CFDocuments": documents}, {"X-Total-Count": str(total)})
+
+
+class CaseApi(CaseAnswers):
     """The CASE objects of one graph, found by identifier, in both languages.
 
     Only the shared objects (documents, definitions, clusters, generic levels) are kept whole. A
@@ -95,19 +206,6 @@ class CaseApi:
         self.objects = lru_cache(maxsize=cache_size)(self._objects)
         self.item_owners = self._item_owners()
         self.competency_parts = self._competency_parts()
-        self.routes: dict[str, Callable[[str], dict[str, Any] | None]] = {
-            "CFDocuments": self.documents.get,
-            "CFPackages": lambda i: None,  # answered from a file: see answer() and package_file()
-            "CFItems": lambda i: self._find(i, "items"),
-            "CFAssociations": lambda i: self._find(i, "associations"),
-            "CFItemAssociations": self._item_associations,
-            "CFRubrics": lambda i: self._find(i, "rubrics"),
-            "CFItemTypes": lambda i: _set("CFItemTypes", self.definitions["CFItemTypes"].get(i)),
-            "CFConcepts": lambda i: _set("CFConcepts", self.definitions["CFConcepts"].get(i)),
-            "CFSubjects": lambda i: _set("CFSubjects", self.definitions["CFSubjects"].get(i)),
-            "CFLicenses": self.definitions["CFLicenses"].get,
-            "CFAssociationGroupings": self.definitions["CFAssociationGroupings"].get,
-        }
 
     def _objects(self, index: int, language: str) -> dict[str, dict[str, dict[str, Any]]]:
         """One competency's items, associations and rubric by identifier, with the REST links (cached)."""
@@ -229,80 +327,6 @@ class CaseApi:
         out["targetType"] = "CFItem"
         out["targetUrl"] = iri
         return out
-
-    def answer(self, endpoint: str, identifier: str | None, args: Mapping[str, Sequence[str]]) -> Answer:
-        """The answer to ``GET {base}ims/case/v1p1/{endpoint}[/{identifier}]?{args}``."""
-        if endpoint not in self.routes:
-            return status_info(404, "unknownobject", f"there is no CASE endpoint '{endpoint}'; "
-                               f"the endpoints are {', '.join(sorted(self.routes))}")
-        if identifier is None:
-            if endpoint != "CFDocuments":
-                return status_info(404, "unknownobject", f"{endpoint} needs an identifier: {endpoint}/{{sourcedId}}; "
-                                   "list the frameworks at CFDocuments")
-            return self.all_documents(args)
-        unknown = sorted(set(args))
-        if unknown:
-            return status_info(400, "invalid_selection_field", f"{endpoint}/{{sourcedId}} takes no query parameters "
-                               f"(got {', '.join(unknown)}); limit, offset, sort, orderBy, filter and fields apply to CFDocuments")
-        if not _UUID.match(identifier):
-            return status_info(400, "invaliduuid", f"'{identifier}' is not a lower-case UUID (8-4-4-4-12 hexadecimal digits)")
-        if endpoint == "CFPackages":
-            if identifier in self.languages:
-                return Answer(200, {}, package_language=self.languages[identifier])
-            found = None
-        else:
-            found = self.routes[endpoint](identifier)
-        if found is None:
-            return status_info(404, "unknownobject", f"nothing in {endpoint} has the identifier {identifier}; "
-                               "the frameworks are listed at CFDocuments")
-        return Answer(200, found)
-
-    def all_documents(self, args: Mapping[str, Sequence[str]]) -> Answer:
-        """CFDocuments with the specification's optional paging, sorting, filtering and field selection."""
-        unknown = sorted(set(args) - set(COLLECTION_PARAMETERS))
-        if unknown:
-            return status_info(400, "invalid_selection_field", f"unsupported parameter {', '.join(unknown)}; "
-                               f"CFDocuments takes {', '.join(COLLECTION_PARAMETERS)}")
-        repeated = sorted(k for k, v in args.items() if len(v) > 1)
-        if repeated:
-            return status_info(400, "invalid_selection_field", f"give {', '.join(repeated)} once")
-        one = {k: v[0] for k, v in args.items()}
-        documents = [self.documents[i] for i in sorted(self.documents, key=lambda i: self.documents[i]["language"] != "nl")]
-        known_fields = sorted({key for d in documents for key in d})
-        try:
-            limit = _integer(one, "limit", 100, 1)
-            offset = _integer(one, "offset", 0, 0)
-        except ValueError as error:
-            return status_info(400, "invalid_selection_field", str(error))
-        if "filter" in one:
-            predicates = []
-            for part in re.split(r"\s+AND\s+", one["filter"]):
-                match = _FILTER.match(part)
-                if not match or match["field"] not in known_fields:
-                    return status_info(400, "invalid_filter_field", f"cannot filter by '{part.strip()}': write field<op>'value' "
-                                       f"(op one of = != > >= < <= ~, several joined by AND) on one of {', '.join(known_fields)}")
-                predicates.append(match)
-            documents = [d for d in documents if all(isinstance(d.get(m["field"]), str) and
-                                                     _OPERATORS[m["op"]](d[m["field"]], m["value"]) for m in predicates)]
-        order = one.get("orderBy", "asc")
-        if order not in ("asc", "desc"):
-            return status_info(400, "invalid_sort_field", f"orderBy is 'asc' or 'desc', not '{order}'")
-        if "sort" in one:
-            if one["sort"] not in known_fields:
-                return status_info(400, "invalid_sort_field", f"cannot sort by '{one['sort']}'; sort by one of {', '.join(known_fields)}")
-            documents = sorted(documents, key=lambda d: str(d.get(one["sort"], "")), reverse=order == "desc")
-        elif order == "desc":
-            documents = list(reversed(documents))
-        total = len(documents)
-        documents = documents[offset:offset + limit]
-        if "fields" in one:
-            wanted = [f.strip() for f in one["fields"].split(",") if f.strip()]
-            missing = [f for f in wanted if f not in known_fields]
-            if missing or not wanted:
-                return status_info(400, "invalid_selection_field", f"unknown field(s) {', '.join(missing) or '(none given)'}; "
-                                   f"choose from {', '.join(known_fields)}")
-            documents = [{k: v for k, v in d.items() if k in wanted} for d in documents]
-        return Answer(200, {"CFDocuments": documents}, {"X-Total-Count": str(total)})
 
 
 def _with(obj: dict[str, Any], key: str, value: Any) -> dict[str, Any]:

@@ -68,22 +68,29 @@ class ReleaseFolder:
                 self._release = self._write()
             return self._release
 
+    def close(self) -> None:
+        """Remove what this release owns once its site is no longer served (nothing here: see the subclass)."""
+
     def _write(self) -> Release:
         if self.folder:
             folder = Path(self.folder)
         else:
             folder = Path(tempfile.mkdtemp(prefix="ckg-downloads-")) / "release"
         folder.parent.mkdir(parents=True, exist_ok=True)
-        print_ = fingerprint(self.graph)
         with open(folder.parent / f".{folder.name}.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            manifest_path = folder / "manifest.json"
-            if manifest_path.exists():
-                manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-                if manifest.get("metadata", {}).get("fingerprint") == print_:
-                    return Release(folder, manifest)
-            catalogue = self.catalogue
-            metadata = {"base": self.graph.iris.base, "version": catalogue.version, "modified": catalogue.modified,
-                        "fingerprint": print_}
-            write_release(self.graph, folder, metadata=metadata)
-            return Release(folder, json.loads(manifest_path.read_text(encoding="utf-8")))
+            return write_or_reuse(self.graph, folder, self.catalogue.version, self.catalogue.modified)
+
+
+def write_or_reuse(graph: CatalogueGraph, folder: Path, version: str | None, modified: str | None) -> Release:
+    """The release of ``graph`` in ``folder``: the files already there when their fingerprint is this graph's,
+    else written anew (replacing the folder whole). The caller holds the folder's lock."""
+    print_ = fingerprint(graph)
+    manifest_path = folder / "manifest.json"
+    if manifest_path.exists():
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if manifest.get("metadata", {}).get("fingerprint") == print_:
+            return Release(folder, manifest)
+    metadata = {"base": graph.iris.base, "version": version, "modified": modified, "fingerprint": print_}
+    write_release(graph, folder, metadata=metadata)
+    return Release(folder, json.loads(manifest_path.read_text(encoding="utf-8")))

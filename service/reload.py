@@ -40,6 +40,9 @@ class Reloader:
         self.app = app
         self.config = config
         self.board = ReloadBoard()
+        self._retired: Flask | None = None
+        """The app before this one: its old workers may still be finishing requests with its files."""
+        self._closing: Flask | None = None
         attach(app, Status.of(app.extensions["ckg"], self.board))
 
     def rebuild(self) -> bool:
@@ -62,7 +65,7 @@ class Reloader:
             return self._failed([f"internal error while reloading: {type(error).__name__}: {error}"])
         status = Status.of(app.extensions["ckg"], self.board)
         attach(app, status)
-        self.app = app
+        self._retired, self.app = self.app, app
         gc.collect()  # the previous app's graph and store go now, not at some later collection
         print(f"Reloaded {shown(self.config.store) if self.config.store else self.config.catalog_dir}: {status.facts['triples']:,} triples, version "
               f"{status.facts['version']}, in {time.monotonic() - started:.1f} s.", file=sys.stderr, flush=True)
@@ -70,8 +73,13 @@ class Reloader:
 
     def swapped(self) -> None:
         """The new workers serve: only now may /status say the reload went through (an old worker
-        answering before would report "ok" beside its old graph)."""
+        answering before would report "ok" beside its old graph).
+
+        The site before the one just retired is closed (its private files removed): its workers are gone."""
         self.board.finished(ReloadResult("ok", now_iso()))
+        older, self._closing = self._closing, self._retired
+        if older is not None:
+            older.extensions["ckg"].downloads.close()
 
     def _failed(self, problems: list[str]) -> bool:
         for problem in problems:

@@ -3,9 +3,9 @@
 ``service.case`` answers from a :class:`~service.case_api.CaseApi`, which is built from a compiled graph.
 Here there is none, so:
 
-- the CASE endpoints and packages use a ``CaseApi`` built on their first request from one full read of the
-  engine's graph, regrouped as the build groups it (``service.store_downloads.regroup``, as ``/downloads/``
-  is written), then kept for the life of the site (a publish that switches the graph makes a new site);
+- the CASE endpoints and packages are answered from the CASE packages of the site's release files and their
+  index (``service.case_files``), written once for every worker by a child process with ``/downloads/``
+  (``service.store_downloads``); a worker keeps only the documents and definitions;
 - the alignment block of every competency page, and ``{IRI}/alignment``, must not cost a full read: each is
   made with one CASE API of the catalogue's shared nodes (read once: dataset, scheme, clusters, generic
   levels) from the one competency it is about: what that competency's page already read, else one query,
@@ -23,9 +23,10 @@ from ontology.namespaces import CKG, RDF, SKOS
 
 from .caches import Lru
 from .case_api import Answer, CaseApi
+from .case_files import FileCaseApi
 from .engine import iri
 from .store_catalogue import StoreCatalogue, owned
-from .store_downloads import regroup
+from .store_downloads import StoreReleaseFolder
 
 
 COMPETENCIES_KEPT = 128
@@ -42,26 +43,27 @@ def _statements(triples: list) -> list[Statement]:
 class StoreCase:
     """What ``service.case`` asks of ``site.case``, answered from the engine (module docstring)."""
 
-    def __init__(self, catalogue: StoreCatalogue):
+    def __init__(self, catalogue: StoreCatalogue, downloads: StoreReleaseFolder):
         self.catalogue = catalogue
+        self.downloads = downloads
         self.base = catalogue.base
-        self._api: CaseApi | None = None
+        self._api: FileCaseApi | None = None
         self._shared_api: CaseApi | None = None
         self._parts: Lru[str, list[Statement]] = Lru(COMPETENCIES_KEPT)
         """The statements of each competency recently aligned (empty: the IRI is no competency)."""
         self._made: Lru[tuple[str, str], dict[str, Any]] = Lru(2 * COMPETENCIES_KEPT)
         self._lock = threading.Lock()
 
-    # ---- the API: one full read, on first use ----
+    # ---- the API: from the release's packages, once they are written ----
 
-    def api(self) -> CaseApi:
+    def api(self) -> FileCaseApi:
         found = self._api
         if found is not None:
             return found
+        release = self.downloads.get()  # 503 while the child writes (service.background_write)
         with self._lock:
             if self._api is None:
-                triples = self.catalogue.engine.construct("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }")
-                self._api = CaseApi(regroup(triples, self.base))
+                self._api = FileCaseApi(release.folder, self.downloads.case_index)
             return self._api
 
     def answer(self, endpoint: str, identifier: str | None, args: Mapping[str, Sequence[str]]) -> Answer:

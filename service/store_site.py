@@ -60,11 +60,12 @@ def build_site(config: ServiceConfig) -> Site:
     catalogue = ReleaseCatalogue(engine, base, config.page_size)
     archive = StoreArchive(catalogue, config.page_size, config.downloads_dir)
     engine.close()  # built in gunicorn's master: no worker may inherit (and share) this thread's socket
-    case = StoreCase(catalogue)
+    downloads = StoreReleaseFolder(catalogue, config.downloads_dir, config.store, config.query_timeout)
+    case = StoreCase(catalogue, downloads)
     return Site(config=config, catalogue=None, graph=None, store=None, descriptions=catalogue,
                 pages=StorePages(catalogue, archive, case), vocabulary=vocabulary(), shapes=shapes(base),
                 render_cache=RenderCache(config.render_cache_size), answers=AnswerCache(config.answer_cache_mib * 2**20),
-                downloads=StoreReleaseFolder(catalogue, config.downloads_dir), case=case, archive=archive,
+                downloads=downloads, case=case, archive=archive,
                 reading=Reading(engine.graph, follows))
 
 
@@ -91,7 +92,8 @@ def status() -> Response:
 
 def _engine_failed(error: EngineError) -> Response:
     """The engine did not answer: say so plainly, with the status a proxy would give (never a 500)."""
-    headers = {"Retry-After": "5"} if error.status in (503, 504) else {}
+    retry = getattr(error, "retry_after", 5)
+    headers = {"Retry-After": str(retry)} if error.status in (503, 504) else {}
     return Response(error_text(error.status, error.message) + "Try again shortly; if it persists, check the engine.\n",
                     status=error.status, content_type=edge.TEXT, headers=headers)
 

@@ -77,14 +77,32 @@ def wait_for(root: str, english: str, limit: float = 90) -> None:
         time.sleep(0.5)
 
 
+def downloaded_site(root: str, private: Path, english: str) -> Path:
+    """The private folder of the site that wrote ``/downloads/catalogue.ttl``, once it holds ``english``."""
+    deadline = time.monotonic() + 90  # a bound on waiting for the child that writes the files, not a speed claim
+    while True:
+        status, body = http_get(root + "downloads/catalogue.ttl")
+        if status == 200 and english.encode() in body:
+            break
+        assert status in (200, 503) and time.monotonic() < deadline, (status, body[:300])
+        time.sleep(0.5)
+    (service,) = private.glob("ckg-store-*")
+    newest = max(service.iterdir(), key=lambda site: site.stat().st_mtime)
+    assert (newest / "release" / "catalogue.ttl").read_bytes() == body
+    return newest
+
+
 def test_each_publish_is_served_without_a_restart_and_no_reader_fails(oxigraph: Engine, tmp_path: Path) -> None:
     catalogue = tmp_path / "catalog"
     shutil.copytree(ROOT / "catalog", catalogue)
     shutil.rmtree(catalogue / "releases")
     publish(oxigraph, catalogue)
     first = current_graph(oxigraph.query, NAME)
-    with start_server("--workers", "2", "--store", oxigraph.query, "--store-graph", NAME) as root:
+    private = tmp_path / "tmp"
+    private.mkdir()
+    with start_server("--workers", "2", "--store", oxigraph.query, "--store-graph", NAME, env={"TMPDIR": str(private)}) as root:
         assert b"Customer orientation" in served_name(root)
+        sites = [downloaded_site(root, private, "Customer orientation")]
         with Readers(root) as readers:
             for english in ("Customer focus", "Client orientation"):
                 rename(catalogue, english)
@@ -93,7 +111,10 @@ def test_each_publish_is_served_without_a_restart_and_no_reader_fails(oxigraph: 
                 status = json.loads(http_get(root + "status")[1])
                 assert status["graph"] == current_graph(oxigraph.query, NAME) != first
                 assert status["follows"] == NAME
+                sites.append(downloaded_site(root, private, english))  # each site's files are its own graph's
         assert readers.failures == [], readers.failures[:5]
+        # a site's private files go once the site after it is replaced (its old workers may still be finishing)
+        assert [site.exists() for site in sites] == [False, True, True]
         assert readers.answers > 20
         _, body = http_get(root + "sparql?" + urllib.parse.urlencode({"query": QUERY, "format": "csv"}))
         assert body.decode().splitlines()[1:] == ["Client orientation"]  # SPARQL reads the graph the pages read

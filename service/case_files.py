@@ -1,0 +1,182 @@
+"""The CASE 1.1 API answered from the package files of a release folder (``ckg serve --store``).
+
+Why not a :class:`~service.case_api.CaseApi`: that one makes objects from the whole graph in memory. A site
+served from an engine has no graph; at 20,000 competencies making one cost each worker a full read of the
+engine (about a minute) and ~3 GiB for the life of the worker. The release files are written once per site
+by a child process (``service.store_write``), and their two CFPackages (one per language) already hold every
+object of the API, made by the same code in the same order. So the child also writes an index (SQLite)
+saying where each object starts and ends, which competency it comes from and, for an association, which
+items it joins; a request then reads one object's bytes and nothing else, and a worker holds only the
+documents and definitions.
+
+The package layout this reads is ``exports.case.write_package``'s: one top-level key per line, each object
+of the three arrays starting with a line ``    {`` and ending with ``    }``. ``tests/test_case_files.py``
+compares every answer with ``CaseApi``'s.
+"""
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any, Iterator
+
+import orjson
+
+from exports.case import FILE_SUFFIXES, LANGUAGES, item_id
+from exports.release import BASENAME
+from ontology.namespaces import CKG
+
+from .case_api import CaseAnswers, _with
+
+_ARRAYS = {b"CFItems": "items", b"CFAssociations": "associations", b"CFRubrics": "rubrics"}
+_KEY = re.compile(rb'^  "(\w+)": (.*)$', re.DOTALL)
+SHARED = -1
+"""The part of an object of the shared nodes (clusters, generic levels, the document's translation)."""
+
+
+def package_path(folder: Path, language: str) -> Path:
+    """The CFPackage of ``language`` in a release folder."""
+    return folder / f"{BASENAME}.{FILE_SUFFIXES[language]}"
+
+
+def _scan(path: Path) -> Iterator[tuple[str, int, bytes]]:
+    """(array or key, offset, bytes) of each object of the three arrays, and of each other top-level value."""
+    array: str | None = None
+    value: tuple[str, list[bytes]] | None = None
+    start, lines, offset = 0, [], 0
+    with open(path, "rb") as package:
+        for line in package:
+            if array is not None:
+                if line == b"    {\n":
+                    start, lines = offset, [line]
+                elif lines:
+                    lines.append(line)
+                    if line in (b"    }\n", b"    },\n"):
+                        yield array, start, b"".join(lines).rstrip(b",\n")
+                        lines = []
+                elif line.startswith(b"  ]"):
+                    array = None
+            else:
+                key = _KEY.match(line)
+                if value is not None and (key or line == b"}\n"):
+                    yield value[0], 0, b"".join(value[1]).rstrip(b",\n")
+                    value = None
+                if key and key[1] in _ARRAYS:
+                    array = _ARRAYS[key[1]]
+                elif key:
+                    value = key[1].decode("ascii"), [key[2]]
+                elif value is not None:
+                    value[1].append(line)
+            offset += len(line)
+
+
+def write_index(folder: Path, index: Path) -> int:
+    """Index both packages of ``folder`` into ``index`` (written beside, then renamed); returns the object count."""
+    partial = index.with_name(index.name + ".partial")
+    partial.unlink(missing_ok=True)
+    db = sqlite3.connect(partial)
+    db.executescript("""
+        CREATE TABLE head (language TEXT PRIMARY KEY, document BLOB NOT NULL, definitions BLOB NOT NULL);
+        CREATE TABLE objects (identifier TEXT NOT NULL, kind TEXT NOT NULL, language TEXT NOT NULL,
+                              part INTEGER NOT NULL, start INTEGER NOT NULL, length INTEGER NOT NULL,
+                              origin TEXT, destination TEXT, PRIMARY KEY (identifier, kind)) WITHOUT ROWID;
+    """)
+    count = 0
+    for language in LANGUAGES:
+        competency_type = item_id(CKG + "Competency", language)
+        head: dict[str, bytes] = {}
+        parts: dict[str, int] = {}
+        """Part of each item identifier: an association belongs to the competency of the item it starts from."""
+        part, rubrics, rows = SHARED, SHARED, []
+        for kind, start, text in _scan(package_path(folder, language)):
+            if kind not in _ARRAYS.values():
+                head[kind] = text
+                continue
+            obj = orjson.loads(text)
+            origin = destination = None
+            if kind == "items":
+                if obj["CFItemTypeURI"]["identifier"] == competency_type:
+                    part += 1
+                parts[obj["identifier"]] = owner = part
+            elif kind == "associations":
+                origin, destination = obj["originNodeURI"]["identifier"], obj["destinationNodeURI"]["identifier"]
+                owner = parts.get(origin, SHARED)
+            else:
+                rubrics += 1
+                owner = rubrics
+            rows.append((obj["identifier"], kind, language, owner, start, len(text), origin, destination))
+        db.executemany("INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        db.execute("INSERT INTO head VALUES (?, ?, ?)", (language, head["CFDocument"], head["CFDefinitions"]))
+        count += len(rows)
+    db.executescript("CREATE INDEX by_origin ON objects (origin); CREATE INDEX by_destination ON objects (destination);")
+    db.commit()
+    db.close()
+    os.replace(partial, index)
+    return count
+
+
+class FileCaseApi(CaseAnswers):
+    """The read API over a release folder's packages and their index (module docstring)."""
+
+    def __init__(self, folder: Path, index: Path):
+        self.files = {language: package_path(folder, language) for language in LANGUAGES}
+        self._uri = f"file:{index}?mode=ro&immutable=1"  # written once, before any reader opens it
+        self._local = threading.local()
+        self._descriptors: dict[str, int] = {}
+        self.documents, self.languages, self.document_links = {}, {}, {}
+        self.definitions: dict[str, dict[str, dict[str, Any]]] = {}
+        db = self._db()
+        for language in LANGUAGES:
+            document, definitions = db.execute("SELECT document, definitions FROM head WHERE language = ?", (language,)).fetchone()
+            document = orjson.loads(document)
+            identifier = document["identifier"]
+            link = {"title": document["title"], "identifier": identifier, "uri": document["uri"]}
+            package = document["uri"].rpartition("CFDocuments/")[0] + f"CFPackages/{identifier}"
+            self.documents[identifier] = _with(document, "CFPackageURI", {**link, "uri": package})
+            self.languages[identifier] = language
+            self.document_links[language] = link
+            for key, objects in orjson.loads(definitions).items():
+                kept = self.definitions.setdefault(key, {})
+                for obj in objects:
+                    kept[obj["identifier"]] = obj
+
+    def _db(self) -> sqlite3.Connection:
+        found = getattr(self._local, "db", None)
+        if found is None:
+            found = self._local.db = sqlite3.connect(self._uri, uri=True, check_same_thread=False)
+        return found
+
+    def _read(self, kind: str, language: str, start: int, length: int) -> dict[str, Any]:
+        descriptor = self._descriptors.get(language)
+        if descriptor is None:
+            descriptor = self._descriptors.setdefault(language, os.open(self.files[language], os.O_RDONLY))
+        obj = orjson.loads(os.pread(descriptor, length, start))
+        return obj if kind == "rubrics" else _with(obj, "CFDocumentURI", self.document_links[language])
+
+    def _find(self, identifier: str, kind: str) -> dict[str, Any] | None:
+        row = self._db().execute("SELECT language, start, length FROM objects WHERE identifier = ? AND kind = ?",
+                                 (identifier, kind)).fetchone()
+        return None if row is None else self._read(kind, *row)
+
+    def _item_associations(self, identifier: str) -> dict[str, Any] | None:
+        """As ``CaseApi``: for a shared item every association that joins it (the shared ones first, then
+        competency by competency, one language after the other); else those of its own competency."""
+        db = self._db()
+        row = db.execute("SELECT part, language, start, length FROM objects WHERE identifier = ? AND kind = 'items'",
+                         (identifier,)).fetchone()
+        if row is None:
+            return None
+        part = row[0]
+        rank = " ".join(f"WHEN '{language}' THEN {n}" for n, language in enumerate(LANGUAGES))
+        found = db.execute(f"""
+            SELECT language, start, length FROM objects
+            WHERE kind = 'associations' AND (origin = ?1 OR destination = ?1) AND (?2 = {SHARED} OR part = ?2)
+            ORDER BY part != {SHARED}, CASE language {rank} END, part, start""", (identifier, part)).fetchall()
+        return {"CFItem": self._read("items", *row[1:]),
+                "CFAssociations": [self._read("associations", *place) for place in found]}
+
+    def package_file(self, identifier: str) -> Path | None:
+        language = self.languages.get(identifier)
+        return None if language is None else self.files[language]

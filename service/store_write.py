@@ -1,0 +1,53 @@
+"""``python -m service.store_write``: the child process that writes a site's release files and CASE index.
+
+Started by ``service.background_write`` (read its docstring for why a child), with its job in the
+environment variable it names. One full read of the engine's graph, regrouped as the build groups it
+(``service.store_downloads.regroup``), gives the release files embedded mode writes (reused when the folder
+already holds this very graph), then the index of their CASE packages (``service.case_files``), then the
+marker that tells every worker the folder is complete. Its last line of output is what a failure says to
+clients, so failures are written as one plain sentence.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from ontology.namespaces import DCAT, DCT
+
+from .background_write import JOB_VARIABLE
+from .case_files import write_index
+from .engine import Engine, EngineError
+from .release_folder import write_or_reuse
+from .store_downloads import regroup
+
+
+def write(engine: Engine, base: str, folder: Path, index: Path) -> None:
+    """The release of the engine's graph in ``folder`` and the index of its CASE packages in ``index``."""
+    graph = regroup(engine.construct("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"), base)
+    dataset = {s[1].value: s[2].value for s in graph.shared if s[0].value == base}
+    write_or_reuse(graph, folder, dataset.get(DCAT + "version"), dataset.get(DCT + "modified"))
+    del graph, dataset  # the index is written from the files, in a tenth of the memory
+    write_index(folder, index)
+
+
+def main() -> int:
+    job = json.loads(os.environ[JOB_VARIABLE])
+    engine = Engine(job["store"], job["graph"], timeout=job["timeout"])
+    try:
+        write(engine, job["base"], Path(job["folder"]), Path(job["index"]))
+    except EngineError as error:
+        print(error.message, flush=True)
+        return 1
+    except Exception as error:  # noqa: BLE001 — said in one line to the clients that wait; the log keeps the rest
+        import traceback
+        traceback.print_exc()
+        print(f"{type(error).__name__}: {error}", flush=True)
+        return 1
+    Path(job["marker"]).write_text(job["token"], encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
