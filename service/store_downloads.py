@@ -14,14 +14,8 @@ outside any competency form the last group; the rest is shared.
 """
 from __future__ import annotations
 
-import atexit
 import json
-import os
-import secrets
-import shutil
-import tempfile
 from collections import defaultdict
-from pathlib import Path
 
 from pyoxigraph import NamedNode
 
@@ -30,9 +24,8 @@ from ontology.graph import CatalogueGraph, Statement
 from ontology.iris import Iris
 from ontology.namespaces import DCT, OWL, RDF, SKOS, SSSOM
 
-from .background_write import BackgroundWrite
 from .release_folder import Release, ReleaseFolder
-from .store_catalogue import StoreCatalogue
+from .site_files import SiteFiles
 
 _RECORDS = {OWL + "Axiom", SSSOM + "MappingSet"}
 _REPLACES = DCT + "replaces"
@@ -79,46 +72,20 @@ def regroup(triples: list, base: str) -> CatalogueGraph:
 
 class StoreReleaseFolder(ReleaseFolder):
     """The release of the engine's graph and the index of its CASE packages, written once per site by a child
-    process (``service.background_write``) into ``CKG_DOWNLOADS_DIR`` or a private folder of this service."""
+    process (``service.site_files``, ``service.background_write``)."""
 
-    def __init__(self, catalogue: StoreCatalogue, folder: str | None, store: str, timeout: float) -> None:
-        super().__init__(None, None, folder)  # type: ignore[arg-type]  # the graph exists only in the child
-        token = secrets.token_hex(8)
-        """This site's: made here, in gunicorn's master, so every worker of this site shares it."""
-        release = Path(folder) if folder else _private_folder(token) / "release"
-        self.case_index = release.with_name(release.name + ".case.sqlite")
-        job = {"store": store, "graph": catalogue.engine.graph, "base": catalogue.base, "index": str(self.case_index),
-               "timeout": max(timeout, FULL_READ_TIMEOUT)}
-        self.writing = BackgroundWrite(release, job, token, "the release files and CASE packages")
-        self._private = None if folder else release.parent
-
-    def close(self) -> None:
-        if self._private is not None:
-            shutil.rmtree(self._private, ignore_errors=True)
+    def __init__(self, files: SiteFiles) -> None:
+        super().__init__(None, None, str(files.downloads))  # type: ignore[arg-type]  # the graph exists only in the child
+        self.files = files
+        self.case_index = files.case_index
 
     def get(self) -> Release:
         found = self._release
         if found is None:
-            folder = self.writing.result()
+            folder = self.files.site().result()
             found = self._release = Release(folder, json.loads((folder / "manifest.json").read_text(encoding="utf-8")))
         return found
 
-
-FULL_READ_TIMEOUT = 300.0
-"""Seconds the child waits for the engine's next bytes: a full read may take minutes to start on some engines."""
-_PRIVATE: list[Path] = []
-
-
-def _private_folder(token: str) -> Path:
-    """A folder for one site under this service's private temporary folder, made in the master and removed when
-    the master exits (a site replaced by a reload is removed before: ``service.reload``)."""
-    if not _PRIVATE:
-        root = Path(tempfile.mkdtemp(prefix="ckg-store-"))
-        _PRIVATE.append(root)
-        atexit.register(_remove, root, os.getpid())
-    return _PRIVATE[0] / token
-
-
-def _remove(root: Path, owner: int) -> None:
-    if os.getpid() == owner:  # not in a forked worker, which runs the same exit handlers
-        shutil.rmtree(root, ignore_errors=True)
+    def close(self) -> None:
+        """The site is no longer served: its private files go (those of its releases and change sets too)."""
+        self.files.close()

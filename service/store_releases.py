@@ -12,19 +12,18 @@ records it, once complete, with its SHA-256 in the pointer graph (``exports.publ
   release's graph and its predecessor's are found by one query each way, only those subjects' statements
   are fetched, and ``exports.changes.diff`` (the code ``ckg release`` wrote ``changes.json`` with) compares
   them; a resource only one side has needs just its replacements. Unchanged resources never leave the
-  engine, and the first release (all "added") costs two queries. The change sets are kept per worker and
-  serve the feed, the What-changed pages and ``changes.json``;
+  engine, and the first release (all "added") costs two queries. The change sets serve the feed, the
+  What-changed pages and ``changes.json``;
 - a page's history is computed for that resource alone, from its statements in every release graph
   (one query), by the same comparison, so no page waits for whole change sets;
-- a release's files are written on first use from one full read of its graph (as ``/downloads/`` is,
-  ``service.store_downloads``); a folder shared by workers (``CKG_DOWNLOADS_DIR``) is written once, and
-  reused while its catalogue.nt has the SHA-256 recorded at publish time.
+- the change sets and a release's files are written once for every worker by a child process
+  (``service.site_files``): the files from one full read of the release's graph (as ``/downloads/`` is,
+  ``service.store_downloads``); a folder in ``CKG_DOWNLOADS_DIR`` is reused while its catalogue.nt has
+  the SHA-256 recorded at publish time.
 """
 from __future__ import annotations
 
-import fcntl
 import json
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -43,6 +42,7 @@ from .caches import Lru
 from .describe import Description
 from .engine import Engine, iri
 from .render import Options
+from .site_files import SiteFiles
 from .store_catalogue import LINK_TEXTS, NAMES, StoreCatalogue, _in, _values
 from .store_downloads import regroup
 from .store_view import View
@@ -129,19 +129,19 @@ class StoreArchivePages:
 class StoreArchive:
     """Every published release of the catalogue at ``base`` in the engine (the module docstring says how)."""
 
-    def __init__(self, current: ReleaseCatalogue, page_size: int = 100, folder: str | None = None):
+    def __init__(self, current: ReleaseCatalogue, page_size: int = 100, files: SiteFiles | None = None):
         engine, base = current.engine, current.base
         self.url, self.timeout, self.env = engine.url, engine.timeout, engine.env
         self.current_graph = engine.graph
         self.base = base
         self.page_size = page_size
-        self.folder = folder
+        self.files = files
+        """Where the children write this site's change sets and release files; None in a child itself."""
         self.records, self.sha256 = self._records(engine)
         self.current_version = self._current_version(engine)
         self._catalogues: dict[str, ReleaseCatalogue] = {"": current}
         self._written: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
-        self._files_lock = threading.Lock()
         self._change_sets: dict[str, dict[str, Any]] | None = None
         self._histories: Lru[str, list[HistoryEntry]] = Lru(HISTORIES_KEPT)
         self._reader = self.engine(None)
@@ -273,14 +273,23 @@ class StoreArchive:
     # ---- change sets, derived in the engine ----
 
     def change_sets(self) -> dict[str, dict[str, Any]]:
+        """Every release's change set, derived once for every worker by a child process (``service.site_files``):
+        at 20,000 competencies the derivation took a worker about a minute, longer than a proxy waits."""
         found = self._change_sets
         if found is not None:
             return found
-        with self._lock:
-            if self._change_sets is None:
-                self._change_sets = {version: self._change_set(version)
-                                     for version in sorted(self.records, key=parse_version)}
-            return self._change_sets
+        if self.files is None:
+            found = self.derive_change_sets()
+        else:
+            folder = self.files.changes().result()  # 503 while the child derives them
+            found = {version: json.loads((folder / f"{version}.json").read_text(encoding="utf-8"))
+                     for version in sorted(self.records, key=parse_version)}
+        self._change_sets = found
+        return found
+
+    def derive_change_sets(self) -> dict[str, dict[str, Any]]:
+        """Every release's change set, from the engine (what the child that writes them runs)."""
+        return {version: self._change_set(version) for version in sorted(self.records, key=parse_version)}
 
     def _change_set(self, version: str) -> dict[str, Any]:
         """What ``ckg release`` wrote as changes.json for ``version``, computed from the two graphs.
@@ -357,39 +366,35 @@ class StoreArchive:
         return folder / name, "application/json", ""
 
     def _files(self, version: str) -> dict[str, Any]:
+        """The manifest of a release's files, written once for every worker by a child process (``write_files``)."""
         found = self._written.get(version)
-        if found is not None:
-            return found
-        with self._files_lock:
-            if version not in self._written:
-                self._written[version] = self._write(version)
-            return self._written[version]
+        if found is None:
+            assert self.files is not None, "a release's files are written by a site's child process"
+            folder = self.files.release(version).result()  # 503 while the child writes them
+            manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+            found = self._written[version] = {**manifest, "folder": str(folder)}
+        return found
 
-    def _write(self, version: str) -> dict[str, Any]:
-        # beside CKG_DOWNLOADS_DIR, not in it: the downloads writer replaces that folder whole
-        root = Path(self.folder.rstrip("/") + "-releases") if self.folder else Path(tempfile.mkdtemp(prefix="ckg-releases-"))
-        folder = root / version
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        with open(folder.parent / f".{version}.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            manifest_path = folder / MANIFEST
-            if manifest_path.exists():  # written before (by another worker): reused when it is this release
-                manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-                if _sha_of(manifest, "catalogue.nt") == self.sha256[version]:
-                    return {**manifest, "folder": str(folder)}
-            record = self.records[version]
-            graph = regroup(self.engine(self.graph_of(version)).construct("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"),
-                            self.base)
-            modified = next((s[2].value for s in graph.shared if s[0].value == self.graph_of(version)
-                             and s[1].value == DCT + "modified"), record.issued)
-            metadata = {"title": _titles(record.title), "version": version, "base": self.base,
-                        "issued": record.issued, "modified": modified, "previous": record.previous,
-                        "license": record.license}
-            write_release(graph, folder, metadata=metadata)
-            change_set = self.changes(version)
-            (folder / CHANGES).write_text(json.dumps(change_set, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    def write_files(self, version: str, folder: Path) -> None:
+        """The files of release ``version`` from one full read of its graph, with its change set; a folder that
+        already holds them (its catalogue.nt has the SHA-256 recorded at publish time) is kept as it is."""
+        manifest_path = folder / MANIFEST
+        if manifest_path.exists():
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-            return {**manifest, "folder": str(folder)}
+            if _sha_of(manifest, "catalogue.nt") == self.sha256[version]:
+                return
+        record = self.records[version]
+        graph = regroup(self.engine(self.graph_of(version)).construct("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"),
+                        self.base)
+        modified = next((s[2].value for s in graph.shared if s[0].value == self.graph_of(version)
+                         and s[1].value == DCT + "modified"), record.issued)
+        metadata = {"title": _titles(record.title), "version": version, "base": self.base,
+                    "issued": record.issued, "modified": modified, "previous": record.previous,
+                    "license": record.license}
+        write_release(graph, folder, metadata=metadata)
+        del graph
+        change_set = self._change_set(version)
+        (folder / CHANGES).write_text(json.dumps(change_set, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
     # ---- what the release pages read besides (service.releases) ----
 

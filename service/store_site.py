@@ -31,6 +31,7 @@ from .site import Site, current_site
 from .sparql.blueprint import blueprint as sparql_blueprint
 from .store_catalogue import StoreCatalogue, discover, follow_publication
 from .store_case import StoreCase
+from .site_files import SiteFiles
 from .store_downloads import StoreReleaseFolder
 from .store_releases import ReleaseCatalogue, StoreArchive
 
@@ -58,9 +59,10 @@ def build_site(config: ServiceConfig) -> Site:
     follows = follow_publication(engine, config.store_graph or config.base)
     _, base = discover(engine, config.base)
     catalogue = ReleaseCatalogue(engine, base, config.page_size)
-    archive = StoreArchive(catalogue, config.page_size, config.downloads_dir)
+    files = SiteFiles(config.downloads_dir, config.store, engine.graph, base, config.query_timeout)
+    archive = StoreArchive(catalogue, config.page_size, files)
     engine.close()  # built in gunicorn's master: no worker may inherit (and share) this thread's socket
-    downloads = StoreReleaseFolder(catalogue, config.downloads_dir, config.store, config.query_timeout)
+    downloads = StoreReleaseFolder(files)
     case = StoreCase(catalogue, downloads)
     return Site(config=config, catalogue=None, graph=None, store=None, descriptions=catalogue,
                 pages=StorePages(catalogue, archive, case), vocabulary=vocabulary(), shapes=shapes(base),

@@ -1,11 +1,17 @@
-"""``python -m service.store_write``: the child process that writes a site's release files and CASE index.
+"""``python -m service.store_write``: the child process that writes what a site derives from its engine.
 
 Started by ``service.background_write`` (read its docstring for why a child), with its job in the
-environment variable it names. One full read of the engine's graph, regrouped as the build groups it
-(``service.store_downloads.regroup``), gives the release files embedded mode writes (reused when the folder
-already holds this very graph), then the index of their CASE packages (``service.case_files``), then the
-marker that tells every worker the folder is complete. Its last line of output is what a failure says to
-clients, so failures are written as one plain sentence.
+environment variable it names; the kinds of job are ``service.site_files``'s:
+
+- ``site``: one full read of the engine's graph, regrouped as the build groups it
+  (``service.store_downloads.regroup``), gives the release files embedded mode writes (reused when the
+  folder already holds this very graph), then the index of their CASE packages (``service.case_files``);
+- ``changes``: every release's change set, derived in the engine (``service.store_releases``), one JSON
+  file per version;
+- ``release``: one release's files and its ``changes.json``.
+
+The marker that tells every worker the folder is complete is written last. The last line of output is what
+a failure says to clients, so failures are written as one plain sentence.
 """
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ from .case_files import write_index
 from .engine import Engine, EngineError
 from .release_folder import write_or_reuse
 from .store_downloads import regroup
+from .store_releases import ReleaseCatalogue, StoreArchive
 
 
 def write(engine: Engine, base: str, folder: Path, index: Path) -> None:
@@ -32,11 +39,25 @@ def write(engine: Engine, base: str, folder: Path, index: Path) -> None:
     write_index(folder, index)
 
 
+def run(job: dict) -> None:
+    """Do ``job`` (module docstring)."""
+    engine, folder = Engine(job["store"], job["graph"], timeout=job["timeout"]), Path(job["folder"])
+    if job["kind"] == "site":
+        write(engine, job["base"], folder, Path(job["index"]))
+        return
+    archive = StoreArchive(ReleaseCatalogue(engine, job["base"]))
+    folder.mkdir(parents=True, exist_ok=True)
+    if job["kind"] == "changes":
+        for version, change_set in archive.derive_change_sets().items():
+            (folder / f"{version}.json").write_text(json.dumps(change_set, ensure_ascii=False), encoding="utf-8")
+    else:
+        archive.write_files(job["version"], folder)
+
+
 def main() -> int:
     job = json.loads(os.environ[JOB_VARIABLE])
-    engine = Engine(job["store"], job["graph"], timeout=job["timeout"])
     try:
-        write(engine, job["base"], Path(job["folder"]), Path(job["index"]))
+        run(job)
     except EngineError as error:
         print(error.message, flush=True)
         return 1

@@ -106,7 +106,7 @@ def test_over_http_the_downloads_and_case_answer_503_with_retry_after_until_writ
     publish_folder(oxigraph, Path(CATALOG_DIR), graph)
     app = create_app(ServiceConfig.from_env(store=oxigraph.query, store_graph=graph))
     site = app.extensions["ckg"]
-    site.downloads.writing.wait = 0.0
+    site.downloads.files.site().wait = 0.0
     client = app.test_client()
     waiting = client.get("/downloads/catalogue.ttl")
     assert waiting.status_code == 503 and int(waiting.headers["Retry-After"]) > 0
@@ -120,4 +120,4 @@ def test_over_http_the_downloads_and_case_answer_503_with_retry_after_until_writ
     assert answer.status_code == 200 and answer.json["CFDocuments"]
     assert client.get("/downloads/catalogue.ttl").status_code == 200
     site.downloads.close()
-    assert not site.downloads.writing.folder.exists()
+    assert not site.downloads.files.site().folder.exists()

@@ -1,0 +1,80 @@
+"""Where a site served from an engine keeps the files its child processes write, and the writes themselves.
+
+One object per site, made in gunicorn's master (``service.store_site.build_site``) so that every worker of
+the site shares its token and folders. Three kinds of files are derived from the engine, each by a child
+process (``service.background_write``, ``service.store_write``):
+
+- ``site``: the release files of the current graph (``/downloads/``) and the index of their CASE packages;
+- ``changes``: the change set of every release, derived in the engine (the feed, What-changed pages);
+- ``release``: the files of one release (``/release/<version>/catalogue.ttl``...).
+
+With ``CKG_DOWNLOADS_DIR`` they go there (the release files) and beside it (``-changes``, ``-releases/``),
+so replicas and restarts can share them; else into a private temporary folder of this service, removed
+when the master exits, a site's own part of it when the site after it is replaced (``close``).
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import secrets
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .background_write import BackgroundWrite
+
+FULL_READ_TIMEOUT = 300.0
+"""Seconds a child waits for the engine's next bytes: a full read may take minutes to start on some engines."""
+_PRIVATE: list[Path] = []
+
+
+class SiteFiles:
+    """The folders and child writes of one site (module docstring)."""
+
+    def __init__(self, downloads_dir: str | None, store: str, graph: str | None, base: str, timeout: float):
+        self.token = secrets.token_hex(8)
+        self.private = None if downloads_dir else _private_folder() / self.token
+        self.downloads = Path(downloads_dir) if downloads_dir else self.private / "release"
+        self.case_index = self.downloads.with_name(self.downloads.name + ".case.sqlite")
+        self.job: dict[str, Any] = {"store": store, "graph": graph, "base": base,
+                                    "timeout": max(timeout, FULL_READ_TIMEOUT)}
+        self._writes: dict[str, BackgroundWrite] = {}
+
+    def _write(self, key: str, folder: Path, what: str, **job: Any) -> BackgroundWrite:
+        found = self._writes.get(key)
+        if found is None:
+            found = self._writes.setdefault(key, BackgroundWrite(folder, {**self.job, **job}, self.token, what))
+        return found
+
+    def site(self) -> BackgroundWrite:
+        return self._write("site", self.downloads, "the release files and CASE packages", kind="site",
+                           index=str(self.case_index))
+
+    def changes(self) -> BackgroundWrite:
+        folder = self.private / "changes" if self.private else Path(str(self.downloads).rstrip("/") + "-changes")
+        return self._write("changes", folder, "the change sets of the releases", kind="changes")
+
+    def release(self, version: str) -> BackgroundWrite:
+        root = self.private / "releases" if self.private else Path(str(self.downloads).rstrip("/") + "-releases")
+        return self._write("release " + version, root / version, f"the files of release {version}", kind="release",
+                           version=version)
+
+    def close(self) -> None:
+        """The site is no longer served: remove its private files (shared folders stay)."""
+        if self.private is not None:
+            shutil.rmtree(self.private, ignore_errors=True)
+
+
+def _private_folder() -> Path:
+    """This service's private temporary folder, made in the master once, removed when the master exits."""
+    if not _PRIVATE:
+        root = Path(tempfile.mkdtemp(prefix="ckg-store-"))
+        _PRIVATE.append(root)
+        atexit.register(_remove, root, os.getpid())
+    return _PRIVATE[0]
+
+
+def _remove(root: Path, owner: int) -> None:
+    if os.getpid() == owner:  # not in a forked worker, which runs the same exit handlers
+        shutil.rmtree(root, ignore_errors=True)
