@@ -13,8 +13,11 @@ same size beside it:
    writes; the time is to the first answer that is not a 503, and the child's memory is sampled), then a
    ``CFItems`` lookup of another competency, then the Dutch ``CFPackages`` (the whole framework in one
    answer, what an HR system imports); before commit XXXXXXX each worker built a ``CaseApi`` from a full read;
-3. the worker's memory (VmRSS and VmHWM from /proc) when it is ready, after the history pages and
-   after each CASE request; the engine's and gunicorn master's too.
+3. the first feed request (every release's change set; from an engine derived once for every worker by
+   a child process, 503 meanwhile) and a release's file (written by a child from a full read of the
+   release's graph);
+4. the worker's memory (VmRSS and VmHWM from /proc) when it is ready and after each request; the
+   engine's and gunicorn master's too.
 
 Setup, each step skipped when a marker says a finished run of it is there (so the 20,000 setup, about
 11 minutes of work here in steps of 2-5 minutes, runs once, and can run in pieces: ``--only``): a synthetic catalogue (bench/synthetic.py) released as
@@ -259,6 +262,8 @@ def requests_of(base: str, changed: int, competencies: int) -> list[tuple[str, s
          item_id(base + other).encode()),
         ("CFPackages/{Dutch document} (the whole framework)", f"/ims/case/v1p1/CFPackages/{package}",
          "application/json", b'"CFItems"'),
+        ("first feed request: /feed (every release's change set)", "/feed", "application/ld+json", b'"ldes"'),
+        ("release file: /release/1.0.0/catalogue.nt", "/release/1.0.0/catalogue.nt", "*/*", b"<"),
     ]
 
 

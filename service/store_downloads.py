@@ -1,10 +1,11 @@
-"""``/downloads/`` with ``--store``: the release files written on first use from one full read of the engine's graph.
+"""``/downloads/`` with ``--store``: the release files of the engine's graph, and how a full read is regrouped.
 
 Embedded mode writes the files from its compiled graph the first time they are asked for
-(:class:`~service.release_folder.ReleaseFolder`); here the graph is read once from the engine (one
-``CONSTRUCT`` of everything, as N-Triples), regrouped as the build groups it (the shared nodes, one
-part per competency in slug order, the mappings last), handed to the same release writer, and then
-dropped: only the files stay, on disk, as in embedded mode. Nothing else keeps the graph.
+(:class:`~service.release_folder.ReleaseFolder`); here a child process (``service.store_write``, once for
+every worker: ``service.background_write``) reads the graph once from the engine (one ``CONSTRUCT`` of
+everything, as N-Triples), regroups it as the build groups it (the shared nodes, one part per competency
+in slug order, the mappings last), hands it to the same release writer, and exits: only the files stay,
+on disk, as in embedded mode. No worker holds the graph.
 
 The regrouping follows ``ontology.build``: a statement belongs to the part of the competency its
 subject's IRI is under, or that owns its subject (development offers), but ``X dct:replaces Y`` belongs

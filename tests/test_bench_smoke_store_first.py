@@ -23,6 +23,8 @@ def test_first_history_and_case_requests_from_the_engine_and_embedded(tmp_path):
         assert "| 200 |" in row(output, f"| {mode} | first history page: /competency/synthetic-1 ")
         assert row(output, f"| {mode} | first CASE request: CFDocuments | 200 |")
         assert "| 200 |" in row(output, f"| {mode} | CFPackages/")
+        assert row(output, f"| {mode} | first feed request: /feed (every release's change set) | 200 |")
+        assert row(output, f"| {mode} | release file: /release/1.0.0/catalogue.nt | 200 |")
         assert row(output, f"| {mode} | after first CASE request |")
     engine_memory = row(output, "| store | ready (no request yet) |").strip("| ").split(" | ")[-2:]
     assert all(cell.replace(",", "").isdigit() for cell in engine_memory), engine_memory  # the engine's VmRSS, VmHWM
