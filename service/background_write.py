@@ -7,6 +7,7 @@ life and its other requests queued behind the GIL meanwhile; every worker paid i
 
 - the worker that finds no finished write takes the folder's lock (non-blocking) and hands it to the
   child, which holds it until it exits; a worker that cannot take the lock knows a child is writing;
+  the same goes for the site's ``gate``, so one child at a time writes anything for a site;
 - the child writes the marker ``{folder}.done`` last, holding this site's token (made once in gunicorn's
   master, so every worker of this site knows it, and a later site never takes an earlier site's files);
 - a request waits for the child at most ``wait`` seconds, one thread per worker at a time; past that, or
@@ -38,6 +39,16 @@ FAILURE_PAUSE = 30.0
 """Seconds a failed write is reported as is before a request may start another."""
 
 
+def _try_lock(descriptor: int) -> bool:
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError as error:
+        if error.errno in (errno.EAGAIN, errno.EACCES):
+            return False
+        raise
+
+
 class StillWriting(EngineError):
     """The files are being written: 503, and when to ask again."""
 
@@ -49,15 +60,19 @@ class StillWriting(EngineError):
 class BackgroundWrite:
     """One write of ``folder`` (module docstring): ``result()`` is the folder once the child has finished."""
 
-    def __init__(self, folder: Path, job: dict[str, Any], token: str, what: str, wait: float = 20.0):
+    def __init__(self, folder: Path, job: dict[str, Any], token: str, what: str, wait: float = 20.0,
+                 gate: Path | None = None):
         self.folder = folder
+        self.gate = gate
+        """A lock file shared by every write of a site: one child at a time, whatever it writes (each may hold
+        gigabytes at 20,000 competencies, and a client could ask for every release's files at once)."""
         self.job = {**job, "folder": str(folder), "marker": str(self.marker), "token": token}
         self.token = token
         self.what = what
         """What is written, for messages ("the release files and CASE packages")."""
         self.wait = wait
         self.command = [sys.executable, "-m", "service.store_write"]
-        """The child; it reads its job from ``JOB_VARIABLE`` and its inherited lock descriptor from the job's "lock"."""
+        """The child; it reads its job from ``JOB_VARIABLE`` and keeps the locked descriptors it inherits open."""
         self._done = False
         self._child: subprocess.Popen | None = None
         self._started = 0.0
@@ -113,26 +128,24 @@ class BackgroundWrite:
             self._fail(child.returncode)
         self._raise_recent_failure()
         self.folder.parent.mkdir(parents=True, exist_ok=True)
-        lock = os.open(self.folder.with_name(f".{self.folder.name}.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+        paths = [self.folder.with_name(f".{self.folder.name}.lock"), *([self.gate] if self.gate else [])]
+        locks = [os.open(path, os.O_RDWR | os.O_CREAT, 0o644) for path in paths]
         try:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as error:
-                if error.errno in (errno.EAGAIN, errno.EACCES):
-                    return  # a child (of any worker) holds it: it is writing
-                raise
+            if not all(_try_lock(lock) for lock in locks):
+                return  # a child (of any worker) holds one: this folder, or the site's one child at a time
             if self._finished():
                 return
             self._raise_recent_failure()
             with open(self.log, "wb") as log:
-                # the child inherits the locked descriptor and so holds the lock until it exits
+                # the child inherits the locked descriptors and so holds the locks until it exits
                 self._child = subprocess.Popen(self.command, stdin=subprocess.DEVNULL,
-                                               stdout=log, stderr=subprocess.STDOUT, pass_fds=(lock,),
-                                               env={**os.environ, JOB_VARIABLE: json.dumps({**self.job, "lock": lock})})
+                                               stdout=log, stderr=subprocess.STDOUT, pass_fds=tuple(locks),
+                                               env={**os.environ, JOB_VARIABLE: json.dumps(self.job)})
             self._started = time.monotonic()
             threading.Thread(target=self._child.wait, daemon=True).start()  # reaped even if nobody asks again
         finally:
-            os.close(lock)
+            for lock in locks:
+                os.close(lock)  # our copy: a lock taken here and not handed to a child is released with it
 
     def _fail(self, returncode: int) -> None:
         """Our child ended without finishing: keep its last words for every worker for a while, and say them."""

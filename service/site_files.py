@@ -39,12 +39,15 @@ class SiteFiles:
         self.case_index = self.downloads.with_name(self.downloads.name + ".case.sqlite")
         self.job: dict[str, Any] = {"store": store, "graph": graph, "base": base,
                                     "timeout": max(timeout, FULL_READ_TIMEOUT)}
+        self.gate = (self.private or self.downloads.parent) / ".ckg-writer.lock"
+        """One child at a time for this site, whatever it writes (``BackgroundWrite.gate``)."""
         self._writes: dict[str, BackgroundWrite] = {}
 
     def _write(self, key: str, folder: Path, what: str, **job: Any) -> BackgroundWrite:
         found = self._writes.get(key)
         if found is None:
-            found = self._writes.setdefault(key, BackgroundWrite(folder, {**self.job, **job}, self.token, what))
+            found = self._writes.setdefault(key, BackgroundWrite(folder, {**self.job, **job}, self.token, what,
+                                                                 gate=self.gate))
         return found
 
     def site(self) -> BackgroundWrite:

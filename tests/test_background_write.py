@@ -35,15 +35,16 @@ open(job["marker"], "w").write(job["token"])
 """
 
 
-def writer(tmp_path: Path, *, sleep: float = 0.0, fail: bool = False, wait: float = 10.0, token: str = "site-1") -> BackgroundWrite:
+def writer(tmp_path: Path, *, sleep: float = 0.0, fail: bool = False, wait: float = 10.0, token: str = "site-1",
+           name: str = "release") -> BackgroundWrite:
     job = {"sleep": sleep, "fail": fail, "store": "http://user:s3cret@127.0.0.1:1/sparql"}
-    write = BackgroundWrite(tmp_path / "release", job, token, "the test files", wait=wait)
+    write = BackgroundWrite(tmp_path / name, job, token, "the test files", wait=wait, gate=tmp_path / ".gate")
     write.command = [sys.executable, "-c", CHILD]
     return write
 
 
-def children(tmp_path: Path) -> list[dict]:
-    path = tmp_path / "release.children"
+def children(tmp_path: Path, name: str = "release") -> list[dict]:
+    path = tmp_path / f"{name}.children"
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
@@ -71,6 +72,20 @@ def test_while_one_thread_waits_the_others_are_answered_at_once(tmp_path: Path) 
     assert waiter.is_alive()
     waiter.join()
     assert write.result() == tmp_path / "release"
+
+
+def test_one_child_at_a_time_for_a_site_whatever_it_writes(tmp_path: Path) -> None:
+    """A client asking for every release's files at once must not start a full read per release."""
+    site, release = writer(tmp_path, sleep=1.5, wait=0.2), writer(tmp_path, name="release-1.0.0", wait=0.2)
+    with pytest.raises(StillWriting):
+        site.result()
+    with pytest.raises(StillWriting):
+        release.result()  # its own folder is free, but the site's one child is busy
+    assert children(tmp_path, "release-1.0.0") == []
+    site.wait = release.wait = 10.0
+    assert site.result() == tmp_path / "release"
+    assert release.result() == tmp_path / "release-1.0.0"  # started once the first child is done
+    assert len(children(tmp_path, "release-1.0.0")) == 1
 
 
 def test_a_failed_write_is_said_and_not_retried_by_every_request(tmp_path: Path, monkeypatch) -> None:
