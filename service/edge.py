@@ -181,11 +181,16 @@ def rendered(body: bytes, content_type: str, links: str = "", vary: str | None =
     return Rendered(body, content_type, etag, tuple(headers))
 
 
-def answer(found: Rendered) -> Response:
-    """``found`` as a 200, or a 304 when the client already holds these bytes."""
+IMMUTABLE = "public, max-age=31536000, immutable"
+"""Cache-Control of what can never change: a release's files and data, the feed's version pages."""
+
+
+def answer(found: Rendered, cache_control: str | None = None) -> Response:
+    """``found`` as a 200, or a 304 when the client already holds these bytes (both with ``cache_control``)."""
+    headers = (*found.headers, ("Cache-Control", cache_control)) if cache_control else found.headers
     if not_modified(found.etag):
-        return Response(status=304, headers=found.headers)
-    return Response(found.body, status=200, headers=found.headers, content_type=found.content_type)
+        return Response(status=304, headers=headers)
+    return Response(found.body, status=200, headers=headers, content_type=found.content_type)
 
 
 # ---- validators -----------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, Triple, serialize
 
 from ontology.namespaces import DCT, PREFIXES, PROV, RDF, XSD
 
-from .edge import Offer, Refused, answer, rendered
+from .edge import IMMUTABLE, Offer, Refused, answer, rendered
 from .site import Site, current_site
 
 blueprint = Blueprint("feed", __name__)
@@ -42,7 +42,6 @@ OFFER = Offer("the feed", FORMATS, ("text/turtle", "application/ld+json", "appli
 _RDF_FORMATS = {"text/turtle": RdfFormat.TURTLE, "application/n-triples": RdfFormat.N_TRIPLES,
                 "application/trig": RdfFormat.TRIG, "application/n-quads": RdfFormat.N_QUADS}
 FEED_PREFIXES = {**PREFIXES, "ldes": LDES, "tree": TREE, "as": AS}
-IMMUTABLE = "public, max-age=31536000, immutable"
 _n = NamedNode
 
 

@@ -19,7 +19,7 @@ from ontology.namespaces import DCAT
 
 from .archive import Gone
 from .describe import LISTINGS, Description
-from .edge import VARY, accepted, error_text, plain
+from .edge import IMMUTABLE, VARY, accepted, error_text, plain
 from .html import UI, page_language, pick
 from .render import OFFERED, Options
 from .site import Site
@@ -183,7 +183,7 @@ def release_file(site: Site, version: str, name: str) -> Response | None:
     path, media_type, sha256 = found
     response = send_file(path, mimetype=media_type, as_attachment=name not in ("manifest.json", "changes.json"),
                          download_name=name, etag=sha256 or True, conditional=True, max_age=0)
-    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"  # a release never changes
+    response.headers["Cache-Control"] = IMMUTABLE  # a release never changes
     if media_type.startswith("text/"):
         response.headers["Content-Type"] = f"{media_type}; charset=utf-8"
     return response

@@ -26,7 +26,7 @@ from flask import Blueprint, Response, redirect
 from exports.jsonld import CONTEXT_FILE
 
 from .describe import LISTINGS, Description
-from .edge import (TEXT, VARY, Offer, Refused, Rendered, accepted, answer, error_text, param, rendered,
+from .edge import (IMMUTABLE, TEXT, VARY, Offer, Refused, Rendered, accepted, answer, error_text, param, rendered,
                    whole_number)
 from .html import page_language, twin_url, with_lang
 from .releases import gone_response, release_file, release_target
@@ -166,7 +166,10 @@ def resource(path: str) -> Response:
     found = site.render_cache.get(key, make)
     if found is None:
         return _missing(site, path)
-    return answer(found)
+    # a resource or listing as it was in a release is data that can never change; its HTML page may (it
+    # shows the site around it), and so may the release's own description (the list of releases grows)
+    frozen = target.key[0] == "release" and len(target.key) > 2 and fmt.name != "html"
+    return answer(found, IMMUTABLE if frozen else None)
 
 
 def _missing(site: Site, path: str) -> Response:

@@ -100,6 +100,21 @@ def test_resource_as_it_was_in_each_release(client):
     assert 'href="/release/1.0.0/competency/klantgerichtheid/level/2?lang=nl"' in page.data.decode()  # its level
 
 
+def test_data_as_it_was_in_a_release_is_immutable_and_the_pages_around_it_are_not(client):
+    """A release's graph never changes, so neither does its data; a CDN may keep it a year. Its HTML shows the
+    site around it, the current pages change with every release, and the release list grows."""
+    immutable = "public, max-age=31536000, immutable"
+    for path, accept in ((f"/release/1.0.0/{REWORDED}.ttl", "*/*"), (f"/release/1.0.0/{REWORDED}", "application/ld+json"),
+                         ("/release/1.1.0/competency/", "text/turtle")):
+        response = client.get(path, headers={"Accept": accept})
+        assert response.status_code == 200 and response.headers["Cache-Control"] == immutable, path
+        again = client.get(path, headers={"Accept": accept, "If-None-Match": response.headers["ETag"]})
+        assert again.status_code == 304 and again.headers["Cache-Control"] == immutable, path
+    for path, accept in ((f"/release/1.0.0/{REWORDED}", "text/html"), ("/release/1.0.0/", "text/turtle"),
+                         ("/release/", "text/turtle"), (f"/{REWORDED}.ttl", "*/*")):
+        assert "immutable" not in client.get(path, headers={"Accept": accept}).headers.get("Cache-Control", ""), path
+
+
 def test_history_on_the_resource_page(client):
     page = client.get(f"/{REWORDED}.html?lang=en").data.decode()
     history = page[page.index('class="history"'):]
