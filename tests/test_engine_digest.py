@@ -297,3 +297,35 @@ def test_the_sparql_proxy_says_the_same_words_for_a_refusal(digest_server) -> No
     assert "refused our credentials (HTTP 401)" in text and "CKG_STORE_USER/CKG_STORE_PASSWORD or CKG_STORE_TOKEN" in text
     assert "wrong" not in text
     assert len(server.seen) == 3  # never a loop
+
+
+# ---- a real Virtuoso (tests/engines.py's session engine and its account) ----
+
+def test_ckg_serve_store_reads_virtuosos_digest_endpoint_as_the_anonymous_one(virtuoso) -> None:
+    """``ckg serve --store .../sparql-auth`` with the account from the environment: the same page bytes as
+    read anonymously from ``/sparql``, SPARQL through it too, and a wrong password refused in words."""
+    from conftest import ROOT, start_server
+    from service.app import create_app
+    from service.config import ServiceConfig
+    from store_support import http_get, publish_folder
+
+    graph = "https://example.org/ckg-digest-tests/current"
+    publish_folder(virtuoso, ROOT / "catalog", graph)
+    authenticated = virtuoso.update  # /sparql-auth: Digest only
+    assert authenticated.endswith("/sparql-auth")
+    page = "competency/klantgerichtheid?format=nt"
+    anonymous = create_app(ServiceConfig.from_env(store=virtuoso.query, store_graph=graph)).test_client().get("/" + page)
+    assert anonymous.status_code == 200 and anonymous.data
+    with start_server("--store", authenticated, "--store-graph", graph, "--workers", "1", env=virtuoso.env()) as url:
+        status, body = http_get(url + page)
+        assert status == 200 and body == anonymous.data
+        status, answer = http_get(url + "sparql?query=ASK%20%7B%20%3Fs%20%3Fp%20%3Fo%20%7D&format=json")
+        assert status == 200 and json.loads(answer)["boolean"] is True
+        status, facts = http_get(url + "status")
+        assert status == 200 and virtuoso.password.encode() not in facts
+    with pytest.raises(EngineError) as raised:
+        Engine(authenticated, graph, timeout=30, env=virtuoso.env() | {"CKG_STORE_PASSWORD": "not-it"}).ask("ASK {}")
+    assert raised.value.status == 502 and "refused our credentials (HTTP 401)" in raised.value.message
+    with pytest.raises(EngineError) as raised:  # and without any: the same 502, saying none are set
+        Engine(authenticated, graph, timeout=30, env={}).ask("ASK {}")
+    assert raised.value.status == 502 and "none are set" in raised.value.message
