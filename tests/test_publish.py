@@ -120,16 +120,18 @@ def rebased_cell(cell: str, base: str) -> str:
 def test_catalogue_publishes_its_releases_and_the_current_graph(engine: Engine, sparql_endpoint: str) -> None:
     # A base of its own: the engines are shared by the whole session, and other tests (tests/test_store_*)
     # publish the bundled catalogue under its default base, which would make the first publish here a repeat.
-    base = f"https://example.org/own-{engine.name}-{uuid.uuid4().hex[:8]}/"
-    result = run_publish(engine, "--graph-store", engine.graph_store, "--base", base)
+    # A name of its own too, not the dataset's IRI: discovery (test_store_serve) takes the one name that is.
+    run = f"{engine.name}-{uuid.uuid4().hex[:8]}"
+    base, name = f"https://example.org/own-{run}/", f"https://example.org/publish-test/{run}"
+    result = run_publish(engine, "--graph-store", engine.graph_store, "--base", base, "--graph", name)
     assert result.returncode == 0, result.stderr
-    assert f"published {BUNDLED_TRIPLES} triples as the current <{base}>" in result.stdout
+    assert f"published {BUNDLED_TRIPLES} triples as the current <{name}>" in result.stdout
     release_iri = base + "release/1.0.0/"
     assert f"published 645 triples into <{release_iri}>" in result.stdout  # the bundled release, in its own graph
     assert construct(engine.query, release_iri) == release_text(RELEASE, base)
 
-    first = current(engine, base)
-    assert first and first != base
+    first = current(engine, name)
+    assert first and first not in (base, name)
     # the engine holds exactly the build under that base, as the embedded server holds the build under its own
     assert construct(engine.query, first) == built(base)
     assert construct(sparql_endpoint, None) == built(BUNDLED_GRAPH) != built(base)
@@ -139,17 +141,23 @@ def test_catalogue_publishes_its_releases_and_the_current_graph(engine: Engine, 
                                            for row in select(sparql_endpoint, query.format(**{"from": ""}))}
 
     # again: the unchanged release is skipped (its checksum is recorded), the current graph is switched
-    again = run_publish(engine, "--graph-store", engine.graph_store, "--base", base)
+    again = run_publish(engine, "--graph-store", engine.graph_store, "--base", base, "--graph", name)
     assert again.returncode == 0, again.stderr
     assert f"<{release_iri}> is already published with the same content" in again.stdout
     assert "release 1.0.0" not in again.stderr  # not a triple of it was sent
-    second = current(engine, base)
+    second = current(engine, name)
     assert second not in (first, None) and count(engine, second) == BUNDLED_TRIPLES
     assert first in graphs(engine)  # the previous graph stays for readers holding the old pointer ...
-    third = run_publish(engine, "--graph-store", engine.graph_store, "--base", base)
+    third = run_publish(engine, "--graph-store", engine.graph_store, "--base", base, "--graph", name)
     assert third.returncode == 0 and f"dropping the old graph <{first}>" in third.stderr
     assert first not in graphs(engine) and second in graphs(engine)  # ... until the next publish drops it
     assert construct(engine.query, release_iri) == release_text(RELEASE, base)
+
+    # by default: the catalogue's own base, named by its dataset IRI (whether or not another test published it first)
+    default = run_publish(engine, "--graph-store", engine.graph_store)
+    assert default.returncode == 0, default.stderr
+    assert f"published {BUNDLED_TRIPLES} triples as the current <{BUNDLED_GRAPH}>" in default.stdout
+    assert construct(engine.query, current(engine, BUNDLED_GRAPH)) == built(BUNDLED_GRAPH)
 
 
 def test_a_release_folder_alone_is_published_skipped_or_refused(engine: Engine, tmp_path) -> None:
