@@ -23,7 +23,7 @@ from pyoxigraph import Literal
 
 from service.engine import Engine, EngineError
 from service.engine_auth import Digest, Login, challenges
-from service.sparql.execute import Job
+from service.sparql.execute import Answer, Job
 from service.sparql.safety import inspect_query
 from service.sparql.upstream import Engine as Upstream
 from exports.publish import Credentials
@@ -103,11 +103,14 @@ class DigestEngine(BaseHTTPRequestHandler):
         seen["status"] = 401
         body = b"Unauthorized"
         self.send_response(401)
+        if self.server.basic_first:
+            self.send_header("WWW-Authenticate", f'Basic realm="{REALM}"')
         if self.server.algorithm != "Basic":
             self.send_header("WWW-Authenticate", f'Digest realm="{REALM}", domain="/sparql-auth", nonce="{nonce}", '
                                                  f'opaque="{OPAQUE}", stale="{"true" if stale else "false"}", '
                                                  f'qop="auth", algorithm="{self.server.algorithm}"')
-        self.send_header("WWW-Authenticate", f'Basic realm="{REALM}"')  # offered too: Digest must be preferred
+        if not self.server.basic_first:
+            self.send_header("WWW-Authenticate", f'Basic realm="{REALM}"')  # offered too: Digest must be preferred
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -116,9 +119,10 @@ class DigestEngine(BaseHTTPRequestHandler):
 class DigestServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, algorithm: str, uses_per_nonce: int = 1000, say_stale: bool = True):
+    def __init__(self, algorithm: str, uses_per_nonce: int = 1000, say_stale: bool = True, basic_first: bool = False):
         super().__init__(("127.0.0.1", 0), DigestEngine)
         self.algorithm, self.uses_per_nonce, self.say_stale = algorithm, uses_per_nonce, say_stale
+        self.basic_first = basic_first
         self.nonces: dict[str, int] = {}
         self.seen: list[dict] = []
         self.lock = threading.RLock()
@@ -148,9 +152,10 @@ def reader(server: DigestServer, password: str = PASSWORD, **env: str) -> Engine
     return Engine(server.url, "urn:g", timeout=5, env={"CKG_STORE_USER": USER, "CKG_STORE_PASSWORD": password} | env)
 
 
-@pytest.mark.parametrize("algorithm", ["MD5", "SHA-256"])
-def test_digest_is_answered_and_its_nonce_reused_with_nc_counting_up(digest_server, algorithm: str) -> None:
-    server = digest_server(algorithm)
+@pytest.mark.parametrize("algorithm, basic_first", [("MD5", False), ("SHA-256", False), ("SHA-256", True)])
+def test_digest_is_answered_and_its_nonce_reused_with_nc_counting_up(digest_server, algorithm: str,
+                                                                     basic_first: bool) -> None:
+    server = digest_server(algorithm, basic_first=basic_first)
     engine = reader(server)
     for _ in range(4):
         assert engine.select("SELECT ?x WHERE { ?x ?p ?o }") == [{"x": Literal("one")}]
@@ -274,15 +279,15 @@ def test_a_token_is_sent_with_every_request_and_a_refused_one_is_not_retried(dig
 
 # ---- the SPARQL proxy (requests' HTTPDigestAuth) ----
 
-def proxied(server: DigestServer, password: str = PASSWORD):
+def proxied(server: DigestServer, password: str = PASSWORD) -> Answer:
     upstream = Upstream(server.url, "urn:g", Credentials(USER, password))
     query = "SELECT ?x WHERE { ?x ?p ?o }"
     return upstream.run(Job(query, "application/sparql-results+json", None, None), inspect_query(query), timeout=5)
 
 
-@pytest.mark.parametrize("algorithm", ["MD5", "SHA-256"])
-def test_the_sparql_proxy_answers_digest_too(digest_server, algorithm: str) -> None:
-    server = digest_server(algorithm)
+@pytest.mark.parametrize("algorithm, basic_first", [("MD5", False), ("SHA-256", False), ("MD5", True)])
+def test_the_sparql_proxy_answers_digest_too(digest_server, algorithm: str, basic_first: bool) -> None:
+    server = digest_server(algorithm, basic_first=basic_first)
     answer = proxied(server)
     assert answer.status == 200 and json.loads(answer.body)["results"]["bindings"][0]["x"]["value"] == "one"
     assert [seen["status"] for seen in server.seen] == [401, 401, 200]  # once to learn the scheme, once per thread

@@ -60,7 +60,7 @@ from pyoxigraph import QueryBoolean, QueryResultsFormat, RdfFormat, Store, parse
 from exports.publish import Credentials
 
 from ..engine import shown
-from ..engine_auth import refusal
+from ..engine_auth import challenges, refusal
 from linking.esco import ESCO_GRAPH
 
 from .execute import Answer, Job, Triples, explain_syntax_error, too_large, write_answer
@@ -202,7 +202,9 @@ class Engine:
                                     allow_redirects=False)
             if response.status_code == 401 and self.credentials.given and self._auth is None:
                 response.close()
-                self._auth = self.credentials.auth_for(response.headers.get("WWW-Authenticate", ""))
+                offered = response.headers.get("WWW-Authenticate", "")  # requests joins several headers with ", "
+                digest = any(scheme == "digest" for scheme, _ in challenges([offered]))  # preferred, wherever it is
+                self._auth = self.credentials.auth_for("Digest" if digest else offered)
                 return self._post(params, accept, max_read, timeout, deadline)
         except requests.Timeout:
             raise _Stop(timed_out(timeout)) from None
