@@ -9,21 +9,27 @@ Connections are kept open per thread (one request after another on the same sock
 itself. Every call is bounded by a
 timeout; a refused connection, a timeout or an engine error becomes :class:`EngineError` with the HTTP
 status the front end should answer (502, 503 or 504) and a sentence saying what happened.
+
+Credentials (``service.engine_auth``) are sent only when the engine asks: the first 401 says which scheme
+(Digest for Virtuoso's ``/sparql-auth``, Basic elsewhere), so a password never goes out as Basic to an
+engine that wanted Digest. A token (Bearer) is sent with every request. A 401 is answered once per request,
+never in a loop: credentials the engine still refuses are a 502 naming the variables to check, as the
+SPARQL endpoint says it (``service.sparql.upstream``).
 """
 from __future__ import annotations
 
-import base64
 import http.client
 import os
 import socket
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple, parse
 
+from .engine_auth import VARIABLES, Digest, Login, Unanswerable, challenges, refusal
 from .engine_wire import Wire
 
 
@@ -37,6 +43,7 @@ class EngineError(Exception):
 
 
 Term = NamedNode | BlankNode | Literal
+_OTHER_ACCOUNT = f"the operator must set {VARIABLES} to an account the engine accepts with Basic, Digest or a token"
 
 
 @dataclass(frozen=True)
@@ -63,16 +70,6 @@ def form_encode(fields: Mapping[str, str]) -> bytes:
                     for name, value in fields.items()).encode("ascii")
 
 
-def _auth_header(env: Mapping[str, str]) -> str | None:
-    """Bearer from CKG_STORE_TOKEN, else Basic from CKG_STORE_USER/PASSWORD (read endpoints rarely ask)."""
-    if env.get("CKG_STORE_TOKEN"):
-        return "Bearer " + env["CKG_STORE_TOKEN"]
-    if env.get("CKG_STORE_USER"):
-        pair = f"{env['CKG_STORE_USER']}:{env.get('CKG_STORE_PASSWORD', '')}".encode("utf-8")
-        return "Basic " + base64.b64encode(pair).decode("ascii")
-    return None
-
-
 def _term(cell: dict) -> Term:
     kind = cell["type"]
     if kind == "uri":
@@ -93,7 +90,8 @@ class Engine:
     graph: str | None = None
     """The named graph holding the catalogue; None reads the engine's default graph."""
     timeout: float = 10.0
-    env: Mapping[str, str] | None = None
+    env: Mapping[str, str] | None = field(default=None, repr=False)
+    """Where the credentials are read from (default: ``os.environ``); never shown."""
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.url)
@@ -103,12 +101,11 @@ class Engine:
         self._host, self._port = parts.hostname, parts.port
         self._host_header = parts.netloc.rpartition("@")[2]
         self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        self._auth = _auth_header(os.environ if self.env is None else self.env)
         if not (self._path + self._host_header).isascii() or any(c in self._path for c in " \r\n"):
             raise ValueError(f"--store URL {shown(self.url)!r}: write its path with %-escapes (ASCII, no spaces)")
-        if self._auth and (not self._auth.isascii() or any(c in self._auth for c in "\r\n")):
-            raise ValueError("CKG_STORE_TOKEN / CKG_STORE_USER / CKG_STORE_PASSWORD: use printable ASCII "
-                             "(the credentials go into an HTTP header)")
+        self._login = Login.from_env(os.environ if self.env is None else self.env)
+        self._basic = False
+        """The engine asked for Basic: sent with every request since (by every thread)."""
         self._local = threading.local()
 
     # ---- the wire ----
@@ -133,18 +130,21 @@ class Engine:
         """``dataset=False`` leaves the dataset to the query (one that names its graphs, as the pointer's does)."""
         graph = {"default-graph-uri": self.graph} if self.graph and dataset else {}
         body = form_encode({"query": query, **graph})
-        request = (f"POST {self._path} HTTP/1.1\r\nHost: {self._host_header}\r\n"
-                   f"Content-Type: application/x-www-form-urlencoded\r\nAccept: {accept}\r\n"
-                   + (f"Authorization: {self._auth}\r\n" if self._auth else "")
-                   + f"Content-Length: {len(body)}\r\n\r\n").encode("latin-1") + body
-        for attempt in (1, 2):  # a kept-alive socket the engine closed meanwhile: retry once on a new one
+        head = (f"POST {self._path} HTTP/1.1\r\nHost: {self._host_header}\r\n"
+                f"Content-Type: application/x-www-form-urlencoded\r\nAccept: {accept}\r\n")
+        tail = f"Content-Length: {len(body)}\r\n\r\n"
+        reconnected = challenged = False
+        while True:
+            authorization = self._authorization(body)
+            request = (head + (f"Authorization: {authorization}\r\n" if authorization else "") + tail).encode("latin-1") + body
             connection = self._connection()
             try:
                 status, reason, data = connection.exchange(request)
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as error:
                 self._drop()
-                if attempt == 2:
+                if reconnected:  # a kept-alive socket the engine closed meanwhile: retried once on a new one
                     raise EngineError(502, f"the SPARQL engine at {shown(self.url)} closed the connection: {error}") from None
+                reconnected = True
                 continue
             except (TimeoutError, socket.timeout):
                 self._drop()
@@ -157,12 +157,46 @@ class Engine:
                 self._drop()
                 raise EngineError(502, f"cannot reach the SPARQL engine at {shown(self.url)}: "
                                        f"{error.strerror or error}") from None
+            if status == 401 and not challenged and self._answer(connection.challenges):
+                challenged = True  # answered once; a second 401 for this request is a refusal, never a loop
+                continue
+            if status in (401, 403, 407):
+                raise EngineError(502, refusal(shown(self.url), status, self._login.given))
             if status != 200:
                 detail = data.decode("utf-8", "replace").strip().splitlines()[:3]
                 raise EngineError(503 if status == 503 else 502, f"the SPARQL engine at {shown(self.url)} answered "
                                                                  f"{status} {reason}: {' '.join(detail)[:300]}")
             return data
-        raise AssertionError("unreachable")
+
+    def _authorization(self, body: bytes) -> str | None:
+        """The ``Authorization`` value for the next request: the token, this thread's Digest, or Basic once asked."""
+        if self._login.token:
+            return "Bearer " + self._login.token
+        digest: Digest | None = getattr(self._local, "digest", None)
+        if digest is not None:
+            return digest.header("POST", self._path, body)
+        return self._login.basic() if self._basic else None
+
+    def _answer(self, offered: list[str]) -> bool:
+        """Prepare the answer to a 401's challenges (False: nothing we could send would change it)."""
+        if self._login.token or not self._login.user:  # a token the engine refused, or no credentials at all
+            return False
+        schemes = challenges(offered)
+        digest = next((params for scheme, params in schemes if scheme == "digest"), None)
+        if digest is not None:
+            try:
+                self._local.digest = Digest(self._login, digest)
+            except Unanswerable as error:
+                raise EngineError(502, f"the SPARQL engine at {shown(self.url)} {error}; {_OTHER_ACCOUNT}") from None
+            return True
+        if any(scheme == "basic" for scheme, _ in schemes) and not self._basic:
+            self._basic, self._local.digest = True, None
+            return True
+        if not schemes or any(scheme == "basic" for scheme, _ in schemes):
+            return False
+        names = ", ".join(sorted({scheme.capitalize() for scheme, _ in schemes}))
+        raise EngineError(502, f"the SPARQL engine at {shown(self.url)} asks for {names} authentication, which this "
+                               f"client does not speak (it speaks Basic, Digest and Bearer tokens); {_OTHER_ACCOUNT}")
 
     # ---- queries ----
 

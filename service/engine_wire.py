@@ -7,7 +7,8 @@ Those costs were a fifth of the front end's CPU for an uncached page. Here a req
 write and an answer is read from a buffered socket with one ``readline`` per header and per chunk.
 
 Only what the engine client needs: POST, a whole answer in memory, ``Content-Length``, chunked or
-read-to-close bodies, keep-alive unless the engine says ``Connection: close``. Failures are raised as the
+read-to-close bodies, keep-alive unless the engine says ``Connection: close``, and the ``WWW-Authenticate``
+challenges of an answer (``challenges``, for ``service.engine_auth``). Failures are raised as the
 standard library's exceptions (``http.client.RemoteDisconnected`` when a kept-alive connection was closed
 by the engine, ``http.client.HTTPException`` for an answer that is not HTTP, ``OSError`` and timeouts from
 the socket), which ``service.engine`` turns into 502/504 with a sentence.
@@ -40,6 +41,8 @@ class Wire:
         self._reader = None
         self.idle_limit = IDLE_LIMIT
         self._used = 0.0
+        self.challenges: list[str] = []
+        """The ``WWW-Authenticate`` values of the last answer (as sent: a Digest nonce is case-sensitive)."""
 
     def close(self) -> None:
         if self._reader is not None:
@@ -65,7 +68,8 @@ class Wire:
         self.sock.sendall(request)
         reader = self._reader
         while True:
-            status, reason, keep, length, chunked = self._head(reader)
+            self.challenges = []
+            status, reason, keep, length, chunked = self._head(reader, self.challenges)
             if not 100 <= status < 200:
                 break
         if chunked:
@@ -82,7 +86,7 @@ class Wire:
         return status, reason, body
 
     @staticmethod
-    def _head(reader) -> tuple[int, str, bool, int | None, bool]:
+    def _head(reader, challenges: list[str]) -> tuple[int, str, bool, int | None, bool]:
         line = reader.readline(_LINE + 1)
         if not line:
             raise http.client.RemoteDisconnected("the engine closed the connection without answering")
@@ -96,7 +100,11 @@ class Wire:
             if header in (b"\r\n", b"\n", b""):
                 break
             name, _, value = header.partition(b":")
-            name, value = name.strip().lower(), value.strip().lower()
+            name, value = name.strip().lower(), value.strip()
+            if name == b"www-authenticate":
+                challenges.append(value.decode("latin-1"))
+                continue
+            value = value.lower()
             if name == b"content-length":
                 if not value.isdigit():
                     raise http.client.HTTPException(f"the engine sent Content-Length {value!r}")

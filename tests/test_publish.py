@@ -106,33 +106,58 @@ def graphs(engine: Engine) -> set[str]:
     return {row[0].split("@")[0] for row in select(engine.query, "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")}
 
 
-def test_catalogue_publishes_its_releases_and_the_current_graph(engine: Engine, sparql_endpoint: str) -> None:
-    result = run_publish(engine, "--graph-store", engine.graph_store)
-    assert result.returncode == 0, result.stderr
-    assert f"published {BUNDLED_TRIPLES} triples as the current <{BUNDLED_GRAPH}>" in result.stdout
-    release_iri = BUNDLED_GRAPH + "release/1.0.0/"
-    assert f"published 645 triples into <{release_iri}>" in result.stdout  # the bundled release, in its own graph
-    assert construct(engine.query, release_iri) == release_text(RELEASE)
+def built(base: str) -> set[str]:
+    """The bundled catalogue as ``ckg build --base`` makes it, as a set of N-Triples lines (as ``construct`` gives them)."""
+    text = "".join(f"{s} {p} {o} .\n" for s, p, o in compile_catalogue(ROOT / "catalog", base=base).graph.statements())
+    return {str(triple) for triple in parse(text.encode(), format=RdfFormat.N_TRIPLES)}
 
-    first = current(engine, BUNDLED_GRAPH)
-    assert first and first != BUNDLED_GRAPH
-    assert construct(engine.query, first) == construct(sparql_endpoint, None)
+
+def rebased_cell(cell: str, base: str) -> str:
+    """A SELECT cell of ``select`` (an IRI or a literal, with ``@lang``) as it reads once published under ``base``."""
+    return rebase_text("<" + cell, BUNDLED_GRAPH, base)[1:]
+
+
+def test_catalogue_publishes_its_releases_and_the_current_graph(engine: Engine, sparql_endpoint: str) -> None:
+    # A base of its own: the engines are shared by the whole session, and other tests (tests/test_store_*)
+    # publish the bundled catalogue under its default base, which would make the first publish here a repeat.
+    # A name of its own too, not the dataset's IRI: discovery (test_store_serve) takes the one name that is.
+    run = f"{engine.name}-{uuid.uuid4().hex[:8]}"
+    base, name = f"https://example.org/own-{run}/", f"https://example.org/publish-test/{run}"
+    result = run_publish(engine, "--graph-store", engine.graph_store, "--base", base, "--graph", name)
+    assert result.returncode == 0, result.stderr
+    assert f"published {BUNDLED_TRIPLES} triples as the current <{name}>" in result.stdout
+    release_iri = base + "release/1.0.0/"
+    assert f"published 645 triples into <{release_iri}>" in result.stdout  # the bundled release, in its own graph
+    assert construct(engine.query, release_iri) == release_text(RELEASE, base)
+
+    first = current(engine, name)
+    assert first and first not in (base, name)
+    # the engine holds exactly the build under that base, as the embedded server holds the build under its own
+    assert construct(engine.query, first) == built(base)
+    assert construct(sparql_endpoint, None) == built(BUNDLED_GRAPH) != built(base)
     for query in (LABELS, CRITERIA):
         on_engine = select(engine.query, query.format(**{"from": f"FROM <{first}>"}))
-        assert on_engine and on_engine == select(sparql_endpoint, query.format(**{"from": ""}))
+        assert on_engine and on_engine == {tuple(rebased_cell(cell, base) for cell in row)
+                                           for row in select(sparql_endpoint, query.format(**{"from": ""}))}
 
     # again: the unchanged release is skipped (its checksum is recorded), the current graph is switched
-    again = run_publish(engine, "--graph-store", engine.graph_store)
+    again = run_publish(engine, "--graph-store", engine.graph_store, "--base", base, "--graph", name)
     assert again.returncode == 0, again.stderr
     assert f"<{release_iri}> is already published with the same content" in again.stdout
     assert "release 1.0.0" not in again.stderr  # not a triple of it was sent
-    second = current(engine, BUNDLED_GRAPH)
+    second = current(engine, name)
     assert second not in (first, None) and count(engine, second) == BUNDLED_TRIPLES
     assert first in graphs(engine)  # the previous graph stays for readers holding the old pointer ...
-    third = run_publish(engine, "--graph-store", engine.graph_store)
+    third = run_publish(engine, "--graph-store", engine.graph_store, "--base", base, "--graph", name)
     assert third.returncode == 0 and f"dropping the old graph <{first}>" in third.stderr
     assert first not in graphs(engine) and second in graphs(engine)  # ... until the next publish drops it
-    assert construct(engine.query, release_iri) == release_text(RELEASE)
+    assert construct(engine.query, release_iri) == release_text(RELEASE, base)
+
+    # by default: the catalogue's own base, named by its dataset IRI (whether or not another test published it first)
+    default = run_publish(engine, "--graph-store", engine.graph_store)
+    assert default.returncode == 0, default.stderr
+    assert f"published {BUNDLED_TRIPLES} triples as the current <{BUNDLED_GRAPH}>" in default.stdout
+    assert construct(engine.query, current(engine, BUNDLED_GRAPH)) == built(BUNDLED_GRAPH)
 
 
 def test_a_release_folder_alone_is_published_skipped_or_refused(engine: Engine, tmp_path) -> None:

@@ -39,7 +39,10 @@ Embedded, a query runs in a killable process (:mod:`.pool`); here it is sent to 
   ``WAITING_PER_SLOT`` x slots waiting ``queue_wait`` seconds, else 503 with ``Retry-After``.
 
 Credentials come from CKG_STORE_USER/PASSWORD or CKG_STORE_TOKEN (:class:`exports.publish.Credentials`)
-and are never shown: messages name the endpoint without any user-info.
+and are sent only once the engine asks, in the scheme its 401 names (HTTP Digest for Virtuoso's
+``/sparql-auth``, through requests' ``HTTPDigestAuth``, which answers each new challenge once); they are
+never shown: messages name the endpoint without any user-info, and a refusal says what the page
+reader (``service.engine``) says.
 """
 from __future__ import annotations
 
@@ -57,6 +60,7 @@ from pyoxigraph import QueryBoolean, QueryResultsFormat, RdfFormat, Store, parse
 from exports.publish import Credentials
 
 from ..engine import shown
+from ..engine_auth import challenges, refusal
 from linking.esco import ESCO_GRAPH
 
 from .execute import Answer, Job, Triples, explain_syntax_error, too_large, write_answer
@@ -198,7 +202,9 @@ class Engine:
                                     allow_redirects=False)
             if response.status_code == 401 and self.credentials.given and self._auth is None:
                 response.close()
-                self._auth = self.credentials.auth_for(response.headers.get("WWW-Authenticate", ""))
+                offered = response.headers.get("WWW-Authenticate", "")  # requests joins several headers with ", "
+                digest = any(scheme == "digest" for scheme, _ in challenges([offered]))  # preferred, wherever it is
+                self._auth = self.credentials.auth_for("Digest" if digest else offered)
                 return self._post(params, accept, max_read, timeout, deadline)
         except requests.Timeout:
             raise _Stop(timed_out(timeout)) from None
@@ -271,9 +277,7 @@ class Engine:
         if status == 500 and _VIRTUOSO_TIMEOUT.search(text):
             return timed_out(timeout)
         if status in (401, 403, 407):
-            return Answer.error(502, f"the SPARQL engine behind this endpoint ({shown(self.url)}) refused our "
-                                     f"credentials (HTTP {status}); the operator must set CKG_STORE_USER/"
-                                     f"CKG_STORE_PASSWORD or CKG_STORE_TOKEN to an account that may query it.")
+            return Answer.error(502, refusal(shown(self.url), status, self.credentials.given) + ".")
         if status in (502, 503, 504):
             return Answer.error(503, f"the SPARQL engine behind this endpoint is unavailable (HTTP {status}): "
                                      f"{message or 'no reason given'}. Try again later.", retry_after=5)
