@@ -3,8 +3,8 @@
 Why not a :class:`~service.case_api.CaseApi`: that one makes objects from the whole graph in memory. A site
 served from an engine has no graph; at 20,000 competencies making one cost each worker a full read of the
 engine (about a minute) and ~3 GiB for the life of the worker. The release files are written once per site
-by a child process (``service.store_write``), and their two CFPackages (one per language) already hold every
-object of the API, made by the same code in the same order. So the child also writes an index (SQLite)
+by a child process (``service.store_write``), and the two CFPackages (one per language) hold every object of
+the API, made by the same code in the same order. So a child writes the packages and an index (SQLite)
 saying where each object starts and ends, which competency it comes from and, for an association, which
 items it joins; a request then reads one object's bytes and nothing else, and a worker holds only the
 documents and definitions.
@@ -32,6 +32,8 @@ from .case_api import CaseAnswers, _with
 
 _ARRAYS = {b"CFItems": "items", b"CFAssociations": "associations", b"CFRubrics": "rubrics"}
 _KEY = re.compile(rb'^  "(\w+)": (.*)$', re.DOTALL)
+INDEX = "index.sqlite"
+"""The index's name in the folder of the packages it indexes."""
 SHARED = -1
 """The part of an object of the shared nodes (clusters, generic levels, the document's translation)."""
 

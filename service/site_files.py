@@ -4,11 +4,14 @@ One object per site, made in gunicorn's master (``service.store_site.build_site`
 the site shares its token and folders. Three kinds of files are derived from the engine, each by a child
 process (``service.background_write``, ``service.store_write``):
 
-- ``site``: the release files of the current graph (``/downloads/``) and the index of their CASE packages;
+- ``site``: the release files of the current graph (``/downloads/``);
+- ``case``: the two CASE packages of the current graph and their index (``service.case_files``), apart from
+  the release files so that the CASE API answers as soon as they are written (at 20,000 competencies the
+  whole release takes the child twice as long);
 - ``changes``: the change set of every release, derived in the engine (the feed, What-changed pages);
 - ``release``: the files of one release (``/release/<version>/catalogue.ttl``...).
 
-With ``CKG_DOWNLOADS_DIR`` they go there (the release files) and beside it (``-changes``, ``-releases/``),
+With ``CKG_DOWNLOADS_DIR`` they go there (the release files) and beside it (``-case``, ``-changes``, ``-releases/``),
 so replicas and restarts can share them; else into a private temporary folder of this service, removed
 when the master exits, a site's own part of it when the site after it is replaced (``close``).
 """
@@ -36,7 +39,6 @@ class SiteFiles:
         self.token = secrets.token_hex(8)
         self.private = None if downloads_dir else _private_folder() / self.token
         self.downloads = Path(downloads_dir) if downloads_dir else self.private / "release"
-        self.case_index = self.downloads.with_name(self.downloads.name + ".case.sqlite")
         self.job: dict[str, Any] = {"store": store, "graph": graph, "base": base,
                                     "timeout": max(timeout, FULL_READ_TIMEOUT)}
         self.gate = (self.private or self.downloads.parent) / ".ckg-writer.lock"
@@ -51,17 +53,21 @@ class SiteFiles:
         return found
 
     def site(self) -> BackgroundWrite:
-        return self._write("site", self.downloads, "the release files and CASE packages", kind="site",
-                           index=str(self.case_index))
+        return self._write("site", self.downloads, "the release files", kind="site")
+
+    def case(self) -> BackgroundWrite:
+        return self._write("case", self._beside("case"), "the CASE packages", kind="case")
 
     def changes(self) -> BackgroundWrite:
-        folder = self.private / "changes" if self.private else Path(str(self.downloads).rstrip("/") + "-changes")
-        return self._write("changes", folder, "the change sets of the releases", kind="changes")
+        return self._write("changes", self._beside("changes"), "the change sets of the releases", kind="changes")
 
     def release(self, version: str) -> BackgroundWrite:
-        root = self.private / "releases" if self.private else Path(str(self.downloads).rstrip("/") + "-releases")
-        return self._write("release " + version, root / version, f"the files of release {version}", kind="release",
-                           version=version)
+        return self._write("release " + version, self._beside("releases") / version, f"the files of release {version}",
+                           kind="release", version=version)
+
+    def _beside(self, name: str) -> Path:
+        """A folder of this site next to its release files: in the private folder, or ``{CKG_DOWNLOADS_DIR}-name``."""
+        return self.private / name if self.private else Path(str(self.downloads).rstrip("/") + "-" + name)
 
     def close(self) -> None:
         """The site is no longer served: remove its private files (shared folders stay)."""

@@ -3,9 +3,9 @@
 ``service.case`` answers from a :class:`~service.case_api.CaseApi`, which is built from a compiled graph.
 Here there is none, so:
 
-- the CASE endpoints and packages are answered from the CASE packages of the site's release files and their
-  index (``service.case_files``), written once for every worker by a child process with ``/downloads/``
-  (``service.store_downloads``); a worker keeps only the documents and definitions;
+- the CASE endpoints and packages are answered from the two CASE packages of the current graph and their
+  index (``service.case_files``), written once for every worker by a child process (``service.site_files``);
+  a worker keeps only the documents and definitions;
 - the alignment block of every competency page, and ``{IRI}/alignment``, must not cost a full read: each is
   made with one CASE API of the catalogue's shared nodes (read once: dataset, scheme, clusters, generic
   levels) from the one competency it is about: what that competency's page already read, else one query,
@@ -23,10 +23,10 @@ from ontology.namespaces import CKG, RDF, SKOS
 
 from .caches import Lru
 from .case_api import Answer, CaseApi
-from .case_files import FileCaseApi
+from .case_files import INDEX, FileCaseApi
 from .engine import iri
+from .site_files import SiteFiles
 from .store_catalogue import StoreCatalogue, owned
-from .store_downloads import StoreReleaseFolder
 
 
 COMPETENCIES_KEPT = 128
@@ -43,9 +43,9 @@ def _statements(triples: list) -> list[Statement]:
 class StoreCase:
     """What ``service.case`` asks of ``site.case``, answered from the engine (module docstring)."""
 
-    def __init__(self, catalogue: StoreCatalogue, downloads: StoreReleaseFolder):
+    def __init__(self, catalogue: StoreCatalogue, files: SiteFiles):
         self.catalogue = catalogue
-        self.downloads = downloads
+        self.files = files
         self.base = catalogue.base
         self._api: FileCaseApi | None = None
         self._shared_api: CaseApi | None = None
@@ -60,10 +60,10 @@ class StoreCase:
         found = self._api
         if found is not None:
             return found
-        release = self.downloads.get()  # 503 while the child writes (service.background_write)
+        folder = self.files.case().result()  # 503 while the child writes (service.background_write)
         with self._lock:
             if self._api is None:
-                self._api = FileCaseApi(release.folder, self.downloads.case_index)
+                self._api = FileCaseApi(folder, folder / INDEX)
             return self._api
 
     def answer(self, endpoint: str, identifier: str | None, args: Mapping[str, Sequence[str]]) -> Answer:

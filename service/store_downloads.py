@@ -72,13 +72,12 @@ def regroup(triples: list, base: str) -> CatalogueGraph:
 
 
 class StoreReleaseFolder(ReleaseFolder):
-    """The release of the engine's graph and the index of its CASE packages, written once per site by a child
-    process (``service.site_files``, ``service.background_write``)."""
+    """The release of the engine's graph, written once per site by a child process (``service.site_files``,
+    ``service.background_write``)."""
 
     def __init__(self, files: SiteFiles) -> None:
         super().__init__(None, None, str(files.downloads))  # type: ignore[arg-type]  # the graph exists only in the child
         self.files = files
-        self.case_index = files.case_index
 
     def get(self) -> Release:
         found = self._release

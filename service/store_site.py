@@ -63,7 +63,7 @@ def build_site(config: ServiceConfig) -> Site:
     archive = StoreArchive(catalogue, config.page_size, files)
     engine.close()  # built in gunicorn's master: no worker may inherit (and share) this thread's socket
     downloads = StoreReleaseFolder(files)
-    case = StoreCase(catalogue, downloads)
+    case = StoreCase(catalogue, files)
     return Site(config=config, catalogue=None, graph=None, store=None, descriptions=catalogue,
                 pages=StorePages(catalogue, archive, case), vocabulary=vocabulary(), shapes=shapes(base),
                 render_cache=RenderCache(config.render_cache_size), answers=AnswerCache(config.answer_cache_mib * 2**20),

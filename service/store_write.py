@@ -5,7 +5,8 @@ environment variable it names; the kinds of job are ``service.site_files``'s:
 
 - ``site``: one full read of the engine's graph, regrouped as the build groups it
   (``service.store_downloads.regroup``), gives the release files embedded mode writes (reused when the
-  folder already holds this very graph), then the index of their CASE packages (``service.case_files``);
+  folder already holds this very graph);
+- ``case``: the same read gives the two CASE packages, then their index (``service.case_files``);
 - ``changes``: every release's change set, derived in the engine (``service.store_releases``), one JSON
   file per version;
 - ``release``: one release's files and its ``changes.json``.
@@ -20,30 +21,44 @@ import os
 import sys
 from pathlib import Path
 
+from exports.case import write_files
+from exports.release import BASENAME
+from ontology.graph import CatalogueGraph
 from ontology.namespaces import DCAT, DCT
 
 from .background_write import JOB_VARIABLE
-from .case_files import write_index
+from .case_files import INDEX, write_index
 from .engine import Engine, EngineError
 from .release_folder import write_or_reuse
 from .store_downloads import regroup
 from .store_releases import ReleaseCatalogue, StoreArchive
 
 
-def write(engine: Engine, base: str, folder: Path, index: Path) -> None:
-    """The release of the engine's graph in ``folder`` and the index of its CASE packages in ``index``."""
-    graph = regroup(engine.construct("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"), base)
+def _graph(engine: Engine, base: str) -> CatalogueGraph:
+    return regroup(engine.construct("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"), base)
+
+
+def write_site(engine: Engine, base: str, folder: Path) -> None:
+    """The release of the engine's graph in ``folder``."""
+    graph = _graph(engine, base)
     dataset = {s[1].value: s[2].value for s in graph.shared if s[0].value == base}
     write_or_reuse(graph, folder, dataset.get(DCAT + "version"), dataset.get(DCT + "modified"))
-    del graph, dataset  # the index is written from the files, in a tenth of the memory
-    write_index(folder, index)
+
+
+def write_case(engine: Engine, base: str, folder: Path) -> None:
+    """The CASE packages of the engine's graph in ``folder``, and their index."""
+    graph = _graph(engine, base)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_files(graph, folder, BASENAME)
+    del graph  # the index is written from the files, in a tenth of the memory
+    write_index(folder, folder / INDEX)
 
 
 def run(job: dict) -> None:
     """Do ``job`` (module docstring)."""
     engine, folder = Engine(job["store"], job["graph"], timeout=job["timeout"]), Path(job["folder"])
-    if job["kind"] == "site":
-        write(engine, job["base"], folder, Path(job["index"]))
+    if job["kind"] in ("site", "case"):
+        (write_site if job["kind"] == "site" else write_case)(engine, job["base"], folder)
         return
     archive = StoreArchive(ReleaseCatalogue(engine, job["base"]))
     folder.mkdir(parents=True, exist_ok=True)
