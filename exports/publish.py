@@ -60,6 +60,10 @@ request, ten triples of that very chunk into the same graph included (bench/RESU
 kept small (CHUNK_CHARACTERS), but should an engine still leave one hanging, waiting the hour of
 READ_TIMEOUT would not help, and sending the chunk again is idempotent (no blank nodes)."""
 UPLOAD_ATTEMPTS = 3
+DEADLOCK_PAUSES = (0.5, 2.0, 5.0)
+"""Seconds before each resend of a request the engine refused as a deadlock's victim (SQLSTATE 40001; Virtuoso:
+"SR172: Transaction deadlocked", when another client writes at the same time). Every request sent here is
+idempotent on RDF's set semantics, so sending it again is safe; after the last pause the error is reported."""
 MESSAGE_LIMIT = 300
 
 
@@ -290,6 +294,21 @@ class GraphStore:
 
     def _send(self, method: str, url: str, what: str, *, check: bool = True, auth_check: bool = False,
               read_timeout: float = READ_TIMEOUT, stalled: bool = False, **kwargs) -> requests.Response:
+        """One request; sent again after a deadlock the engine reports (``DEADLOCK_PAUSES``), else ``_request``."""
+        for pause in (*DEADLOCK_PAUSES, None):
+            response = self._request(method, url, what, read_timeout=read_timeout, stalled=stalled, **kwargs)
+            if pause is None or not _deadlocked(response):
+                break
+            if self.notice:
+                self.notice(f"the engine chose our request to {what} as a deadlock's victim ({_one_line(response.text)[:120]}); "
+                            f"sending it again in {pause:g} s")
+            time.sleep(pause)
+        if check or auth_check:
+            self._raise_for(response, what, ok_statuses=(404,) if auth_check else ())
+        return response
+
+    def _request(self, method: str, url: str, what: str, *, read_timeout: float, stalled: bool,
+                 **kwargs) -> requests.Response:
         for attempt in (1, 2):
             try:
                 response = self.session.request(method, url, auth=self.auth, timeout=(CONNECT_TIMEOUT, read_timeout),
@@ -313,8 +332,6 @@ class GraphStore:
                 raise PublishError(f"cannot {what}: {url} did not answer in time; is the engine overloaded?") from None
             except requests.exceptions.RequestException as error:
                 raise PublishError(f"cannot {what}: {url}: {_one_line(str(error))}") from None
-        if check or auth_check:
-            self._raise_for(response, what, ok_statuses=(404,) if auth_check else ())
         return response
 
     def _raise_for(self, response: requests.Response, what: str, ok_statuses: tuple[int, ...] = ()) -> None:
@@ -326,6 +343,11 @@ class GraphStore:
                                "CKG_STORE_USER/CKG_STORE_PASSWORD or CKG_STORE_TOKEN, and that this account may write")
         detail = _one_line(response.text, "html" in response.headers.get("Content-Type", "")) or response.reason
         raise PublishError(f"cannot {what}: the engine answered HTTP {status}: {detail}")
+
+
+def _deadlocked(response: requests.Response) -> bool:
+    """Whether the engine refused the request as a deadlock's victim (the standard SQLSTATE, or Virtuoso's code)."""
+    return response.status_code >= 500 and any(code in response.text[:2000] for code in ("40001", "SR172"))
 
 
 def open_store(graph_store: str, *, update: str | None = None, query: str | None = None,

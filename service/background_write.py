@@ -69,7 +69,7 @@ class BackgroundWrite:
         self.job = {**job, "folder": str(folder), "marker": str(self.marker), "token": token}
         self.token = token
         self.what = what
-        """What is written, for messages ("the release files and CASE packages")."""
+        """What is written, for messages ("the CASE packages")."""
         self.wait = wait
         self.command = [sys.executable, "-m", "service.store_write"]
         """The child; it reads its job from ``JOB_VARIABLE`` and keeps the locked descriptors it inherits open."""
@@ -116,8 +116,8 @@ class BackgroundWrite:
 
     def _still_writing(self) -> StillWriting:
         since = f" (started {time.monotonic() - self._started:.0f} s ago in this worker)" if self._started else ""
-        return StillWriting(f"{self.what} of this site are being written from the engine, once for every worker "
-                            f"(one full read of its graph){since}; ask again in a few seconds", retry_after=10)
+        return StillWriting(f"{self.what} of this site are being written from the engine, once for every worker"
+                            f"{since}; ask again in a few seconds", retry_after=10)
 
     def _start_unless_writing(self) -> None:
         child = self._child

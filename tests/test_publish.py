@@ -32,6 +32,7 @@ from competency_kg.compile import compile_catalogue
 from conftest import ROOT, free_port
 from engines import Engine
 from exports import publication
+from exports import publish as publish_module
 from exports.publication import current_graph
 from exports.publish import (Credentials, GraphStore, PublishError, ntriples_chunks, open_store, publish, publish_releases,
                              query_endpoint_for, read_release, update_endpoint_for)
@@ -431,6 +432,59 @@ def test_an_engine_that_never_answers_an_upload_is_given_up_on_with_a_clear_erro
             store.put("https://example.org/g", b"<urn:a> <urn:b> <urn:c> .\n", replace=False, triples=1)
     assert len(StallsFirstUpload.seen) == 3 and len(notices) == 3
     assert "did not answer an upload of 1 triples in 0.5 s, 3 times; is the engine overloaded or stalled?" in str(raised.value)
+
+
+class Deadlocks(BaseHTTPRequestHandler):
+    """A Graph Store that refuses the first ``times`` uploads as Virtuoso does a deadlock's victim, then takes them."""
+
+    seen: list[bytes] = []
+    times = 2
+    message = b"Virtuoso 40001 Error SR172: Transaction deadlocked"
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        Deadlocks.seen.append(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+        refused = len(Deadlocks.seen) <= Deadlocks.times
+        self.send_response(500 if refused else 204)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(self.message) if refused else 0))
+        self.end_headers()
+        if refused:
+            self.wfile.write(self.message)
+
+
+def deadlocking_store(times: int, message: bytes, monkeypatch) -> Iterator[tuple[GraphStore, list[str]]]:
+    Deadlocks.seen, Deadlocks.times, Deadlocks.message = [], times, message
+    monkeypatch.setattr(publish_module, "DEADLOCK_PAUSES", (0.01, 0.01, 0.01))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Deadlocks)
+    server.daemon_threads, server.block_on_close = True, False
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/store"
+    store = GraphStore(url, url, Credentials())
+    notices: list[str] = []
+    store.notice = notices.append
+    try:
+        yield store, notices
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_deadlocks_victim_is_sent_again_and_a_lasting_one_reported(monkeypatch) -> None:
+    body = b"<urn:a> <urn:b> <urn:c> .\n"
+    for store, notices in deadlocking_store(2, b"Virtuoso 40001 Error SR172: Transaction deadlocked", monkeypatch):
+        store.put("https://example.org/g", body, replace=False, triples=1)
+    assert Deadlocks.seen == [body] * 3 and len(notices) == 2 and "deadlock" in notices[0]
+    for store, notices in deadlocking_store(9, b"Virtuoso 40001 Error SR172: Transaction deadlocked", monkeypatch):
+        with pytest.raises(PublishError, match="HTTP 500: Virtuoso 40001 Error SR172: Transaction deadlocked"):
+            store.put("https://example.org/g", body, replace=False, triples=1)
+    assert len(Deadlocks.seen) == 4  # the first try and one per pause, then the engine's own words
+    for store, notices in deadlocking_store(9, b"Virtuoso 22023 Error SR007: bad data", monkeypatch):
+        with pytest.raises(PublishError, match="SR007"):
+            store.put("https://example.org/g", body, replace=False, triples=1)
+    assert len(Deadlocks.seen) == 1 and notices == []  # other engine errors are not sent again
 
 
 def test_an_upload_sent_twice_leaves_each_triple_once(engine: Engine) -> None:
