@@ -12,7 +12,7 @@ same size beside it:
    CASE packages among them, and their index once for every worker, answering 503 + Retry-After while it
    writes; the time is to the first answer that is not a 503, and the child's memory is sampled), then a
    ``CFItems`` lookup of another competency, then the Dutch ``CFPackages`` (the whole framework in one
-   answer, what an HR system imports); before commit XXXXXXX each worker built a ``CaseApi`` from a full read;
+   answer, what an HR system imports); before commit c3dd10c each worker built a ``CaseApi`` from a full read;
 3. the first feed request (every release's change set; from an engine derived once for every worker by
    a child process, 503 meanwhile) and a release's file (written by a child from a full read of the
    release's graph);
