@@ -403,11 +403,16 @@ class StallsFirstUpload(BaseHTTPRequestHandler):
 
 def stalling_store(stalls: int) -> Iterator[tuple[GraphStore, list[str]]]:
     StallsFirstUpload.seen, StallsFirstUpload.stalls = [], stalls
-    server = ThreadingHTTPServer(("127.0.0.1", 0), StallsFirstUpload)
+    yield from canned_store(StallsFirstUpload, stall_seconds=0.5, stall_seconds_per_triple=0.0)
+
+
+def canned_store(handler: type, **options) -> Iterator[tuple[GraphStore, list[str]]]:
+    """A GraphStore (with ``options``) on a local server answering with ``handler``, and the notices it gives."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads, server.block_on_close = True, False
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/store"
-    store = GraphStore(url, url, Credentials(), stall_seconds=0.5, stall_seconds_per_triple=0.0)
+    store = GraphStore(url, url, Credentials(), **options)
     notices: list[str] = []
     store.notice = notices.append
     try:
@@ -458,18 +463,7 @@ class Deadlocks(BaseHTTPRequestHandler):
 def deadlocking_store(times: int, message: bytes, monkeypatch) -> Iterator[tuple[GraphStore, list[str]]]:
     Deadlocks.seen, Deadlocks.times, Deadlocks.message = [], times, message
     monkeypatch.setattr(publish_module, "DEADLOCK_PAUSES", (0.01, 0.01, 0.01))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Deadlocks)
-    server.daemon_threads, server.block_on_close = True, False
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/store"
-    store = GraphStore(url, url, Credentials())
-    notices: list[str] = []
-    store.notice = notices.append
-    try:
-        yield store, notices
-    finally:
-        server.shutdown()
-        server.server_close()
+    yield from canned_store(Deadlocks)
 
 
 def test_a_deadlocks_victim_is_sent_again_and_a_lasting_one_reported(monkeypatch) -> None:
