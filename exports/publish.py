@@ -110,14 +110,21 @@ class Credentials:
         return bool(self.token or self.user)
 
     def auth_for(self, challenge: str) -> AuthBase | None:
-        """The scheme the engine asked for in its WWW-Authenticate header (Digest for Virtuoso), else Basic."""
+        """The scheme the engine asked for in its WWW-Authenticate header (Digest for Virtuoso), else Basic.
+
+        Digest wherever it is among the challenges (requests joins several headers with ", "): an engine
+        that offers Basic first and Digest too must not get the password in the clear."""
         if self.token:
             return _Bearer(self.token)
         if self.user:
-            if challenge.strip().lower().startswith("digest"):
+            if _DIGEST_OFFERED.search(challenge):
                 return HTTPDigestAuth(self.user, self.password or "")
             return HTTPBasicAuth(self.user, self.password or "")
         return None
+
+
+_DIGEST_OFFERED = re.compile(r'(?:^|,)\s*digest(?:\s|,|$)', re.IGNORECASE)
+"""A challenge of the Digest scheme: at the start of the header or after a comma (not inside a quoted value's words)."""
 
 
 class _Bearer(AuthBase):

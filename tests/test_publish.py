@@ -596,6 +596,9 @@ def test_credentials_follow_the_engines_challenge() -> None:
     user = Credentials.from_env({"CKG_STORE_USER": "u", "CKG_STORE_PASSWORD": "p"})
     assert isinstance(user.auth_for('Digest realm="virtuoso", nonce="x"'), HTTPDigestAuth)
     assert isinstance(user.auth_for('Basic realm="fuseki"'), HTTPBasicAuth)
+    # several challenges (requests joins the headers with ", "): Digest wherever it is, never Basic then
+    assert isinstance(user.auth_for('Basic realm="v", Digest realm="v", nonce="x", qop="auth"'), HTTPDigestAuth)
+    assert isinstance(user.auth_for('Basic realm="the digest of it", charset="UTF-8"'), HTTPBasicAuth)
     token = Credentials.from_env({"CKG_STORE_TOKEN": "t0k", "CKG_STORE_USER": "u"})
     request = requests.Request("GET", "http://127.0.0.1/").prepare()
     assert token.auth_for("Digest realm=x")(request).headers["Authorization"] == "Bearer t0k"  # a token wins
