@@ -15,6 +15,7 @@ compares every answer with ``CaseApi``'s.
 """
 from __future__ import annotations
 
+import mmap
 import os
 import re
 import sqlite3
@@ -31,7 +32,8 @@ from ontology.namespaces import CKG
 from .case_api import CaseAnswers, _with
 
 _ARRAYS = {b"CFItems": "items", b"CFAssociations": "associations", b"CFRubrics": "rubrics"}
-_KEY = re.compile(rb'^  "(\w+)": (.*)$', re.DOTALL)
+_KEY = re.compile(rb'\n  "(\w+)": ')
+"""A top-level key of a package: two spaces in (everything inside an object is indented further)."""
 INDEX = "index.sqlite"
 """The index's name in the folder of the packages it indexes."""
 SHARED = -1
@@ -44,34 +46,23 @@ def package_path(folder: Path, language: str) -> Path:
 
 
 def _scan(path: Path) -> Iterator[tuple[str, int, bytes]]:
-    """(array or key, offset, bytes) of each object of the three arrays, and of each other top-level value."""
-    array: str | None = None
-    value: tuple[str, list[bytes]] | None = None
-    start, lines, offset = 0, [], 0
-    with open(path, "rb") as package:
-        for line in package:
-            if array is not None:
-                if line == b"    {\n":
-                    start, lines = offset, [line]
-                elif lines:
-                    lines.append(line)
-                    if line in (b"    }\n", b"    },\n"):
-                        yield array, start, b"".join(lines).rstrip(b",\n")
-                        lines = []
-                elif line.startswith(b"  ]"):
-                    array = None
-            else:
-                key = _KEY.match(line)
-                if value is not None and (key or line == b"}\n"):
-                    yield value[0], 0, b"".join(value[1]).rstrip(b",\n")
-                    value = None
-                if key and key[1] in _ARRAYS:
-                    array = _ARRAYS[key[1]]
-                elif key:
-                    value = key[1].decode("ascii"), [key[2]]
-                elif value is not None:
-                    value[1].append(line)
-            offset += len(line)
+    """(array or key, offset, bytes) of each object of the three arrays, and of each other top-level value.
+
+    Found with ``bytes.find`` over the mapped file rather than line by line: at 20,000 competencies the
+    packages hold millions of lines, and a Python loop over them was most of the index's time."""
+    with open(path, "rb") as package, mmap.mmap(package.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        keys = list(_KEY.finditer(data))
+        ends = [k.start() for k in keys[1:]] + [data.rfind(b"\n}")]
+        for key, stop in zip(keys, ends):
+            name = key[1]
+            if name not in _ARRAYS:
+                yield name.decode("ascii"), 0, data[key.end():stop].rstrip(b",")
+                continue
+            at = key.end()
+            while (begin := data.find(b"\n    {\n", at, stop)) != -1:
+                close = data.find(b"\n    }", begin + 1, stop)
+                at = close + len(b"\n    }")
+                yield _ARRAYS[name], begin + 1, data[begin + 1:at]
 
 
 def write_index(folder: Path, index: Path) -> int:
@@ -79,6 +70,7 @@ def write_index(folder: Path, index: Path) -> int:
     partial = index.with_name(index.name + ".partial")
     partial.unlink(missing_ok=True)
     db = sqlite3.connect(partial)
+    db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")  # a partial file, renamed when whole
     db.executescript("""
         CREATE TABLE head (language TEXT PRIMARY KEY, document BLOB NOT NULL, definitions BLOB NOT NULL);
         CREATE TABLE objects (identifier TEXT NOT NULL, kind TEXT NOT NULL, language TEXT NOT NULL,
@@ -109,6 +101,7 @@ def write_index(folder: Path, index: Path) -> int:
                 rubrics += 1
                 owner = rubrics
             rows.append((obj["identifier"], kind, language, owner, start, len(text), origin, destination))
+        rows.sort(key=lambda row: (row[0], row[1]))  # in key order: the B-tree grows at its end
         db.executemany("INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
         db.execute("INSERT INTO head VALUES (?, ?, ?)", (language, head["CFDocument"], head["CFDefinitions"]))
         count += len(rows)
