@@ -113,7 +113,7 @@ def write_index(folder: Path, index: Path) -> int:
 
 
 class FileCaseApi(CaseAnswers):
-    """The read API over a release folder's packages and their index (module docstring)."""
+    """The read API over a folder holding both packages and their index (module docstring)."""
 
     def __init__(self, folder: Path, index: Path):
         self.files = {language: package_path(folder, language) for language in LANGUAGES}
