@@ -5,12 +5,13 @@ No catalogue folder and no YAML are read: the base IRI (unless ``--base``) and t
 when first asked for (``service.store_catalogue``). The resources blueprint, its negotiation, ETags and
 render cache are the embedded ones; only the source of the descriptions and page data differs.
 
-The release files of ``/downloads/`` are written on first use from one full read of the engine's graph
-(``service.store_downloads``). The releases ``ckg publish`` loaded (each in its version graph) are served
-from the engine too (``service.store_releases``): release pages and files, resources as they were, each
-page's history, the 410 Gone of removed resources and the feed; so are the CASE API and the alignments
-(``service.store_case``). The engine being down or slow gives 502/503/504 with a plain body, within the
-query time limit, never a 500.
+The releases ``ckg publish`` loaded (each in its version graph) are served from the engine too
+(``service.store_releases``): release pages and files, resources as they were, each page's history, the
+410 Gone of removed resources and the feed; so are the CASE API and the alignments (``service.store_case``).
+What needs the whole graph or every release (the release files of ``/downloads/``, the CASE packages, the
+change sets, a release's files) is written once for every worker by a child process, into the folders of
+this site's :class:`~service.site_files.SiteFiles`, made here in gunicorn's master. The engine being down
+or slow, or those files still being written, gives 502/503/504 with a plain body, never a 500.
 """
 from __future__ import annotations
 
@@ -28,10 +29,10 @@ from .html import Pages
 from .render import Options
 from .describe import Description
 from .site import Site, current_site
+from .site_files import SiteFiles
 from .sparql.blueprint import blueprint as sparql_blueprint
 from .store_catalogue import StoreCatalogue, discover, follow_publication
 from .store_case import StoreCase
-from .site_files import SiteFiles
 from .store_downloads import StoreReleaseFolder
 from .store_releases import ReleaseCatalogue, StoreArchive
 
