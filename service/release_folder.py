@@ -68,9 +68,6 @@ class ReleaseFolder:
                 self._release = self._write()
             return self._release
 
-    def close(self) -> None:
-        """Remove what this release owns once its site is no longer served (nothing here: see the subclass)."""
-
     def _write(self) -> Release:
         if self.folder:
             folder = Path(self.folder)

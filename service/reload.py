@@ -79,7 +79,7 @@ class Reloader:
         self.board.finished(ReloadResult("ok", now_iso()))
         older, self._closing = self._closing, self._retired
         if older is not None:
-            older.extensions["ckg"].downloads.close()
+            older.extensions["ckg"].close()
 
     def _failed(self, problems: list[str]) -> bool:
         for problem in problems:

@@ -27,6 +27,7 @@ from .caches import AnswerCache, RenderCache
 from .case_api import CaseApi
 from .html import Pages
 from .release_folder import ReleaseFolder
+from .site_files import SiteFiles
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,13 @@ class Site:
     """Every release of the catalogue folder (service.archive): old graphs loaded on demand."""
     reading: Reading | None = None
     """With ``--store``: the engine's graph every answer is read from (service.store_site); else None."""
+    files: SiteFiles | None = None
+    """With ``--store``: the folders its child processes write into (service.site_files); else None."""
+
+    def close(self) -> None:
+        """This site is no longer served (a reload replaced it, and its workers are gone): remove its private files."""
+        if self.files is not None:
+            self.files.close()
 
     @classmethod
     def build(cls, config: ServiceConfig, catalogue: Catalogue, graph: CatalogueGraph) -> "Site":

@@ -85,7 +85,3 @@ class StoreReleaseFolder(ReleaseFolder):
             folder = self.files.site().result()
             found = self._release = Release(folder, json.loads((folder / "manifest.json").read_text(encoding="utf-8")))
         return found
-
-    def close(self) -> None:
-        """The site is no longer served: its private files go (those of its releases and change sets too)."""
-        self.files.close()

@@ -69,7 +69,7 @@ def build_site(config: ServiceConfig) -> Site:
                 pages=StorePages(catalogue, archive, case), vocabulary=vocabulary(), shapes=shapes(base),
                 render_cache=RenderCache(config.render_cache_size), answers=AnswerCache(config.answer_cache_mib * 2**20),
                 downloads=downloads, case=case, archive=archive,
-                reading=Reading(engine.graph, follows))
+                reading=Reading(engine.graph, follows), files=files)
 
 
 blueprint = Blueprint("store", __name__)

@@ -134,5 +134,5 @@ def test_over_http_the_downloads_and_case_answer_503_with_retry_after_until_writ
         time.sleep(0.05)
     assert answer.status_code == 200 and answer.json["CFDocuments"]
     assert client.get("/downloads/catalogue.ttl").status_code == 200
-    site.downloads.close()
-    assert not site.downloads.files.site().folder.exists()
+    site.close()
+    assert not site.files.site().folder.exists()
