@@ -53,8 +53,7 @@ class StillWriting(EngineError):
     """The files are being written: 503, and when to ask again."""
 
     def __init__(self, message: str, retry_after: int):
-        super().__init__(503, message)
-        self.retry_after = retry_after
+        super().__init__(503, message, retry_after)
 
 
 class BackgroundWrite:

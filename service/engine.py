@@ -36,10 +36,12 @@ from .engine_wire import Wire
 class EngineError(Exception):
     """The engine could not answer: ``status`` is what to tell our client (502/503/504)."""
 
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, retry_after: int = 5):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.retry_after = retry_after
+        """Seconds for ``Retry-After`` when the status is 503 or 504."""
 
 
 Term = NamedNode | BlankNode | Literal

@@ -95,8 +95,7 @@ def status() -> Response:
 
 def _engine_failed(error: EngineError) -> Response:
     """The engine did not answer: say so plainly, with the status a proxy would give (never a 500)."""
-    retry = getattr(error, "retry_after", 5)
-    headers = {"Retry-After": str(retry)} if error.status in (503, 504) else {}
+    headers = {"Retry-After": str(error.retry_after)} if error.status in (503, 504) else {}
     return Response(error_text(error.status, error.message) + "Try again shortly; if it persists, check the engine.\n",
                     status=error.status, content_type=edge.TEXT, headers=headers)
 
