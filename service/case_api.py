@@ -32,6 +32,10 @@ _OPERATORS: dict[str, Callable[[str, str], bool]] = {
 }
 
 
+_KINDS = {"CFItems": "items", "CFAssociations": "associations", "CFRubrics": "rubrics"}
+"""The endpoints answered by ``CaseAnswers._find``, and the kind of object each asks for."""
+
+
 @dataclass(frozen=True)
 class Answer:
     status: int
@@ -78,8 +82,8 @@ class CaseAnswers:
     def _lookup(self, endpoint: str, identifier: str) -> dict[str, Any] | None:
         if endpoint == "CFDocuments":
             return self.documents.get(identifier)
-        if endpoint in ("CFItems", "CFAssociations", "CFRubrics"):
-            return self._find(identifier, {"CFItems": "items", "CFAssociations": "associations", "CFRubrics": "rubrics"}[endpoint])
+        if endpoint in _KINDS:
+            return self._find(identifier, _KINDS[endpoint])
         if endpoint == "CFItemAssociations":
             return self._item_associations(identifier)
         found = self.definitions[endpoint].get(identifier)

@@ -119,7 +119,8 @@ class FileCaseApi(CaseAnswers):
         self.files = {language: package_path(folder, language) for language in LANGUAGES}
         self._uri = f"file:{index}?mode=ro&immutable=1"  # written once, before any reader opens it
         self._local = threading.local()
-        self._descriptors: dict[str, int] = {}
+        self._descriptors = {language: os.open(path, os.O_RDONLY) for language, path in self.files.items()}
+        """Read with ``os.pread``: no shared file position, so every thread uses the same descriptor."""
         self.documents, self.languages, self.document_links = {}, {}, {}
         self.definitions: dict[str, dict[str, dict[str, Any]]] = {}
         db = self._db()
@@ -144,10 +145,7 @@ class FileCaseApi(CaseAnswers):
         return found
 
     def _read(self, kind: str, language: str, start: int, length: int) -> dict[str, Any]:
-        descriptor = self._descriptors.get(language)
-        if descriptor is None:
-            descriptor = self._descriptors.setdefault(language, os.open(self.files[language], os.O_RDONLY))
-        obj = orjson.loads(os.pread(descriptor, length, start))
+        obj = orjson.loads(os.pread(self._descriptors[language], length, start))
         return obj if kind == "rubrics" else _with(obj, "CFDocumentURI", self.document_links[language])
 
     def _find(self, identifier: str, kind: str) -> dict[str, Any] | None:

@@ -22,6 +22,7 @@ import os
 import secrets
 import shutil
 import tempfile
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,6 @@ from .background_write import BackgroundWrite
 
 FULL_READ_TIMEOUT = 300.0
 """Seconds a child waits for the engine's next bytes: a full read may take minutes to start on some engines."""
-_PRIVATE: list[Path] = []
 
 
 class SiteFiles:
@@ -75,13 +75,12 @@ class SiteFiles:
             shutil.rmtree(self.private, ignore_errors=True)
 
 
+@cache
 def _private_folder() -> Path:
     """This service's private temporary folder, made in the master once, removed when the master exits."""
-    if not _PRIVATE:
-        root = Path(tempfile.mkdtemp(prefix="ckg-store-"))
-        _PRIVATE.append(root)
-        atexit.register(_remove, root, os.getpid())
-    return _PRIVATE[0]
+    root = Path(tempfile.mkdtemp(prefix="ckg-store-"))
+    atexit.register(_remove, root, os.getpid())
+    return root
 
 
 def _remove(root: Path, owner: int) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import traceback
 from pathlib import Path
 
 from exports.case import write_files
@@ -77,7 +78,6 @@ def main() -> int:
         print(error.message, flush=True)
         return 1
     except Exception as error:  # noqa: BLE001 — said in one line to the clients that wait; the log keeps the rest
-        import traceback
         traceback.print_exc()
         print(f"{type(error).__name__}: {error}", flush=True)
         return 1
