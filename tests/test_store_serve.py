@@ -35,6 +35,7 @@ from store_case_support import assert_same_alignments, assert_same_case
 from store_support import http_get, publish_folder
 from service.app import create_app
 from service.config import ServiceConfig
+from service import store_catalogue
 from service.describe import LISTINGS
 
 ENGINES = ["oxigraph", "virtuoso"]
@@ -106,6 +107,27 @@ def test_every_resource_listing_and_the_dataset_answer_as_embedded(embedded, sto
             if fmt == "nt" and want.status_code == 200:
                 mine, theirs = Graph().parse(data=got.data, format="nt"), Graph().parse(data=want.data, format="nt")
                 assert len(theirs) > 0 and isomorphic(mine, theirs), (path, len(mine), len(theirs))
+
+
+@pytest.mark.parametrize("guess", ["nothing", "every mapped node"])
+def test_a_wrong_guess_of_the_mapped_nodes_changes_no_description(embedded, store, monkeypatch, guess: str) -> None:
+    """A description reads the mapping records of the mapped nodes its IRI has below it (from the site's list
+    of mapped nodes) in its first query. An owned node mapped elsewhere is read by a further query, and the
+    records of nodes it does not own are left out, so a guess wrong either way changes no answer."""
+    client, site = embedded
+    _, engine = store
+    app = create_app(ServiceConfig.from_env(store=engine.query, store_graph=GRAPH, render_cache_size=0))
+    mapped = app.extensions["ckg"].descriptions.mapped()
+    competency = site.base + "competency/klantgerichtheid"
+    assert len(store_catalogue._below(mapped, competency)) >= 10  # the bundled mappings: the competency and its criteria
+    monkeypatch.setattr(store_catalogue, "_below", (lambda iris, node: []) if guess == "nothing" else (lambda iris, node: iris))
+    paths = [s[len(site.base):] for s in site.descriptions.by_subject if s.startswith(competency) or s in mapped]
+    assert len(paths) > 20
+    engine_client = app.test_client()
+    for path in paths:
+        for fmt in ("nt", "html"):
+            want, got = client.get(url(path, fmt)), engine_client.get(url(path, fmt))
+            assert (got.status_code, got.data) == (want.status_code, want.data), (path, fmt)
 
 
 def test_listing_pages_keep_the_embedded_order_and_paging(catalogue_copy: Path, store) -> None:
