@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -60,16 +61,24 @@ class Reading:
     follows: str | None
 
 
-_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
-_FORM = {byte: chr(byte) if byte in _UNRESERVED else "+" if byte == 0x20 else f"%{byte:02X}" for byte in range(256)}
-"""Each byte as application/x-www-form-urlencoded writes it (what ``urlencode`` gives, byte for byte)."""
+_ESCAPED = re.compile(rb"[\x00-\x1f\x7f-\xff%&+;=]")
+"""The bytes a form body must escape: the delimiters of its fields (``&``, ``=``, ``;`` for parsers that
+still split on it), ``%`` and ``+`` (a space is written as ``+``), control and non-ASCII bytes."""
+_SPACE_AS_PLUS = bytes.maketrans(b" ", b"+")
 
 
 def form_encode(fields: Mapping[str, str]) -> bytes:
-    """``urlencode(fields)``, about a third faster: one C-level ``str.translate`` over the UTF-8 bytes
-    instead of a Python call per byte, which cost ~1.5 ms for the 20 kB query of a level page."""
-    return "&".join(f"{name}={value.encode('utf-8').decode('latin-1').translate(_FORM)}"
-                    for name, value in fields.items()).encode("ascii")
+    """``fields`` as an application/x-www-form-urlencoded body, escaping only what a form decoder reads
+    specially (``_ESCAPED``); every other printable ASCII byte (``<``, ``{``, ``#``...) is sent as it is,
+    which a decoder passes through unchanged. ``urlencode`` escapes those too, one Python call per byte:
+    0.09 ms for a competency's 4 kB query, 0.6 ms for a level page's 20 kB, a tenth of the front end's
+    own work for an uncached competency from an engine. Here the escapes are a few (newlines, ``&&``)."""
+    return b"&".join(name.encode("ascii") + b"=" + _ESCAPED.sub(_percent, value.encode("utf-8")).translate(_SPACE_AS_PLUS)
+                     for name, value in fields.items())
+
+
+def _percent(match: re.Match) -> bytes:
+    return b"%%%02X" % match.group()[0]
 
 
 def _term(cell: dict) -> Term:
