@@ -9,7 +9,9 @@ life and its other requests queued behind the GIL meanwhile; every worker paid i
   child, which holds it until it exits; a worker that cannot take the lock knows a child is writing;
   the same goes for the site's ``gate``, so one child at a time writes anything for a site;
 - the child writes the marker ``{folder}.done`` last, holding this site's token (made once in gunicorn's
-  master, so every worker of this site knows it, and a later site never takes an earlier site's files);
+  master, so every worker of this site knows it, and a later site never takes an earlier site's files; a
+  published graph's token is its IRI's digest, so replicas following it take each other's, see
+  ``service.site_files``);
 - a request waits for the child at most ``wait`` seconds, one thread per worker at a time; past that, or
   while another thread waits, it is answered 503 with ``Retry-After`` (``StillWriting``), so no client can
   hold every thread of a worker;

@@ -133,7 +133,9 @@ class ServiceConfig:
                                     "the oldest request still arriving is dropped (408) to make room.",
                                     minimum=8)
     downloads_dir: str | None = _setting(None, "CKG_DOWNLOADS_DIR", "Folder for the release files served at "
-                                         "/downloads/.", metavar="DIR", shown="a fresh temporary folder per process")
+                                         "/downloads/ (with --store: for every file derived from the engine, one "
+                                         "folder per published graph, shared by the replicas following it).",
+                                         metavar="DIR", shown="a fresh temporary folder per process")
 
     store: str | None = _setting(None, "CKG_STORE", "Serve from a SPARQL engine instead of a catalogue folder: the "
                                  "engine's SPARQL 1.1 query endpoint (what `ckg publish` loaded). Credentials, if "

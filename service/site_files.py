@@ -11,14 +11,25 @@ process (``service.background_write``, ``service.store_write``):
 - ``changes``: the change set of every release, derived in the engine (the feed, What-changed pages);
 - ``release``: the files of one release (``/release/<version>/catalogue.ttl``...).
 
-With ``CKG_DOWNLOADS_DIR`` they go there (the release files) and beside it (``-case``, ``-changes``, ``-releases/``),
-so replicas and restarts can share them; else into a private temporary folder of this service, removed
-when the master exits, a site's own part of it when the site after it is replaced (``close``).
+A site's files live in one folder of its own (``release/``, ``case/``, ``changes/``, ``releases/<version>/``):
+
+- with ``CKG_DOWNLOADS_DIR`` and a graph made current by ``ckg publish`` (every publish loads a fresh graph,
+  never changed after), in ``{CKG_DOWNLOADS_DIR}/graph-<digest of the graph IRI>``, and the digest is the
+  site's token: every replica and restart following that graph shares one write, and replicas following
+  different graphs (for a moment during a publish) never write into each other's files. Such folders not
+  touched for ``STALE_AFTER`` are removed when a site is built (each publish leaves one behind: gigabytes at
+  20,000 competencies);
+- else (a graph loaded by other tools, whose content may change under the same IRI), in a folder of the site
+  alone, with a random token: ``{CKG_DOWNLOADS_DIR}/site-<token>``, or a private temporary folder of this
+  service, removed when the master exits. Either is removed when the site after it is replaced (``close``).
 """
 from __future__ import annotations
 
 import atexit
+import hashlib
+import json
 import os
+import time
 import secrets
 import shutil
 import tempfile
@@ -35,13 +46,26 @@ FULL_READ_TIMEOUT = 300.0
 class SiteFiles:
     """The folders and child writes of one site (module docstring)."""
 
-    def __init__(self, downloads_dir: str | None, store: str, graph: str | None, base: str, timeout: float):
-        self.token = secrets.token_hex(8)
-        self.private = None if downloads_dir else _private_folder() / self.token
-        self.downloads = Path(downloads_dir) if downloads_dir else self.private / "release"
+    def __init__(self, downloads_dir: str | None, store: str, graph: str | None, base: str, timeout: float,
+                 published: bool = False):
+        """``published``: ``graph`` was made current by ``ckg publish`` (a pointer names it), so its content never changes."""
+        shared = bool(downloads_dir and graph and published)
+        self.token = hashlib.sha256(graph.encode("utf-8")).hexdigest()[:16] if shared and graph else secrets.token_hex(8)
+        if downloads_dir:
+            self.root = Path(downloads_dir) / (("graph-" if shared else "site-") + self.token)
+            if shared:
+                remove_stale(Path(downloads_dir), base, keep=self.root)
+                self.root.mkdir(parents=True, exist_ok=True)
+                (self.root / SITE_FILE).write_text(json.dumps({"base": base, "graph": graph}), encoding="utf-8")
+            else:  # this process's own, like the private folder: gone when it exits
+                atexit.register(_remove, self.root, os.getpid())
+        else:
+            self.root = _private_folder() / self.token
+        self.shared = shared
+        self.downloads = self.root / "release"
         self.job: dict[str, Any] = {"store": store, "graph": graph, "base": base,
                                     "timeout": max(timeout, FULL_READ_TIMEOUT)}
-        self.gate = (self.private or self.downloads.parent) / ".ckg-writer.lock"
+        self.gate = self.root / ".ckg-writer.lock"
         """One child at a time for this site, whatever it writes (``BackgroundWrite.gate``)."""
         self._writes: dict[str, BackgroundWrite] = {}
 
@@ -66,13 +90,43 @@ class SiteFiles:
                            kind="release", version=version)
 
     def _beside(self, name: str) -> Path:
-        """A folder of this site next to its release files: in the private folder, or ``{CKG_DOWNLOADS_DIR}-name``."""
-        return self.private / name if self.private else Path(str(self.downloads).rstrip("/") + "-" + name)
+        """A folder of this site next to its release files."""
+        return self.root / name
 
     def close(self) -> None:
-        """The site is no longer served: remove its private files (shared folders stay)."""
-        if self.private is not None:
-            shutil.rmtree(self.private, ignore_errors=True)
+        """The site is no longer served: remove its own files (a graph's shared folder stays for the other replicas)."""
+        if not self.shared:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+STALE_AFTER = 86_400.0
+"""Seconds after its last write a graph's shared folder is removed (by the next site built on that folder).
+Replicas follow the pointer within seconds of a publish, so none still reads a folder left a day ago; if one
+did, its next request would write the files again."""
+
+
+SITE_FILE = ".ckg-site.json"
+"""In a graph's shared folder: the base and graph it holds files of."""
+
+
+def remove_stale(downloads_dir: Path, base: str, keep: Path) -> None:
+    """Remove the graph folders of ``downloads_dir`` (but ``keep``) of the catalogue ``base`` not written to for
+    ``STALE_AFTER`` seconds. Another catalogue's folders stay: its replicas may share the folder and follow
+    a graph that has not changed for weeks."""
+    now = time.time()
+    for folder in downloads_dir.glob("graph-*"):
+        try:
+            if folder == keep or not folder.is_dir() or now - _last_write(folder) <= STALE_AFTER:
+                continue
+            if json.loads((folder / SITE_FILE).read_text(encoding="utf-8")).get("base") == base:
+                shutil.rmtree(folder, ignore_errors=True)
+        except (OSError, ValueError):  # removed meanwhile by another replica, or not one of ours
+            continue
+
+
+def _last_write(folder: Path) -> float:
+    """The newest modification time of ``folder`` and of what it holds directly (markers, lock, each write's folder)."""
+    return max([folder.stat().st_mtime, *(entry.stat().st_mtime for entry in folder.iterdir())])
 
 
 @cache

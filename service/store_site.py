@@ -60,7 +60,8 @@ def build_site(config: ServiceConfig) -> Site:
     follows = follow_publication(engine, config.store_graph or config.base)
     _, base = discover(engine, config.base)
     catalogue = ReleaseCatalogue(engine, base, config.page_size)
-    files = SiteFiles(config.downloads_dir, config.store, engine.graph, base, config.query_timeout)
+    files = SiteFiles(config.downloads_dir, config.store, engine.graph, base, config.query_timeout,
+                      published=follows is not None)
     archive = StoreArchive(catalogue, config.page_size, files)
     engine.close()  # built in gunicorn's master: no worker may inherit (and share) this thread's socket
     downloads = StoreReleaseFolder(files)

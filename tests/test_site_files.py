@@ -1,0 +1,103 @@
+"""Where a site served from an engine keeps its child-written files (service.site_files), tried as replicas of a
+deployment would: replicas and restarts following one published graph share one folder and one write; replicas
+following different graphs (for a moment during a publish) never write into each other's files; a graph loaded
+by other tools gets a folder of the site alone; old publishes' folders are removed, another catalogue's are not."""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from catalog import CATALOG_DIR
+from service import site_files
+from service.app import create_app
+from service.config import ServiceConfig
+from service.site_files import SITE_FILE, SiteFiles
+from store_support import publish_folder
+
+BASE = "https://w3id.org/competency-kg/"
+STORE = "http://127.0.0.1:1/query"
+
+
+def files(folder: Path | None, graph: str = "urn:uuid:1", *, published: bool = True, base: str = BASE) -> SiteFiles:
+    return SiteFiles(str(folder) if folder else None, STORE, graph, base, 10.0, published=published)
+
+
+def test_replicas_of_one_published_graph_share_one_folder_and_token(tmp_path: Path) -> None:
+    first, second = files(tmp_path), files(tmp_path)
+    assert first.root == second.root and first.token == second.token and first.root.parent == tmp_path
+    assert first.root.name.startswith("graph-") and json.loads((first.root / SITE_FILE).read_text())["graph"] == "urn:uuid:1"
+    for write in (first.site(), first.case(), first.changes(), first.release("1.0.0")):
+        assert write.folder.is_relative_to(first.root) and write.token == first.token
+    first.close()
+    assert first.root.exists()  # the other replicas still serve it
+
+
+def test_replicas_following_different_graphs_never_share_a_folder(tmp_path: Path) -> None:
+    old, new = files(tmp_path, "urn:uuid:1"), files(tmp_path, "urn:uuid:2")
+    assert old.root != new.root and old.token != new.token
+    assert {old.site().folder, old.case().folder}.isdisjoint({new.site().folder, new.case().folder})
+
+
+def test_a_graph_not_published_gets_a_folder_of_the_site_alone_removed_with_it(tmp_path: Path) -> None:
+    """Other tools may change a graph's content under the same IRI: no site may take another's files."""
+    first, second = files(tmp_path, published=False), files(tmp_path, published=False)
+    assert first.root != second.root and first.root.name.startswith("site-") and first.token != second.token
+    first.root.mkdir()
+    first.close()
+    assert not first.root.exists()
+
+
+def test_without_a_downloads_folder_each_site_has_a_private_one(tmp_path: Path) -> None:
+    first, second = files(None), files(None)
+    assert first.root != second.root and first.root.parent == second.root.parent
+    first.root.mkdir()
+    first.close()
+    assert not first.root.exists()
+
+
+def _aged(folder: Path, base: str, days: float) -> Path:
+    folder.mkdir()
+    (folder / SITE_FILE).write_text(json.dumps({"base": base, "graph": "urn:uuid:x"}))
+    (folder / "release").mkdir()
+    then = time.time() - days * 86_400
+    for path in (folder / SITE_FILE, folder / "release", folder):
+        os.utime(path, (then, then))
+    return folder
+
+
+def test_old_publishes_of_this_catalogue_are_removed_others_stay(tmp_path: Path, monkeypatch) -> None:
+    stale = _aged(tmp_path / "graph-aaaa", BASE, 2)
+    recent = _aged(tmp_path / "graph-bbbb", BASE, 0.5)
+    other_catalogue = _aged(tmp_path / "graph-cccc", "https://example.org/other/", 30)
+    unknown = tmp_path / "graph-dddd"
+    unknown.mkdir()
+    os.utime(unknown, (0, 0))
+    not_ours = _aged(tmp_path / "release", BASE, 30)
+    current = files(tmp_path, "urn:uuid:9")
+    assert not stale.exists()
+    assert recent.exists() and other_catalogue.exists() and unknown.exists() and not_ours.exists()
+    assert current.root.exists()
+    monkeypatch.setattr(site_files, "STALE_AFTER", 0.0)  # the next publish's site, once this one is old enough
+    time.sleep(0.01)
+    following = files(tmp_path, "urn:uuid:10")
+    assert not current.root.exists() and following.root.exists() and other_catalogue.exists()
+
+
+def test_a_second_replica_serves_the_files_the_first_one_wrote(oxigraph, tmp_path: Path) -> None:
+    """Two replicas (apps) following the same published graph with one CKG_DOWNLOADS_DIR: one child writes."""
+    graph = "https://example.org/ckg-site-files/current"
+    publish_folder(oxigraph, Path(CATALOG_DIR), graph)
+    config = ServiceConfig.from_env(store=oxigraph.query, store_graph=graph, downloads_dir=str(tmp_path))
+    first, second = create_app(config), create_app(config)
+    for _ in range(600):
+        answer = first.test_client().get("/downloads/catalogue.ttl")
+        if answer.status_code != 503:
+            break
+        time.sleep(0.05)
+    assert answer.status_code == 200
+    second.extensions["ckg"].files.site().command = ["false"]  # a second write would fail: 502
+    again = second.test_client().get("/downloads/catalogue.ttl")
+    assert (again.status_code, again.data, again.headers["ETag"]) == (200, answer.data, answer.headers["ETag"])
+    assert [p.name for p in tmp_path.iterdir()] == [first.extensions["ckg"].files.root.name]
