@@ -211,7 +211,7 @@ class StoreCatalogue:
         start, steps, seen = [node], self._expected_depth(node), {node}
         depth, members_pending = 0, False
         mapped = self.mapped()
-        guessed = _below(mapped, node)
+        guessed = self._mapped_below(node, mapped)
         while start and depth <= OWNED_DEPTH:
             steps = min(steps, OWNED_DEPTH - depth)
             branches = [branch for step in range(steps + 1)
@@ -261,6 +261,14 @@ class StoreCatalogue:
             with self._lock:
                 self._mapped = found
         return found
+
+    def _mapped_below(self, node: str, mapped: list[str]) -> list[str]:
+        """The mapped nodes the URI scheme says ``node`` owns: those below it when it is a competency or
+        below one (never more than one competency's), else ``node`` itself if it is mapped. Without that
+        bound, ``{base}competency.ttl`` would send every mapped competency's IRI to the engine."""
+        if self.iris.competency_slug(node) is None:
+            return [node] if _holds(mapped, node) else []
+        return _below(mapped, node)
 
     def _expected_depth(self, node: str) -> int:
         """How many ownership steps below ``node`` the URI scheme suggests: 2 for a competency (levels,

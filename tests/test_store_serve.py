@@ -130,6 +130,26 @@ def test_a_wrong_guess_of_the_mapped_nodes_changes_no_description(embedded, stor
             assert (got.status_code, got.data) == (want.status_code, want.data), (path, fmt)
 
 
+def test_an_iri_above_the_competencies_asks_about_no_mapped_node(embedded, store, monkeypatch) -> None:
+    """``{base}competency`` is a prefix of every competency's IRI: describing it must not send the engine the
+    IRIs of every mapped node (an amplification any client could ask for), only what it owns."""
+    client, _ = embedded
+    _, engine = store
+    app = create_app(ServiceConfig.from_env(store=engine.query, store_graph=GRAPH, render_cache_size=0))
+    reader = app.extensions["ckg"].descriptions.engine
+    sent: list[str] = []
+    construct = reader.construct
+    monkeypatch.setattr(reader, "construct", lambda query: sent.append(query) or construct(query))
+    asked = {}
+    for path in ("/competency.ttl", "/competency/klantgerichtheid.ttl"):
+        sent.clear()
+        want, got = client.get(path), app.test_client().get(path)
+        assert (got.status_code, got.data) == (want.status_code, want.data), path
+        asked[path] = [query.count("annotatedSource") for query in sent]
+    assert asked["/competency.ttl"] and not any(asked["/competency.ttl"])
+    assert asked["/competency/klantgerichtheid.ttl"][0] > 0  # its own mappings, in its first query
+
+
 def test_listing_pages_keep_the_embedded_order_and_paging(catalogue_copy: Path, store) -> None:
     """Two items a page: the five levels (ordered by rank) span three pages, with the same links and members."""
     _, engine = store
