@@ -384,8 +384,8 @@ class StoreArchive:
             if _sha_of(manifest, "catalogue.nt") == self.sha256[version]:
                 return
         record = self.records[version]
-        graph = regroup(self.engine(self.graph_of(version)).construct("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"),
-                        self.base)
+        graph = regroup(self.engine(self.graph_of(version)).construct("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }",
+                                                                      lenient=False), self.base)
         modified = next((s[2].value for s in graph.shared if s[0].value == self.graph_of(version)
                          and s[1].value == DCT + "modified"), record.issued)
         metadata = {"title": _titles(record.title), "version": version, "base": self.base,

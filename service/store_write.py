@@ -36,7 +36,7 @@ from .store_releases import ReleaseCatalogue, StoreArchive
 
 
 def _graph(engine: Engine, base: str) -> CatalogueGraph:
-    return regroup(engine.construct("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"), base)
+    return regroup(engine.construct("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", lenient=False), base)
 
 
 def write_site(engine: Engine, base: str, folder: Path) -> None:

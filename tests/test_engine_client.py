@@ -12,6 +12,7 @@ import pytest
 from markupsafe import escape
 from pyoxigraph import RdfFormat, parse, serialize
 
+from service import store_write
 from service.engine import Engine, EngineError, form_encode
 
 QUERIES = [
@@ -109,3 +110,11 @@ def test_triples_read_leniently_cannot_break_out_of_what_we_write(canned) -> Non
     assert written.count(b"\n") == 1 and [t.subject.value for t in parse(written, RdfFormat.N_TRIPLES, lenient=True)] == \
         ['urn:a"<script']
     assert "<script" not in str(escape(found[0].subject.value))
+    with pytest.raises(EngineError, match="did not answer with N-Triples"):  # a full read for files is checked whole
+        Engine(f"http://127.0.0.1:{canned.server_port}/sparql").construct("CONSTRUCT WHERE { ?s ?p ?o }", lenient=False)
+
+
+def test_the_full_read_that_becomes_the_downloads_is_checked_whole(canned) -> None:
+    _CannedEngine.answer = b'<urn:a"<script> <urn:p> "x" .\n'
+    with pytest.raises(EngineError, match="did not answer with N-Triples"):
+        store_write._graph(Engine(f"http://127.0.0.1:{canned.server_port}/sparql"), "urn:")
