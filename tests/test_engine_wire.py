@@ -124,7 +124,7 @@ def test_the_request_is_one_well_formed_form_post(serve) -> None:
     assert f"Host: 127.0.0.1:{engine.server.port}".encode() in lines
     assert b"Content-Type: application/x-www-form-urlencoded" in lines
     assert f"Content-Length: {len(body)}".encode() in lines
-    assert body.startswith(b"query=SELECT+%3Fx") and body.endswith(b"&default-graph-uri=urn%3Ag")
+    assert body == b"query=SELECT+?x+WHERE+{+?x+?p+'%C3%A9'+}&default-graph-uri=urn:g"  # service.engine.form_encode
 
 
 @pytest.mark.parametrize("answer, says", [
