@@ -5,7 +5,7 @@ from flask import Flask
 
 from competency_kg.compile import compile_catalogue
 
-from . import case, downloads, edge, feed, mappings, resources, status
+from . import case, downloads, edge, feed, mappings, resources, static_files, status
 from .config import ServiceConfig
 from .site import Site
 from .sparql.blueprint import blueprint as sparql_blueprint
@@ -26,6 +26,7 @@ def create_app(config: ServiceConfig | None = None) -> Flask:
     app = Flask(__name__)
     app.extensions["ckg"] = Site.build(config, compiled.catalogue, compiled.graph)
     edge.install(app)
+    static_files.install(app)
     app.register_blueprint(sparql_blueprint)
     app.register_blueprint(case.blueprint)
     app.register_blueprint(downloads.blueprint)

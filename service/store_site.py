@@ -19,7 +19,7 @@ import json
 
 from flask import Blueprint, Flask, Response
 
-from . import case, downloads, edge, feed, resources, store_mappings
+from . import case, downloads, edge, feed, resources, static_files, store_mappings
 from .caches import AnswerCache, RenderCache
 from .config import ServiceConfig
 from .describe import shapes, vocabulary
@@ -106,6 +106,7 @@ def create_store_app(config: ServiceConfig) -> Flask:
     app = Flask(__name__)
     app.extensions["ckg"] = build_site(config)
     edge.install(app)
+    static_files.install(app)
     app.register_error_handler(EngineError, _engine_failed)
     app.register_blueprint(blueprint)
     app.register_blueprint(sparql_blueprint)  # queries go to the engine (service.sparql.upstream)
