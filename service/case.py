@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
-from pathlib import Path
 
 import orjson
-from flask import Blueprint, Response, request, send_file
+from flask import Blueprint, Response, request
 
 from exports.case import API_PATH
 
 from .case_api import CaseAnswers
+from .edge import file_answer
 from .site import current_site
 
 blueprint = Blueprint("case", __name__)
@@ -21,20 +20,6 @@ def _api() -> CaseAnswers:
     return current_site().case
 
 
-def _file_tag(path: Path) -> str:
-    """A strong ETag from the file's bytes, the same on every replica; werkzeug's own tag for a file is made of
-    its modification time and path, which differ between replicas and restarts. Kept per (path, size, time):
-    a site from an engine writes its packages at the same path again after a publish."""
-    stat = path.stat()
-    return _digest(path, stat.st_size, stat.st_mtime_ns)
-
-
-@lru_cache(maxsize=64)
-def _digest(path: Path, size: int, modified: int) -> str:
-    with open(path, "rb") as package:
-        return hashlib.file_digest(package, "sha256").hexdigest()[:32]
-
-
 @blueprint.route(f"{PREFIX}/<endpoint>", defaults={"identifier": None})
 @blueprint.route(f"{PREFIX}/<endpoint>/<identifier>")
 def case_endpoint(endpoint: str, identifier: str | None) -> Response:
@@ -42,7 +27,7 @@ def case_endpoint(endpoint: str, identifier: str | None) -> Response:
     answer = api.answer(endpoint, identifier, request.args.to_dict(flat=False))
     if answer.package_language is not None:  # a whole framework: streamed to a file once, then sent from it
         path = api.package_file(identifier)
-        return send_file(path, mimetype="application/json", etag=_file_tag(path), conditional=True)
+        return file_answer(path, "application/json")
     body = orjson.dumps(answer.body, option=orjson.OPT_INDENT_2)
     tag = hashlib.sha256(body).hexdigest()[:32]
     if answer.status == 200 and request.if_none_match.contains(tag):

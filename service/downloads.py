@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, render_template, send_file
+from flask import Blueprint, Response, render_template
 
-from .edge import Offer, Refused
+from .edge import Offer, Refused, file_answer
 from .html import UI, page_language
 from .site import current_site
 
@@ -46,8 +46,4 @@ def download(name: str) -> Response:
             names = ", ".join(f["name"] for f in current.manifest["files"])
             raise Refused(404, f"no download {name!r}; the files are: {names} (and manifest.json).")
         path, media_type, etag = current.folder / name, entry["media_type"], entry["sha256"]
-    response = send_file(path, mimetype=media_type, as_attachment=name != "manifest.json",
-                         download_name=name, etag=etag if etag else True, conditional=True, max_age=0)
-    if media_type.startswith("text/"):
-        response.headers["Content-Type"] = f"{media_type}; charset=utf-8"
-    return response
+    return file_answer(path, media_type, etag=etag, attachment=name if name != "manifest.json" else None, max_age=0)

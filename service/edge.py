@@ -15,9 +15,10 @@ import logging
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
-from flask import Flask, Response, request
+from flask import Flask, Response, request, send_file
 from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
@@ -210,6 +211,37 @@ def not_modified(etag: str) -> bool:
         return True
     tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
     return etag in tags
+
+
+def file_answer(path: Path, media_type: str, *, etag: str | None = None, attachment: str | None = None,
+                max_age: int | None = None) -> Response:
+    """The file at ``path``, streamed, with ranges and 304s decided by its content alone: ``etag`` (else
+    the digest of its bytes) and no ``Last-Modified``.
+
+    werkzeug tags a file by its modification time and sends that time: each replica (and each restart of
+    a site from an engine) writes its files at its own moment, so the same bytes had other validators on
+    every replica, and a cache revalidating with ``If-Modified-Since`` at another replica could be told
+    304 for different bytes. ``max_age``: None leaves ``Cache-Control: no-cache``, 0 adds ``max-age=0``."""
+    response = send_file(path, mimetype=media_type, as_attachment=attachment is not None,
+                         download_name=attachment or path.name, etag=False, conditional=False, max_age=max_age)
+    del response.headers["Last-Modified"]  # (assigning None would send the current time)
+    response.set_etag(etag or file_digest(path))
+    if media_type.startswith("text/"):
+        response.headers["Content-Type"] = f"{media_type}; charset=utf-8"
+    return response.make_conditional(request.environ, accept_ranges=True, complete_length=path.stat().st_size)
+
+
+def file_digest(path: Path) -> str:
+    """A strong ETag value from the file's bytes. Kept per (path, size, time): a site from an engine writes
+    its files at the same path again after a publish."""
+    stat = path.stat()
+    return _file_digest(path, stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=256)
+def _file_digest(path: Path, size: int, modified: int) -> str:
+    with open(path, "rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()[:32]
 
 
 # ---- the app-wide hooks ---------------------------------------------------------------------

@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-from flask import Response, render_template, send_file
+from flask import Response, render_template
 
 from ontology.namespaces import DCAT
 
 from .archive import Gone
 from .describe import LISTINGS, Description
-from .edge import IMMUTABLE, VARY, accepted, error_text, plain
+from .edge import IMMUTABLE, VARY, accepted, error_text, file_answer, plain
 from .html import UI, page_language, pick
 from .render import OFFERED, Options
 from .site import Site
@@ -181,11 +181,9 @@ def release_file(site: Site, version: str, name: str) -> Response | None:
     if found is None:
         return None
     path, media_type, sha256 = found
-    response = send_file(path, mimetype=media_type, as_attachment=name not in ("manifest.json", "changes.json"),
-                         download_name=name, etag=sha256 or True, conditional=True, max_age=0)
+    response = file_answer(path, media_type, etag=sha256,
+                           attachment=name if name not in ("manifest.json", "changes.json") else None)
     response.headers["Cache-Control"] = IMMUTABLE  # a release never changes
-    if media_type.startswith("text/"):
-        response.headers["Content-Type"] = f"{media_type}; charset=utf-8"
     return response
 
 

@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import time
 
 import pytest
+
+from conftest import ROOT
 
 from service import create_app
 from service.config import ServiceConfig
@@ -57,3 +61,43 @@ def test_a_shared_folder_is_reused_not_rewritten(tmp_path):
     second = create_app(ServiceConfig(downloads_dir=str(folder))).test_client()
     assert second.get("/downloads/catalogue.ttl").status_code == 200
     assert (folder / "manifest.json").stat().st_mtime_ns == stamp
+
+
+def _age(folder, seconds: float) -> None:
+    """Every file of ``folder`` as if written ``seconds`` ago (another replica, or a restart, wrote it then)."""
+    then = time.time() - seconds
+    for path in folder.rglob("*"):
+        os.utime(path, (then, then))
+
+
+@pytest.mark.parametrize("path", ["/downloads/catalogue.ttl", "/downloads/manifest.json",
+                                  "/release/1.0.0/catalogue.ttl", "/release/1.0.0/manifest.json"])
+def test_a_files_validators_depend_on_its_bytes_only(client, tmp_path, path):
+    """No Last-Modified, and the same ETag however old the file is on this replica; a date alone never gets 304."""
+    first = client.get(path)
+    assert first.status_code == 200 and "Last-Modified" not in first.headers and first.headers["ETag"]
+    _age(client.application.extensions["ckg"].downloads.get().folder, 3600)
+    again = client.get(path)
+    assert (again.headers["ETag"], again.data) == (first.headers["ETag"], first.data) and "Last-Modified" not in again.headers
+    future = "Fri, 01 Jan 2100 00:00:00 GMT"
+    assert client.get(path, headers={"If-Modified-Since": future}).status_code == 200
+    assert client.get(path, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+
+
+def test_a_range_of_a_file_is_sent_and_checked_against_its_etag(client):
+    whole = client.get("/downloads/catalogue.nt")
+    part = client.get("/downloads/catalogue.nt", headers={"Range": "bytes=10-19"})
+    assert part.status_code == 206 and part.data == whole.data[10:20]
+    assert part.headers["Content-Range"] == f"bytes 10-19/{len(whole.data)}"
+    same = client.get("/downloads/catalogue.nt", headers={"Range": "bytes=0-9", "If-Range": whole.headers["ETag"]})
+    changed = client.get("/downloads/catalogue.nt", headers={"Range": "bytes=0-9", "If-Range": '"another"'})
+    assert (same.status_code, changed.status_code, len(changed.data)) == (206, 200, len(whole.data))
+
+
+def test_a_case_package_is_tagged_by_its_bytes_too(client):
+    documents = client.get("/ims/case/v1p1/CFDocuments").json["CFDocuments"]
+    path = f"/ims/case/v1p1/CFPackages/{documents[0]['identifier']}"
+    package = client.get(path)
+    assert package.status_code == 200 and "Last-Modified" not in package.headers
+    assert package.headers["ETag"] == '"' + hashlib.sha256(package.data).hexdigest()[:32] + '"'
+    assert client.get(path, headers={"If-None-Match": package.headers["ETag"]}).status_code == 304
