@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path[0] = str(Path(__file__).resolve().parents[1])  # the repository, not bench/ (whose http.py hides the stdlib's)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.synthetic import generate  # noqa: E402
 
 

@@ -28,10 +28,7 @@ from pathlib import Path
 from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
-# Run as a script, this file's folder would come first on sys.path, and bench/http.py would then
-# shadow the standard library's ``http`` package (rdflib needs it): put the repository there instead.
-if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
-    sys.path[0] = str(ROOT)
+sys.path.insert(0, str(ROOT))
 from bench.results import write_section  # noqa: E402
 from bench.synthetic import ensure  # noqa: E402
 

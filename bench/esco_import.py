@@ -19,8 +19,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if sys.path and Path(sys.path[0]).resolve() == ROOT / "bench":
-    sys.path[0] = str(ROOT)  # bench/http.py must not shadow the standard library's http
+sys.path.insert(0, str(ROOT))
 DEFAULT_ESCO = ROOT.parent / "shared" / "esco"
 
 from bench.results import RESULTS_FILE, write_section  # noqa: E402

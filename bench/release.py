@@ -10,7 +10,7 @@ from its N-Triples, and the diff), after compiling the catalogue (not timed).
 
 With ``--feed``, the largest catalogue (two releases) is then served by ``ckg serve`` and feed
 pages are timed against ordinary resource GETs on the same server, in the same formats (JSON-LD,
-Turtle, N-Triples), with wrk (bench/http.py's runner): *uncached* on a server started with
+Turtle, N-Triples), with wrk (bench/http_load.py's runner): *uncached* on a server started with
 ``CKG_RENDER_CACHE=0`` (every answer rendered; the requests cycle over every competency, and over
 every feed page of both releases), *cached* on a server with its default render cache (one URL
 asked again and again). ``--repeat`` runs per cell: median and min-max. A feed page holds up to
@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path[0] = str(Path(__file__).resolve().parents[1])  # the repository, not bench/ (whose http.py hides the stdlib's)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.synthetic import generate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,7 +119,7 @@ def _warm(root: str, pages: list[str], media_type: str, bench_http) -> float:
 
 def _serve_and_time(catalog: Path, size: int, args: argparse.Namespace) -> list[tuple]:
     """Rows (cache, format, kind, requests/s runs, resources/s runs, KiB, errors) from two servers in turn."""
-    from bench import http as bench_http
+    from bench import http_load as bench_http
 
     pages, members = _feed_pages(catalog)
     mean_members = sum(members.values()) / len(members)

@@ -24,10 +24,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# Run as a script, this folder would come first on sys.path and bench/http.py would shadow the standard
-# library's ``http`` (which urllib needs): put the repository there instead.
-if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
-    sys.path[0] = str(ROOT)
+sys.path.insert(0, str(ROOT))
 
 import argparse  # noqa: E402
 import os  # noqa: E402
@@ -40,7 +37,7 @@ import urllib.parse  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from datetime import date  # noqa: E402
 
-from bench.http import WrkResult, group_cpu, run_wrk  # noqa: E402
+from bench.http_load import WrkResult, group_cpu, run_wrk  # noqa: E402
 from bench.results import write_section  # noqa: E402
 from deploy.example import Example, example, free_port  # noqa: E402
 

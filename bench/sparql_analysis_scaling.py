@@ -17,8 +17,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if sys.path and Path(sys.path[0]).resolve() == ROOT / "bench":
-    sys.path[0] = str(ROOT)
+sys.path.insert(0, str(ROOT))
 from service.sparql.analysis import SparqlLexError, analyse  # noqa: E402
 
 SHAPES = {

@@ -8,9 +8,9 @@ SPARQL slots), and wrk drives, in turns:
 - direct: GET on the engine's query endpoint, with ``default-graph-uri`` = the catalogue graph (the
   dataset our endpoint gives a query that names none);
 - ours: GET on our ``/sparql``.
-Both are sent the same stream of queries: pages of the ordered SELECT of bench/http.py
+Both are sent the same stream of queries: pages of the ordered SELECT of bench/http_load.py
 (``ORDER BY ?c ?label LIMIT L OFFSET O``, L in 1,000..4,000, O in 0..999) where no request repeats
-an earlier one (bench/http.py's numbering, runs SPACING apart), so neither our answer cache nor any
+an earlier one (bench/http_load.py's numbering, runs SPACING apart), so neither our answer cache nor any
 engine cache can help. Answers are JSON (SPARQL results) on both sides, and the engine writes JSON on
 both sides too: our endpoint asks the engine for the client's own format (service/sparql/upstream.py),
 so the engine does the same work for a direct client and for us (an engine that writes one format
@@ -38,10 +38,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
-    sys.path[0] = str(ROOT)  # bench/http.py would shadow the standard library's http package
-else:
-    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import argparse  # noqa: E402
@@ -56,8 +53,8 @@ import urllib.request  # noqa: E402
 from contextlib import ExitStack  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
-from bench.http import PAGE_LUA, SELECT_PAGE, SPACING, VARY_LUA, WrkResult, load_average, run_wrk  # noqa: E402
-from bench.http import climb, processes  # noqa: E402
+from bench.http_load import PAGE_LUA, SELECT_PAGE, SPACING, VARY_LUA, WrkResult, load_average, run_wrk  # noqa: E402
+from bench.http_load import climb, processes  # noqa: E402
 from bench.results import write_section  # noqa: E402
 from bench.synthetic import ensure  # noqa: E402
 from conftest import free_port, start_server  # noqa: E402
@@ -85,7 +82,7 @@ def publish(engine: Engine, catalogue: Path) -> None:
 
 
 def script(folder: Path, path_prefix: str) -> Path:
-    """The wrk script: bench/http.py's numbering and pages, after ``path_prefix`` (which ends in query=…)."""
+    """The wrk script: bench/http_load.py's numbering and pages, after ``path_prefix`` (which ends in query=…)."""
     target = folder / f"vary-{abs(hash(path_prefix))}.lua"
     target.write_text(VARY_LUA + PAGE_LUA.replace("QUERY_PATH", path_prefix), encoding="utf-8")
     return target

@@ -52,7 +52,7 @@ from typing import Iterator
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
-from bench.http import free_port, processes  # noqa: E402
+from bench.http_load import free_port, processes  # noqa: E402
 from bench.release import _reword  # noqa: E402
 from bench.synthetic import FORMAT, generate  # noqa: E402
 from deploy.example import oxigraph_binary  # noqa: E402

@@ -51,7 +51,7 @@ from typing import Iterator
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from bench.http import busy_seconds, free_port, group_cpu, parse_wrk  # noqa: E402
+from bench.http_load import busy_seconds, free_port, group_cpu, parse_wrk  # noqa: E402
 from bench.synthetic import ensure  # noqa: E402
 from engines import oxigraph_server  # noqa: E402
 

@@ -18,9 +18,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# Run as a script, this folder would come first on sys.path and its modules (bench/http.py) would
-# shadow the standard library's: put the project root there instead.
-sys.path[0] = str(ROOT)
+sys.path.insert(0, str(ROOT))
 
 from bench.esco_import import DEFAULT_ESCO  # noqa: E402
 from bench.results import write_section  # noqa: E402

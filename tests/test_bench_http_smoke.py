@@ -1,4 +1,4 @@
-"""bench/http.py is a benchmark, not a test: this keeps its wrk-output parser, its varied-request scripts and its verdicts honest."""
+"""bench/http_load.py is a benchmark, not a test: this keeps its wrk-output parser, its varied-request scripts and its verdicts honest."""
 from __future__ import annotations
 
 import argparse
@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from bench import http as bench_http
+from bench import http_load as bench_http
 
 WRK_OUTPUT = """\
 Running 10s test @ http://127.0.0.1:41234/competency/synthetic-1000
@@ -73,8 +73,8 @@ def test_parse_wrk_refuses_output_without_latency_distribution():
 
 def test_write_section_replaces_only_its_own_section(tmp_path):
     results = tmp_path / "RESULTS.md"
-    results.write_text("# Benchmark results\n\n## Build\n\nkeep me\n\n## HTTP (bench/http.py)\n\nold\n\n## Later\n\nme too\n")
-    bench_http.write_section("## HTTP (bench/http.py)\n\nnew table\n", results)
+    results.write_text("# Benchmark results\n\n## Build\n\nkeep me\n\n## HTTP (bench/http_load.py)\n\nold\n\n## Later\n\nme too\n")
+    bench_http.write_section("## HTTP (bench/http_load.py)\n\nnew table\n", results)
     text = results.read_text()
     assert "keep me" in text and "me too" in text and "new table" in text and "old" not in text
     assert text.index("## Build") < text.index("new table") < text.index("## Later")
@@ -120,7 +120,7 @@ def test_report_shows_median_and_spread_and_labels_each_cell_cached_or_cache_fre
                "page_spread": "1,000–4,000", "recorded": "20,000"}
     args = argparse.Namespace(workers=2, threads=4, wrk_threads=2, connections=16, duration=10, warmup=3,
                               min_requests=300, slow_duration=30, repeat=3, max_other=0.25, retries=1, pause=10)
-    text = bench_http.report(_rows(), context, args, "python bench/http.py")
+    text = bench_http.report(_rows(), context, args, "python bench/http_load.py")
     cached = next(line for line in text.splitlines() if line.startswith("| (b) ") and "| ours |" in line)
     varied = next(line for line in text.splitlines() if line.startswith("| (b varied)") and "| ours |" in line)
     assert "| cached | 1,000.0 | 900.0–1,100.0 |" in cached

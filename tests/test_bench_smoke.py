@@ -5,7 +5,7 @@ script that no test runs breaks silently when the code under it changes (bench/s
 a merge), and is found broken only when someone needs a figure. Each test runs one script as a reader
 would, on a tiny catalogue for about a second of load, never with --write-results, and checks that it
 exits 0 and prints its table with a row for what it measured. Scripts whose smallest run takes more than
-a few seconds are left out (bench/http.py, bench/esco_import.py and bench/suggest.py: a 2,000-competency
+a few seconds are left out (bench/http_load.py, bench/esco_import.py and bench/suggest.py: a 2,000-competency
 catalogue or the full ESCO downloads). bench/claims.py has its own test (test_bench_claims.py); the
 scripts other engineers own are run by test_bench_smoke_engines.py.
 """

@@ -1,1 +1,1 @@
-"""Small comparison apps for bench/http.py: each is the least a server can do for one workload."""
+"""Small comparison apps for bench/http_load.py: each is the least a server can do for one workload."""

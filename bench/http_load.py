@@ -33,7 +33,7 @@ Noise: the machine may be shared, so the timed runs take turns across servers, e
 the servers are idle, and each records the CPU its server used per request and the CPU everything
 else used meanwhile (a run disturbed by other processes is tried again).
 
-Usage: python bench/http.py [--threads N] [--connections 16] [--duration 10] [--repeat 3] [--write-results]
+Usage: python bench/http_load.py [--threads N] [--connections 16] [--duration 10] [--repeat 3] [--write-results]
 (needs wrk, `apt-get install wrk`, and the `bench` extra: `pip install -e '.[bench]'`)
 """
 from __future__ import annotations
@@ -42,10 +42,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# Run as a script, this file's folder comes first on sys.path and its name would shadow the
-# standard library's ``http`` package (which urllib needs): put the repository there instead.
-if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
-    sys.path[0] = str(ROOT)
+sys.path.insert(0, str(ROOT))
 
 import argparse  # noqa: E402
 import json  # noqa: E402
@@ -75,7 +72,7 @@ SELECT_LABELS = ("PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
                  "PREFIX ckg: <https://w3id.org/competency-kg/def#> "
                  "SELECT ?c ?label WHERE { ?c a ckg:Competency ; skos:prefLabel ?label }")
 SELECT_PAGE = SELECT_LABELS + " ORDER BY ?c ?label"
-SECTION = "## HTTP (bench/http.py)"
+SECTION = "## HTTP (bench/http_load.py)"
 
 SPACING = 100_000
 """Request numbers reserved for one wrk run of a varied workload: run k of a cell numbers its requests
@@ -83,7 +80,7 @@ from k × SPACING, so no run repeats a request of an earlier run (or of the warm
 PAGE_KEYS = 1000 * 3001
 """How many different pages PAGE_LUA makes (offsets 0..999 × limits 1,000..4,000) before it repeats."""
 
-VARY_LUA = r"""-- Written by bench/http.py for one varied workload. Request g of a wrk run is
+VARY_LUA = r"""-- Written by bench/http_load.py for one varied workload. Request g of a wrk run is
 -- base + counter * threads + thread index: every request of the run has its own g, and runs given
 -- bases SPACING apart never share one. path(g), below, turns g into the request.
 next_thread = 0
@@ -417,7 +414,7 @@ def run_wrk(url: str, accept: str, threads: int, connections: int, seconds: floa
     result = parse_wrk(done.stdout)
     if script is not None and result.requests * threads >= SPACING:
         raise RuntimeError(f"{result.requests} requests in one run could reach the next run's numbers: "
-                           f"raise SPACING in bench/http.py")
+                           f"raise SPACING in bench/http_load.py")
     return result
 
 
@@ -883,7 +880,7 @@ def main() -> None:
     os.chdir(ROOT)
     # A plain `kill` of this script must stop the servers too: turn SIGTERM into an exception (finally runs).
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(f"stopped by signal {signum}"))
-    command = "python bench/http.py " + " ".join(sys.argv[1:])
+    command = "python bench/http_load.py " + " ".join(sys.argv[1:])
     try:
         rows, context = measure(args)
     except (RuntimeError, subprocess.CalledProcessError) as error:
