@@ -29,10 +29,10 @@ import atexit
 import hashlib
 import json
 import os
-import time
 import secrets
 import shutil
 import tempfile
+import time
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -101,8 +101,8 @@ class SiteFiles:
 
 STALE_AFTER = 86_400.0
 """Seconds after its last write a graph's shared folder is removed (by the next site built on that folder).
-Replicas follow the pointer within seconds of a publish, so none still reads a folder left a day ago; if one
-did, its next request would write the files again."""
+Replicas follow the pointer within seconds of a publish, so none still reads a folder left a day ago (one that
+did, following a pointer it could not reach for a day, would answer errors for those files until restarted)."""
 
 
 SITE_FILE = ".ckg-site.json"
