@@ -25,11 +25,19 @@ from ontology.graph import CatalogueGraph, Statement
 from ontology.iris import Iris
 from ontology.namespaces import DCT, OWL, RDF, SKOS, SSSOM
 
+from .engine import Engine
 from .release_folder import Release, ReleaseFolder
 from .site_files import SiteFiles
 
 _RECORDS = {OWL + "Axiom", SSSOM + "MappingSet"}
 _REPLACES = DCT + "replaces"
+
+
+def read_whole(engine: Engine, base: str) -> CatalogueGraph:
+    """Every statement of ``engine``'s graph, regrouped: the full read that files others download are written
+    from, so its N-Triples are parsed strictly (``Engine.construct``): no file carries what a strict reader
+    would reject."""
+    return regroup(engine.construct("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", lenient=False), base)
 
 
 def regroup(triples: list, base: str) -> CatalogueGraph:

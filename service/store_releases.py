@@ -44,7 +44,7 @@ from .engine import Engine, iri
 from .render import Options
 from .site_files import SiteFiles
 from .store_catalogue import LINK_TEXTS, NAMES, StoreCatalogue, _in, _values
-from .store_downloads import regroup
+from .store_downloads import read_whole
 from .store_view import View
 
 BATCH = 400
@@ -384,8 +384,7 @@ class StoreArchive:
             if _sha_of(manifest, "catalogue.nt") == self.sha256[version]:
                 return
         record = self.records[version]
-        graph = regroup(self.engine(self.graph_of(version)).construct("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }",
-                                                                      lenient=False), self.base)
+        graph = read_whole(self.engine(self.graph_of(version)), self.base)
         modified = next((s[2].value for s in graph.shared if s[0].value == self.graph_of(version)
                          and s[1].value == DCT + "modified"), record.issued)
         metadata = {"title": _titles(record.title), "version": version, "base": self.base,

@@ -4,7 +4,7 @@ Started by ``service.background_write`` (read its docstring for why a child), wi
 environment variable it names; the kinds of job are ``service.site_files``'s:
 
 - ``site``: one full read of the engine's graph, regrouped as the build groups it
-  (``service.store_downloads.regroup``), gives the release files embedded mode writes (reused when the
+  (``service.store_downloads.read_whole``), gives the release files embedded mode writes (reused when the
   folder already holds this very graph);
 - ``case``: the same read gives the two CASE packages, then their index (``service.case_files``);
 - ``changes``: every release's change set, derived in the engine (``service.store_releases``), one JSON
@@ -24,31 +24,26 @@ from pathlib import Path
 
 from exports.case import write_files
 from exports.release import BASENAME
-from ontology.graph import CatalogueGraph
 from ontology.namespaces import DCAT, DCT
 
 from .background_write import JOB_VARIABLE
 from .case_files import INDEX, write_index
 from .engine import Engine, EngineError
 from .release_folder import write_or_reuse
-from .store_downloads import regroup
+from .store_downloads import read_whole
 from .store_releases import ReleaseCatalogue, StoreArchive
-
-
-def _graph(engine: Engine, base: str) -> CatalogueGraph:
-    return regroup(engine.construct("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", lenient=False), base)
 
 
 def write_site(engine: Engine, base: str, folder: Path) -> None:
     """The release of the engine's graph in ``folder``."""
-    graph = _graph(engine, base)
+    graph = read_whole(engine, base)
     dataset = {s[1].value: s[2].value for s in graph.shared if s[0].value == base}
     write_or_reuse(graph, folder, dataset.get(DCAT + "version"), dataset.get(DCT + "modified"))
 
 
 def write_case(engine: Engine, base: str, folder: Path) -> None:
     """The CASE packages of the engine's graph in ``folder``, and their index."""
-    graph = _graph(engine, base)
+    graph = read_whole(engine, base)
     folder.mkdir(parents=True, exist_ok=True)
     write_files(graph, folder, BASENAME)
     del graph  # the index is written from the files, in a tenth of the memory

@@ -12,7 +12,7 @@ import pytest
 from markupsafe import escape
 from pyoxigraph import RdfFormat, parse, serialize
 
-from service import store_write
+from service.store_downloads import read_whole
 from service.engine import Engine, EngineError, form_encode
 
 QUERIES = [
@@ -117,4 +117,4 @@ def test_triples_read_leniently_cannot_break_out_of_what_we_write(canned) -> Non
 def test_the_full_read_that_becomes_the_downloads_is_checked_whole(canned) -> None:
     _CannedEngine.answer = b'<urn:a"<script> <urn:p> "x" .\n'
     with pytest.raises(EngineError, match="did not answer with N-Triples"):
-        store_write._graph(Engine(f"http://127.0.0.1:{canned.server_port}/sparql"), "urn:")
+        read_whole(Engine(f"http://127.0.0.1:{canned.server_port}/sparql"), "urn:")
