@@ -16,26 +16,25 @@ runaway queries and short bodies cost the fuzzer little time; ``--url`` fuzzes a
 """
 from __future__ import annotations
 
+import argparse
+import random
+import re
+import socket
+import subprocess
 import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-import argparse  # noqa: E402
-import random  # noqa: E402
-import re  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-import urllib.parse  # noqa: E402
-import urllib.request  # noqa: E402
-from collections import Counter  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from typing import Iterator  # noqa: E402
 
 from bench.results import write_section  # noqa: E402
 from deploy.procs import answers, stop, wait_until  # noqa: E402

@@ -22,21 +22,20 @@ Usage: python bench/reload.py [--seconds 60] [--connections 64] [--size 2000] [-
 """
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import re
+import signal
 import sys
+import tempfile
+import threading
+import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import re  # noqa: E402
-import signal  # noqa: E402
-import tempfile  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-import urllib.request  # noqa: E402
 
 from bench.soak import CLIENT_TIMEOUT, Phase, _client, _sample_memory, _start, _wait_idle, drive  # noqa: E402
 from bench.synthetic import generate  # noqa: E402

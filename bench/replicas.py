@@ -20,22 +20,21 @@ Usage: python bench/replicas.py [--duration 8] [--repeat 3] [--write-results]   
 """
 from __future__ import annotations
 
+import argparse
+import os
+import shlex
+import signal
+import statistics
 import sys
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-import argparse  # noqa: E402
-import os  # noqa: E402
-import shlex  # noqa: E402
-import signal  # noqa: E402
-import statistics  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-import urllib.parse  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from datetime import date  # noqa: E402
 
 from bench.http_load import WrkResult, group_cpu, run_wrk  # noqa: E402
 from bench.results import write_section  # noqa: E402

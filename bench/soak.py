@@ -19,24 +19,23 @@ Usage: python bench/soak.py [--seconds 60] [--connections 64] [--size 2000] [--w
 """
 from __future__ import annotations
 
+import argparse
+import http.client
+import random
+import re
+import socket
+import subprocess
 import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-import argparse  # noqa: E402
-import http.client  # noqa: E402
-import random  # noqa: E402
-import re  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-import urllib.parse  # noqa: E402
-from collections import Counter  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
 
 from bench.results import write_section  # noqa: E402
 from bench.synthetic import generate  # noqa: E402

@@ -34,24 +34,23 @@ Usage: python bench/sparql_engine.py [--engines oxigraph,virtuoso] [--connection
 """
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import statistics
+import subprocess
 import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import urllib.parse  # noqa: E402
-import urllib.request  # noqa: E402
-from contextlib import ExitStack  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
 
 from bench.http_load import PAGE_LUA, SELECT_PAGE, SPACING, VARY_LUA, WrkResult, load_average, run_wrk  # noqa: E402
 from bench.http_load import climb, processes  # noqa: E402
