@@ -12,8 +12,8 @@ import pytest
 from markupsafe import escape
 from pyoxigraph import RdfFormat, parse, serialize
 
-from service.store_downloads import read_whole
 from service.engine import Engine, EngineError, form_encode
+from service.store_downloads import read_whole
 
 QUERIES = [
     "SELECT * WHERE { ?s ?p ?o }",
