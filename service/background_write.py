@@ -32,11 +32,12 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from .engine import EngineError
 
 JOB_VARIABLE = "CKG_STORE_WRITE_JOB"
+T = TypeVar("T")
 FAILURE_PAUSE = 30.0
 """Seconds a failed write is reported as is before a request may start another."""
 
@@ -78,6 +79,8 @@ class BackgroundWrite:
         self._child: subprocess.Popen | None = None
         self._started = 0.0
         self._waiting = threading.Lock()
+        self._loading = threading.Lock()
+        self._loaded: Any = None
 
     @property
     def marker(self) -> Path:
@@ -114,6 +117,19 @@ class BackgroundWrite:
             return self.folder
         finally:
             self._waiting.release()
+
+    def loaded(self, load: Callable[[Path], T]) -> T:
+        """``load(folder)`` once the files are written (``result``), made once and kept with this write: what a
+        worker reads from the files (an index, a manifest) lives as long as the files it was read from do, and a
+        site that writes its folder again (``SiteFiles``, when it was removed) reads them again."""
+        folder = self.result()
+        found = self._loaded
+        if found is None:
+            with self._loading:
+                found = self._loaded
+                if found is None:
+                    found = self._loaded = load(folder)
+        return found
 
     def _still_writing(self) -> StillWriting:
         since = f" (started {time.monotonic() - self._started:.0f} s ago in this worker)" if self._started else ""

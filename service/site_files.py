@@ -17,7 +17,7 @@ A site's files live in one folder of its own (``release/``, ``case/``, ``changes
   never changed after), in ``{CKG_DOWNLOADS_DIR}/graph-<digest of the graph IRI>``, and the digest is the
   site's token: every replica and restart following that graph shares one write, and replicas following
   different graphs (for a moment during a publish) never write into each other's files. Such folders not
-  touched for ``STALE_AFTER`` are removed when a site is built (each publish leaves one behind: gigabytes at
+  used for ``STALE_AFTER`` are removed when a site is built (each publish leaves one behind: gigabytes at
   20,000 competencies);
 - else (a graph loaded by other tools, whose content may change under the same IRI), in a folder of the site
   alone, with a random token: ``{CKG_DOWNLOADS_DIR}/site-<token>``, or a private temporary folder of this
@@ -32,6 +32,7 @@ import os
 import secrets
 import shutil
 import tempfile
+import threading
 import time
 from functools import cache
 from pathlib import Path
@@ -55,13 +56,16 @@ class SiteFiles:
             self.root = Path(downloads_dir) / (("graph-" if shared else "site-") + self.token)
             if shared:
                 remove_stale(Path(downloads_dir), base, keep=self.root)
-                self.root.mkdir(parents=True, exist_ok=True)
-                (self.root / SITE_FILE).write_text(json.dumps({"base": base, "graph": graph}), encoding="utf-8")
             else:  # this process's own, like the private folder: gone when it exits
                 atexit.register(_remove, self.root, os.getpid())
         else:
             self.root = _private_folder() / self.token
         self.shared = shared
+        self.base, self.graph = base, graph
+        self._touched = 0.0
+        self._lock = threading.Lock()
+        if shared:
+            self._claim()
         self.downloads = self.root / "release"
         self.job: dict[str, Any] = {"store": store, "graph": graph, "base": base,
                                     "timeout": max(timeout, FULL_READ_TIMEOUT)}
@@ -69,7 +73,32 @@ class SiteFiles:
         """One child at a time for this site, whatever it writes (``BackgroundWrite.gate``)."""
         self._writes: dict[str, BackgroundWrite] = {}
 
+    def _claim(self) -> None:
+        """Make the graph's shared folder with the file that says whose it is (``remove_stale`` reads it)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / SITE_FILE).write_text(json.dumps({"base": self.base, "graph": self.graph}), encoding="utf-8")
+        self._touched = time.monotonic()
+
+    def _in_use(self) -> None:
+        """A shared folder is removed by other replicas once nobody used it for ``STALE_AFTER``: say that this
+        site still uses it (at most every ``TOUCH_EVERY`` seconds per process), and when it was removed all the
+        same (this replica was cut off for a day, or someone cleaned up by hand), write everything again rather
+        than answer errors: the writes start afresh, so the next requests get 503 until the files are back."""
+        if not self.shared:
+            return  # a site's own folder goes only with the site (close)
+        marker = self.root / SITE_FILE
+        if time.monotonic() - self._touched < TOUCH_EVERY and marker.exists():
+            return
+        with self._lock:
+            try:
+                os.utime(marker)
+                self._touched = time.monotonic()
+            except FileNotFoundError:
+                self._writes = {}
+                self._claim()
+
     def _write(self, key: str, folder: Path, what: str, **job: Any) -> BackgroundWrite:
+        self._in_use()
         found = self._writes.get(key)
         if found is None:
             found = self._writes.setdefault(key, BackgroundWrite(folder, {**self.job, **job}, self.token, what,
@@ -100,9 +129,11 @@ class SiteFiles:
 
 
 STALE_AFTER = 86_400.0
-"""Seconds after its last write a graph's shared folder is removed (by the next site built on that folder).
-Replicas follow the pointer within seconds of a publish, so none still reads a folder left a day ago (one that
-did, following a pointer it could not reach for a day, would answer errors for those files until restarted)."""
+"""Seconds after its last use a graph's shared folder is removed (by the next site built on that folder): every
+site that serves files from it says so at least every ``TOUCH_EVERY`` seconds, so only the folders of graphs no
+replica has served for a day go (``SiteFiles._in_use`` writes a folder removed anyway again)."""
+TOUCH_EVERY = 600.0
+"""Seconds between two "still in use" marks of a shared folder by one process: a file's time, far below ``STALE_AFTER``."""
 
 
 SITE_FILE = ".ckg-site.json"
@@ -110,8 +141,8 @@ SITE_FILE = ".ckg-site.json"
 
 
 def remove_stale(downloads_dir: Path, base: str, keep: Path) -> None:
-    """Remove the graph folders of ``downloads_dir`` (but ``keep``) of the catalogue ``base`` not written to for
-    ``STALE_AFTER`` seconds. Another catalogue's folders stay: its replicas may share the folder and follow
+    """Remove the graph folders of ``downloads_dir`` (but ``keep``) of the catalogue ``base`` not used for
+    ``STALE_AFTER`` seconds (written to, or marked in use by ``SiteFiles._in_use``). Another catalogue's folders stay: its replicas may share the folder and follow
     a graph that has not changed for weeks."""
     now = time.time()
     for folder in downloads_dir.glob("graph-*"):

@@ -47,7 +47,6 @@ class StoreCase:
         self.catalogue = catalogue
         self.files = files
         self.base = catalogue.base
-        self._api: FileCaseApi | None = None
         self._shared_api: CaseApi | None = None
         self._parts: Lru[str, list[Statement]] = Lru(COMPETENCIES_KEPT)
         """The statements of each competency recently aligned (empty: the IRI is no competency)."""
@@ -57,14 +56,8 @@ class StoreCase:
     # ---- the API: from the release's packages, once they are written ----
 
     def api(self) -> FileCaseApi:
-        found = self._api
-        if found is not None:
-            return found
-        folder = self.files.case().result()  # 503 while the child writes (service.background_write)
-        with self._lock:
-            if self._api is None:
-                self._api = FileCaseApi(folder, folder / INDEX)
-            return self._api
+        # 503 while the child writes (service.background_write)
+        return self.files.case().loaded(lambda folder: FileCaseApi(folder, folder / INDEX))
 
     def answer(self, endpoint: str, identifier: str | None, args: Mapping[str, Sequence[str]]) -> Answer:
         return self.api().answer(endpoint, identifier, args)

@@ -88,8 +88,5 @@ class StoreReleaseFolder(ReleaseFolder):
         self.files = files
 
     def get(self) -> Release:
-        found = self._release
-        if found is None:
-            folder = self.files.site().result()
-            found = self._release = Release(folder, json.loads((folder / "manifest.json").read_text(encoding="utf-8")))
-        return found
+        return self.files.site().loaded(
+            lambda folder: Release(folder, json.loads((folder / "manifest.json").read_text(encoding="utf-8"))))

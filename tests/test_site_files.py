@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -61,8 +62,13 @@ def _aged(folder: Path, base: str, days: float) -> Path:
     folder.mkdir()
     (folder / SITE_FILE).write_text(json.dumps({"base": base, "graph": "urn:uuid:x"}))
     (folder / "release").mkdir()
+    return _age(folder, days)
+
+
+def _age(folder: Path, days: float) -> Path:
+    """``folder`` and what it holds as if last written ``days`` ago."""
     then = time.time() - days * 86_400
-    for path in (folder / SITE_FILE, folder / "release", folder):
+    for path in (*folder.iterdir(), folder):
         os.utime(path, (then, then))
     return folder
 
@@ -101,3 +107,44 @@ def test_a_second_replica_serves_the_files_the_first_one_wrote(oxigraph, tmp_pat
     again = second.test_client().get("/downloads/catalogue.ttl")
     assert (again.status_code, again.data, again.headers["ETag"]) == (200, answer.data, answer.headers["ETag"])
     assert [p.name for p in tmp_path.iterdir()] == [first.extensions["ckg"].files.root.name]
+
+
+def test_a_folder_in_use_is_not_removed_by_the_next_publish(tmp_path: Path, monkeypatch) -> None:
+    """A graph published two days ago, still served: the next publish's site must not take its files away
+    from the replicas that have not followed yet (they follow within seconds, and may be cut off longer)."""
+    in_use = files(tmp_path, "urn:uuid:1")
+    _age(in_use.root, 2)
+    monkeypatch.setattr(site_files, "TOUCH_EVERY", 0.0)
+    in_use.site()  # a request for its files says the folder is in use
+    files(tmp_path, "urn:uuid:2")
+    assert in_use.root.exists()
+    _age(in_use.root, 2)  # and once nobody asked for a day, it goes
+    files(tmp_path, "urn:uuid:3")
+    assert not in_use.root.exists()
+
+
+def _until_written(client, path: str):
+    for _ in range(600):
+        answer = client.get(path)
+        if answer.status_code != 503:
+            return answer
+        time.sleep(0.05)
+    raise AssertionError(f"{path} still 503")
+
+
+def test_a_folder_removed_under_a_replica_is_written_again(oxigraph, tmp_path: Path) -> None:
+    """The graph's folder went (removed as unused by another replica, or by hand): the next requests are
+    answered 503 while the files are written again, then from the new files; never a 404 or a 500."""
+    graph = "https://example.org/ckg-site-files/removed"
+    publish_folder(oxigraph, Path(CATALOG_DIR), graph)
+    app = create_app(ServiceConfig.from_env(store=oxigraph.query, store_graph=graph, downloads_dir=str(tmp_path)))
+    client = app.test_client()
+    paths = ("/downloads/catalogue.ttl", "/ims/case/v1p1/CFDocuments")
+    before = [_until_written(client, path) for path in paths]
+    assert [answer.status_code for answer in before] == [200, 200]
+    site = app.extensions["ckg"]
+    root = site.files.root
+    shutil.rmtree(root)
+    after = [_until_written(client, path) for path in paths]
+    assert [(answer.status_code, answer.data) for answer in after] == [(200, answer.data) for answer in before]
+    assert json.loads((root / SITE_FILE).read_text())["graph"] == site.reading.graph  # so it can be judged unused again
