@@ -8,14 +8,14 @@ is written in expanded form under its full IRI rather than dropped, so nothing i
 from __future__ import annotations
 
 import json
-
-import orjson
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 from typing import Any, BinaryIO, Iterable, Iterator
 
+import orjson
 from pyoxigraph import BlankNode, Literal, NamedNode
 
 from ontology.graph import Statement
@@ -102,9 +102,17 @@ def _native(literal: Literal) -> Any:
     datatype = literal.datatype.value
     if datatype == _STRING:
         return literal.value
-    if datatype == _INTEGER and literal.value == str(int(literal.value)):
+    if datatype == _INTEGER and _PLAIN_INTEGER.fullmatch(literal.value) and abs(int(literal.value)) <= _SAFE_INTEGER:
         return int(literal.value)
     return None
+
+
+_PLAIN_INTEGER = re.compile(r"-?(0|[1-9][0-9]{0,15})")
+"""An xsd:integer written as JSON writes its number (no sign, no leading zero: "+3" and "007" are other
+literals), at most 16 digits; an engine's graph may hold any text with that datatype."""
+_SAFE_INTEGER = 2**53 - 1
+"""The largest integer every JSON reader gives back exactly: jsonld.js reads numbers as doubles (orjson refuses
+anything past 64 bits), so a larger number would be read back as another literal."""
 
 
 class NodeWriter:

@@ -14,13 +14,12 @@ it links to ride along under ``@included``.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from pyoxigraph import NamedNode, RdfFormat, Triple, serialize
 
-from exports.jsonld import NodeWriter, context
+from exports.jsonld import NodeWriter, context, dumps
 from ontology.namespaces import PREFIXES, RDF, SH
 
 from .describe import HYDRA, Description
@@ -132,8 +131,7 @@ def _listing_document(description: Description, writer: NodeWriter, context_ref:
 
 
 def _jsonld(description: Description, options: Options) -> bytes:
-    document = jsonld_document(description, options.context_ref)
-    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return dumps(jsonld_document(description, options.context_ref))
 
 
 def _html(description: Description, options: Options) -> bytes:

@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 import rdflib
 from click.testing import CliRunner
-from pyoxigraph import RdfFormat, Triple, parse
+from pyoxigraph import Literal, NamedNode, RdfFormat, Triple, parse
 from rdflib.compare import isomorphic
 
 from catalog import CATALOG_DIR
 from catalogue_fixtures import BROKEN, assemble
 from ckg.cli import cli
-from exports import release
+from exports import jsonld, release
 from competency_kg.compile import compile_catalogue
-from ontology.graph import to_rdflib_memory
+from ontology.graph import Statement, to_rdflib_memory
 
 FILES = ["catalogue.csv", "catalogue.jsonld", "catalogue.nt", "catalogue.rdf", "catalogue.ttl", "manifest.json"]
 RDFLIB_FORMATS = {"ttl": "turtle", "nt": "nt", "rdf": "xml", "jsonld": "json-ld"}
@@ -105,6 +105,25 @@ def test_jsonld_has_the_nested_predictable_shape(exported):
             walk(child)
     for node in document["@graph"]:
         walk(node)
+
+
+@pytest.mark.parametrize("value, native", [
+    ("5", 5), ("-17", -17), (str(2**53 - 1), 2**53 - 1), (str(2**53), None), (str(2**64), None), ("007", None),
+    ("+3", None), ("a few", None), ("", None)])
+def test_integers_are_json_numbers_only_where_every_reader_reads_them_back(value, native):
+    """An engine's graph (``ckg serve --store``) may hold any xsd:integer literal: ``rank`` is written as a JSON
+    number only when jsonld.js (whose numbers are doubles) and orjson (64 bits) give back the very same
+    literal; else as a value object, never an error."""
+    rank, integer = "https://w3id.org/competency-kg/def#rank", "http://www.w3.org/2001/XMLSchema#integer"
+    triples = [Statement(NamedNode("https://w3id.org/competency-kg/level/9"), NamedNode(rank),
+                         Literal(value, datatype=NamedNode(integer)))]
+    document = json.loads(jsonld.dumps(jsonld.document(triples)))
+    if native is None:
+        assert "rank" not in document and document[rank] == [{"@value": value, "@type": integer}]
+    else:
+        assert document["rank"] == native
+    back = rdflib.Graph().parse(data=json.dumps(document), format="json-ld")
+    assert set(back.objects()) == {rdflib.Literal(value, datatype=rdflib.XSD.integer)}
 
 
 def test_csv_has_one_row_per_criterion_in_order(exported):
