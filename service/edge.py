@@ -21,7 +21,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 from flask import Flask, Response, request, send_file
 from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import HTTPException
-from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.http import HTTP_STATUS_CODES, parse_range_header
 
 from . import negotiation
 
@@ -228,7 +228,23 @@ def file_answer(path: Path, media_type: str, *, etag: str | None = None, attachm
     response.set_etag(etag or file_digest(path))
     if media_type.startswith("text/"):
         response.headers["Content-Type"] = f"{media_type}; charset=utf-8"
-    return response.make_conditional(request.environ, accept_ranges=True, complete_length=path.stat().st_size)
+    return response.make_conditional(_served_range(request.environ), accept_ranges=True,
+                                     complete_length=path.stat().st_size)
+
+
+def _served_range(environ: dict) -> dict:
+    """The request as ``make_conditional`` should see it: without its ``Range`` unless that is one byte range.
+
+    werkzeug refuses every other ``Range`` with 416, but RFC 9110 (14.2) says a range unit the server does not
+    understand MUST be ignored and an invalid one MAY be, and several ranges (werkzeug sends no
+    multipart/byteranges) are a request the whole file answers. 416 stays for a byte range past the end."""
+    header = environ.get("HTTP_RANGE")
+    if header is None:
+        return environ
+    parsed = parse_range_header(header)
+    if parsed is not None and parsed.units == "bytes" and len(parsed.ranges) == 1:
+        return environ
+    return {key: value for key, value in environ.items() if key != "HTTP_RANGE"}
 
 
 def file_digest(path: Path) -> str:

@@ -94,6 +94,18 @@ def test_a_range_of_a_file_is_sent_and_checked_against_its_etag(client):
     assert (same.status_code, changed.status_code, len(changed.data)) == (206, 200, len(whole.data))
 
 
+@pytest.mark.parametrize("header", ["items=0-5", "bytes=0-1,4-5", "bytes=abc", "bytes=5-2", "bytes", "bytes=-"])
+def test_a_range_we_do_not_serve_is_ignored_not_refused(client, header):
+    """RFC 9110 14.2: a range unit the server does not understand MUST be ignored; an invalid ranges-specifier
+    MAY be; and several ranges (we send no multipart/byteranges) are a request the whole answers. 416 is only
+    for a range that lies past the end."""
+    whole = client.get("/downloads/catalogue.nt")
+    answer = client.get("/downloads/catalogue.nt", headers={"Range": header})
+    assert (answer.status_code, answer.data, answer.headers.get("Content-Range")) == (200, whole.data, None)
+    past = client.get("/downloads/catalogue.nt", headers={"Range": f"bytes={len(whole.data)}-"})
+    assert (past.status_code, past.headers["Content-Range"]) == (416, f"bytes */{len(whole.data)}")
+
+
 def test_a_case_package_is_tagged_by_its_bytes_too(client):
     documents = client.get("/ims/case/v1p1/CFDocuments").json["CFDocuments"]
     path = f"/ims/case/v1p1/CFPackages/{documents[0]['identifier']}"
