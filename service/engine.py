@@ -24,14 +24,14 @@ import re
 import socket
 import threading
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Iterable, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple, parse
 
 from .engine_auth import VARIABLES, Digest, Login, Unanswerable, challenges, refusal
-from .engine_wire import Wire
+from .engine_wire import TooLarge, Wire
 
 
 class EngineError(Exception):
@@ -43,6 +43,34 @@ class EngineError(Exception):
         self.message = message
         self.retry_after = retry_after
         """Seconds for ``Retry-After`` when the status is 503 or 504."""
+
+
+class EngineUnreachable(EngineError):
+    """No HTTP answer at all: the connection was refused or broken, or what came back was not HTTP (502)."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(502, message)
+        self.reason = reason
+        """Why, in a few words ("Connection refused")."""
+
+
+class AnswerTooLarge(EngineError):
+    """The answer was longer than the bound :meth:`Engine.exchange` was given (502; the SPARQL endpoint says 400)."""
+
+    def __init__(self, limit: int, message: str):
+        super().__init__(502, message)
+        self.limit = limit
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One answer of the engine, whatever its status (:meth:`Engine.exchange`)."""
+
+    status: int
+    reason: str
+    headers: Mapping[str, str]
+    """By lower-case name."""
+    body: bytes
 
 
 Term = NamedNode | BlankNode | Literal
@@ -67,14 +95,15 @@ still split on it), ``%`` and ``+`` (a space is written as ``+``), control and n
 _SPACE_AS_PLUS = bytes.maketrans(b" ", b"+")
 
 
-def form_encode(fields: Mapping[str, str]) -> bytes:
+def form_encode(fields: Mapping[str, str] | Iterable[tuple[str, str]]) -> bytes:
     """``fields`` as an application/x-www-form-urlencoded body, escaping only what a form decoder reads
     specially (``_ESCAPED``); every other printable ASCII byte (``<``, ``{``, ``#``...) is sent as it is,
     which a decoder passes through unchanged. ``urlencode`` escapes those too, one Python call per byte:
     0.09 ms for a competency's 4 kB query, 0.6 ms for a level page's 20 kB, a tenth of the front end's
     own work for an uncached competency from an engine. Here the escapes are a few (newlines, ``&&``)."""
+    pairs = fields.items() if isinstance(fields, Mapping) else fields
     return b"&".join(name.encode("ascii") + b"=" + _ESCAPED.sub(_percent, value.encode("utf-8")).translate(_SPACE_AS_PLUS)
-                     for name, value in fields.items())
+                     for name, value in pairs)
 
 
 def _percent(match: re.Match) -> bytes:
@@ -119,6 +148,11 @@ class Engine:
         """The engine asked for Basic: sent with every request since (by every thread)."""
         self._local = threading.local()
 
+    @property
+    def signs_in(self) -> bool:
+        """Whether credentials are set (what a refusal's message says to check)."""
+        return self._login.given
+
     # ---- the wire ----
 
     def _connection(self) -> Wire:
@@ -140,7 +174,24 @@ class Engine:
     def _post(self, query: str, accept: str, dataset: bool = True) -> bytes:
         """``dataset=False`` leaves the dataset to the query (one that names its graphs, as the pointer's does)."""
         graph = {"default-graph-uri": self.graph} if self.graph and dataset else {}
-        body = form_encode({"query": query, **graph})
+        answer = self.exchange({"query": query, **graph}, accept)
+        if answer.status in (401, 403, 407):
+            raise EngineError(502, refusal(shown(self.url), answer.status, self._login.given))
+        if answer.status != 200:
+            detail = answer.body.decode("utf-8", "replace").strip().splitlines()[:3]
+            raise EngineError(503 if answer.status == 503 else 502, f"the SPARQL engine at {shown(self.url)} answered "
+                                                                    f"{answer.status} {answer.reason}: {' '.join(detail)[:300]}")
+        return answer.body
+
+    def exchange(self, fields: Mapping[str, str] | Iterable[tuple[str, str]], accept: str, *,
+                 deadline: float | None = None, limit: int | None = None) -> Exchange:
+        """POST the form ``fields`` and read the answer, whatever its status; a 401 is answered once when we
+        have what it asks for (a second 401 is returned, never a loop).
+
+        ``deadline`` (``time.monotonic()``): no read waits past it (else ``timeout`` per read); ``limit``: the
+        most bytes of body read. Raises :class:`EngineError` 504 when no answer came in time,
+        :class:`EngineUnreachable` when none came at all, :class:`AnswerTooLarge` past ``limit``."""
+        body = form_encode(fields)
         head = (f"POST {self._path} HTTP/1.1\r\nHost: {self._host_header}\r\n"
                 f"Content-Type: application/x-www-form-urlencoded\r\nAccept: {accept}\r\n")
         tail = f"Content-Length: {len(body)}\r\n\r\n"
@@ -150,34 +201,34 @@ class Engine:
             request = (head + (f"Authorization: {authorization}\r\n" if authorization else "") + tail).encode("latin-1") + body
             connection = self._connection()
             try:
-                status, reason, data = connection.exchange(request)
+                status, reason, data = connection.exchange(request, deadline, limit)
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as error:
                 self._drop()
                 if reconnected:  # a kept-alive socket the engine closed meanwhile: retried once on a new one
-                    raise EngineError(502, f"the SPARQL engine at {shown(self.url)} closed the connection: {error}") from None
+                    raise EngineUnreachable(f"the SPARQL engine at {shown(self.url)} closed the connection: {error}",
+                                            "it closed the connection") from None
                 reconnected = True
                 continue
             except (TimeoutError, socket.timeout):
                 self._drop()
-                raise EngineError(504, f"the SPARQL engine at {shown(self.url)} gave no answer within {self.timeout:g} s") from None
+                within = "by the deadline" if deadline is not None else f"within {self.timeout:g} s"
+                raise EngineError(504, f"the SPARQL engine at {shown(self.url)} gave no answer {within}") from None
+            except TooLarge as error:
+                self._drop()
+                raise AnswerTooLarge(error.limit, f"the SPARQL engine at {shown(self.url)} sent more than "
+                                                  f"{error.limit:,} bytes") from None
             except http.client.HTTPException as error:
                 self._drop()
-                raise EngineError(502, f"the SPARQL engine at {shown(self.url)} did not answer in HTTP: "
-                                       f"{type(error).__name__} {error}") from None
+                raise EngineUnreachable(f"the SPARQL engine at {shown(self.url)} did not answer in HTTP: "
+                                        f"{type(error).__name__} {error}", "its answer was not HTTP") from None
             except OSError as error:
                 self._drop()
-                raise EngineError(502, f"cannot reach the SPARQL engine at {shown(self.url)}: "
-                                       f"{error.strerror or error}") from None
+                raise EngineUnreachable(f"cannot reach the SPARQL engine at {shown(self.url)}: {error.strerror or error}",
+                                        str(error.strerror or error)) from None
             if status == 401 and not challenged and self._answer(connection.challenges):
                 challenged = True  # answered once; a second 401 for this request is a refusal, never a loop
                 continue
-            if status in (401, 403, 407):
-                raise EngineError(502, refusal(shown(self.url), status, self._login.given))
-            if status != 200:
-                detail = data.decode("utf-8", "replace").strip().splitlines()[:3]
-                raise EngineError(503 if status == 503 else 502, f"the SPARQL engine at {shown(self.url)} answered "
-                                                                 f"{status} {reason}: {' '.join(detail)[:300]}")
-            return data
+            return Exchange(status, reason, connection.headers, data)
 
     def _authorization(self, body: bytes) -> str | None:
         """The ``Authorization`` value for the next request: the token, this thread's Digest, or Basic once asked."""

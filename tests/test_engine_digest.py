@@ -3,7 +3,7 @@
 A canned local engine issues Digest challenges and checks every answer's hash itself (computed here
 from the RFC's formulas, not with the client's code), each nonce's ``nc`` strictly increasing; it can
 declare a nonce stale or forget it (a fresh 401). The page reader (``service.engine``) and the SPARQL
-proxy (``service.sparql.upstream``, through requests) are both read against it, and once against a real
+proxy (``service.sparql.upstream``, through the page reader's client) are both read against it, and once against a real
 Virtuoso when it is installed: ``ckg serve --store .../sparql-auth`` with the account tests/engines.py
 creates, compared with the anonymous ``/sparql``.
 """
@@ -26,7 +26,6 @@ from service.engine_auth import Digest, Login, challenges
 from service.sparql.execute import Answer, Job
 from service.sparql.safety import inspect_query
 from service.sparql.upstream import Engine as Upstream
-from exports.publish import Credentials
 
 USER, PASSWORD, REALM, OPAQUE = "reader", "s3cret-Pa55", "SPARQL", "opaque-Value/1"
 ROWS = b'{"head":{"vars":["x"]},"results":{"bindings":[{"x":{"type":"literal","value":"one"}}]}}'
@@ -277,10 +276,10 @@ def test_a_token_is_sent_with_every_request_and_a_refused_one_is_not_retried(dig
     assert "t0ken-XYZ" not in raised.value.message
 
 
-# ---- the SPARQL proxy (requests' HTTPDigestAuth) ----
+# ---- the SPARQL proxy (the page reader's client) ----
 
 def proxied(server: DigestServer, password: str = PASSWORD) -> Answer:
-    upstream = Upstream(server.url, "urn:g", Credentials(USER, password))
+    upstream = Upstream(server.url, "urn:g", env={"CKG_STORE_USER": USER, "CKG_STORE_PASSWORD": password})
     query = "SELECT ?x WHERE { ?x ?p ?o }"
     return upstream.run(Job(query, "application/sparql-results+json", None, None), inspect_query(query), timeout=5)
 
@@ -290,7 +289,7 @@ def test_the_sparql_proxy_answers_digest_too(digest_server, algorithm: str, basi
     server = digest_server(algorithm, basic_first=basic_first)
     answer = proxied(server)
     assert answer.status == 200 and json.loads(answer.body)["results"]["bindings"][0]["x"]["value"] == "one"
-    assert [seen["status"] for seen in server.seen] == [401, 401, 200]  # once to learn the scheme, once per thread
+    assert [seen["status"] for seen in server.seen] == [401, 200]  # one challenge, answered at once
     assert server.seen[-1]["fields"]["algorithm"] == algorithm
 
 
@@ -301,7 +300,7 @@ def test_the_sparql_proxy_says_the_same_words_for_a_refusal(digest_server) -> No
     text = answer.body.decode()
     assert "refused our credentials (HTTP 401)" in text and "CKG_STORE_USER/CKG_STORE_PASSWORD or CKG_STORE_TOKEN" in text
     assert "wrong" not in text
-    assert len(server.seen) == 3  # never a loop
+    assert len(server.seen) == 2  # never a loop
 
 
 # ---- a real Virtuoso (tests/engines.py's session engine and its account) ----
