@@ -8,11 +8,14 @@ same size beside it:
    ``service.store_releases``; before commit 323945b it first derived every release's whole change set):
    time to first byte (status line and headers) and to the last byte, then a second page of another
    resource (the page itself not cached);
-2. the first CASE 1.1 request (``CFDocuments``: from an engine, a child process writes the release files,
-   CASE packages among them, and their index once for every worker, answering 503 + Retry-After while it
+2. the first CASE 1.1 request (``CFDocuments``: from an engine, a child process writes the CASE packages
+   and their index once for every worker, answering 503 + Retry-After while it
    writes; the time is to the first answer that is not a 503, and the child's memory is sampled), then a
    ``CFItems`` lookup of another competency, then the Dutch ``CFPackages`` (the whole framework in one
    answer, what an HR system imports); before commit c3dd10c each worker built a ``CaseApi`` from a full read;
+   then the first download (``/downloads/catalogue.nt``: the release files, which from an engine the same
+   child writes from the same full read right after the CASE packages; before this session, a second child
+   with a full read of its own);
 3. the first feed request (every release's change set; from an engine derived once for every worker by
    a child process, 503 meanwhile) and a release's file (written by a child from a full read of the
    release's graph);
@@ -262,6 +265,8 @@ def requests_of(base: str, changed: int, competencies: int) -> list[tuple[str, s
          item_id(base + other).encode()),
         ("CFPackages/{Dutch document} (the whole framework)", f"/ims/case/v1p1/CFPackages/{package}",
          "application/json", b'"CFItems"'),
+        ("first download: /downloads/catalogue.nt (the release files: from an engine, the same child's other part)",
+         "/downloads/catalogue.nt", "*/*", b"<"),
         ("first feed request: /feed (every release's change set)", "/feed", "application/ld+json", b'"ldes"'),
         ("release file: /release/1.0.0/catalogue.nt", "/release/1.0.0/catalogue.nt", "*/*", b"<"),
     ]

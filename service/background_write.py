@@ -59,6 +59,11 @@ class StillWriting(EngineError):
         super().__init__(503, message, retry_after)
 
 
+def marker_of(folder: Path) -> Path:
+    """The file a child writes last, holding the site's token, when ``folder`` is complete."""
+    return folder.with_name(folder.name + ".done")
+
+
 class BackgroundWrite:
     """One write of ``folder`` (module docstring): ``result()`` is the folder once the child has finished."""
 
@@ -84,7 +89,7 @@ class BackgroundWrite:
 
     @property
     def marker(self) -> Path:
-        return self.folder.with_name(self.folder.name + ".done")
+        return marker_of(self.folder)
 
     @property
     def log(self) -> Path:

@@ -1,13 +1,13 @@
 """Where a site served from an engine keeps the files its child processes write, and the writes themselves.
 
 One object per site, made in gunicorn's master (``service.store_site.build_site``) so that every worker of
-the site shares its token and folders. Three kinds of files are derived from the engine, each by a child
+the site shares its token and folders. Four kinds of files are derived from the engine, each by a child
 process (``service.background_write``, ``service.store_write``):
 
 - ``site``: the release files of the current graph (``/downloads/``);
-- ``case``: the two CASE packages of the current graph and their index (``service.case_files``), apart from
-  the release files so that the CASE API answers as soon as they are written (at 20,000 competencies the
-  whole release takes the child twice as long);
+- ``case``: the two CASE packages of the current graph and their index (``service.case_files``), a folder of
+  their own so that the CASE API answers as soon as they are written (at 20,000 competencies the whole
+  release takes twice as long); one child writes both from one full read, the part asked for first;
 - ``changes``: the change set of every release, derived in the engine (the feed, What-changed pages);
 - ``release``: the files of one release (``/release/<version>/catalogue.ttl``...).
 
@@ -38,7 +38,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .background_write import BackgroundWrite
+from .background_write import BackgroundWrite, marker_of
 
 FULL_READ_TIMEOUT = 300.0
 """Seconds a child waits for the engine's next bytes: a full read may take minutes to start on some engines."""
@@ -106,10 +106,18 @@ class SiteFiles:
         return found
 
     def site(self) -> BackgroundWrite:
-        return self._write("site", self.downloads, "the release files", kind="site")
+        return self._whole("site", "the release files")
 
     def case(self) -> BackgroundWrite:
-        return self._write("case", self._beside("case"), "the CASE packages", kind="case")
+        return self._whole("case", "the CASE packages")
+
+    def _whole(self, part: str, what: str) -> BackgroundWrite:
+        """``part`` ("site" or "case"), and the other one after it from the same full read of the graph
+        (``service.store_write.write_whole``): whichever is asked for first, the graph is read once for both."""
+        folders = {"site": self.downloads, "case": self._beside("case")}
+        then = "case" if part == "site" else "site"
+        return self._write(part, folders[part], what, kind="whole", part=part, then=then,
+                           then_folder=str(folders[then]), then_marker=str(marker_of(folders[then])))
 
     def changes(self) -> BackgroundWrite:
         return self._write("changes", self._beside("changes"), "the change sets of the releases", kind="changes")

@@ -24,6 +24,7 @@ def test_first_history_and_case_requests_from_the_engine_and_embedded(tmp_path):
         assert row(output, f"| {mode} | first CASE request: CFDocuments | 200 |")
         assert "| 200 |" in row(output, f"| {mode} | CFPackages/")
         assert row(output, f"| {mode} | first feed request: /feed (every release's change set) | 200 |")
+        assert "| 200 |" in row(output, f"| {mode} | first download: /downloads/catalogue.nt ")
         assert row(output, f"| {mode} | release file: /release/1.0.0/catalogue.nt | 200 |")
         assert row(output, f"| {mode} | after first CASE request |")
     engine_memory = row(output, "| store | ready (no request yet) |").strip("| ").split(" | ")[-2:]

@@ -10,6 +10,8 @@ import shutil
 import time
 from pathlib import Path
 
+import pytest
+
 from catalog import CATALOG_DIR
 from service import site_files
 from service.app import create_app
@@ -148,3 +150,29 @@ def test_a_folder_removed_under_a_replica_is_written_again(oxigraph, tmp_path: P
     after = [_until_written(client, path) for path in paths]
     assert [(answer.status_code, answer.data) for answer in after] == [(200, answer.data) for answer in before]
     assert json.loads((root / SITE_FILE).read_text())["graph"] == site.reading.graph  # so it can be judged unused again
+
+
+def _no_more_children(app) -> None:
+    """Any further child of this site fails at once (a 502 would say so)."""
+    files = app.extensions["ckg"].files
+    for write in (files.site(), files.case()):
+        write.command = ["false"]
+
+
+@pytest.mark.parametrize("first, then", [("/downloads/catalogue.ttl", "/ims/case/v1p1/CFDocuments"),
+                                         ("/ims/case/v1p1/CFDocuments", "/downloads/catalogue.nt")])
+def test_one_full_read_writes_both_the_release_files_and_the_case_packages(oxigraph, tmp_path: Path, first: str,
+                                                                          then: str) -> None:
+    """Each needs the whole graph: whichever is asked for first, the child that writes it writes the other too."""
+    graph = "https://example.org/ckg-site-files/whole"
+    publish_folder(oxigraph, Path(CATALOG_DIR), graph)
+    app = create_app(ServiceConfig.from_env(store=oxigraph.query, store_graph=graph, downloads_dir=str(tmp_path)))
+    client = app.test_client()
+    assert _until_written(client, first).status_code == 200
+    files = app.extensions["ckg"].files
+    for _ in range(600):  # the other part comes right after, from the same child
+        if all(write.marker.exists() for write in (files.site(), files.case())):
+            break
+        time.sleep(0.05)
+    _no_more_children(app)
+    assert client.get(then).status_code == 200
