@@ -193,7 +193,7 @@ class Engine:
         :class:`EngineUnreachable` when none came at all, :class:`AnswerTooLarge` past ``limit``."""
         body = form_encode(fields)
         head = (f"POST {self._path} HTTP/1.1\r\nHost: {self._host_header}\r\n"
-                f"Content-Type: application/x-www-form-urlencoded\r\nAccept: {accept}\r\n")
+                f"Content-Type: application/x-www-form-urlencoded\r\nAccept: {accept}\r\nAccept-Encoding: identity\r\n")
         tail = f"Content-Length: {len(body)}\r\n\r\n"
         reconnected = challenged = False
         while True:

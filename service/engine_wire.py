@@ -108,7 +108,7 @@ class Wire:
                 break
         bounded = limit is not None or self._deadline is not None
         if chunked:
-            body = self._chunks(reader, limit) if bounded else self._all_chunks(reader)
+            body = self._chunks(reader, bounded, limit)
         elif length is not None:
             if limit is not None and length > limit:
                 raise TooLarge(limit)
@@ -179,34 +179,12 @@ class Wire:
             raise http.client.HTTPException(f"the engine sent more than {_HEADERS} header lines")
         return int(code), reason.decode("latin-1"), keep, length, chunked
 
-    def _chunks(self, reader, limit: int | None) -> bytes:
-        """A chunked body read against the deadline and the bound (``_all_chunks`` without them)."""
+    def _chunks(self, reader, bounded: bool, limit: int | None) -> bytes:
+        """A chunked body; ``bounded``: read against the deadline and ``limit`` (else each chunk in one read)."""
         parts, got = [], 0
         while True:
-            self._wait()
-            line = reader.readline(_LINE + 1)
-            try:
-                size = int(line.split(b";", 1)[0], 16)
-            except ValueError:
-                raise http.client.IncompleteRead(b"".join(parts)) from None
-            if size == 0:
-                for _ in range(_HEADERS):
-                    self._wait()
-                    if reader.readline(_LINE + 1) in (b"\r\n", b"\n", b""):
-                        return b"".join(parts)
-                raise http.client.HTTPException(f"the engine sent more than {_HEADERS} trailer lines")
-            got += size
-            if limit is not None and got > limit:
-                raise TooLarge(limit)
-            chunk = self._read(reader, size + 2)  # the chunk and its CRLF
-            if len(chunk) < size + 2:
-                raise http.client.IncompleteRead(b"".join(parts) + chunk)
-            parts.append(chunk[:size])
-
-    @staticmethod
-    def _all_chunks(reader) -> bytes:
-        parts = []
-        while True:
+            if bounded:
+                self._wait()
             line = reader.readline(_LINE + 1)
             try:
                 size = int(line.split(b";", 1)[0], 16)
@@ -214,10 +192,15 @@ class Wire:
                 raise http.client.IncompleteRead(b"".join(parts)) from None
             if size == 0:
                 for _ in range(_HEADERS):  # trailers, up to the blank line
+                    if bounded:
+                        self._wait()
                     if reader.readline(_LINE + 1) in (b"\r\n", b"\n", b""):
                         return b"".join(parts)
                 raise http.client.HTTPException(f"the engine sent more than {_HEADERS} trailer lines")
-            chunk = reader.read(size + 2)  # the chunk and its CRLF
+            got += size
+            if limit is not None and got > limit:
+                raise TooLarge(limit)
+            chunk = self._read(reader, size + 2) if bounded else reader.read(size + 2)  # the chunk and its CRLF
             if len(chunk) < size + 2:
                 raise http.client.IncompleteRead(b"".join(parts) + chunk)
             parts.append(chunk[:size])

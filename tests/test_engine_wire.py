@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from service.engine import Engine, EngineError
+from service.engine import AnswerTooLarge, Engine, EngineError
 
 
 class CannedServer:
@@ -88,7 +88,7 @@ def _chunked(body: bytes, size: int, trailers: str = "") -> bytes:
     return b"".join(b"%x;ext=1\r\n%s\r\n" % (len(c), c) for c in chunks) + b"0\r\n" + trailers.encode() + b"\r\n"
 
 
-@pytest.mark.parametrize("answer, kept", [
+FRAMINGS = [
     (_answer(ROWS, f"Content-Length: {len(ROWS)}"), True),
     (_answer(_chunked(ROWS, 7), "Transfer-Encoding: chunked"), True),
     (_answer(_chunked(ROWS, 1000, "X-Checksum: abc\r\n"), "Transfer-Encoding: chunked"), True),
@@ -96,7 +96,10 @@ def _chunked(body: bytes, size: int, trailers: str = "") -> bytes:
     (_answer(ROWS, f"Content-Length: {len(ROWS)}", version="HTTP/1.0"), False),
     (_answer(ROWS, f"Content-Length: {len(ROWS)}", "Connection: keep-alive", version="HTTP/1.0"), True),
     (b"HTTP/1.1 100 Continue\r\n\r\n" + _answer(ROWS, f"Content-Length: {len(ROWS)}"), True),
-])
+]
+
+
+@pytest.mark.parametrize("answer, kept", FRAMINGS)
 def test_every_framing_of_an_answer_is_read_whole_and_leaves_the_connection_clean(serve, answer: bytes, kept: bool) -> None:
     """Twice: the second request must find the connection exactly at the end of the first answer (kept
     alive), or open a new one when the answer said it ends the connection (the server then has one
@@ -105,6 +108,21 @@ def test_every_framing_of_an_answer_is_read_whole_and_leaves_the_connection_clea
     for _ in range(2):
         assert engine.select("SELECT ?x WHERE {}")[0]["x"].value == "one"
     assert len(engine.server.requests) == 2
+
+
+@pytest.mark.parametrize("answer, kept", FRAMINGS)
+def test_every_framing_is_read_the_same_against_a_deadline_and_a_bound(serve, answer: bytes, kept: bool) -> None:
+    """What the SPARQL endpoint reads (``Engine.exchange`` with a deadline and a byte bound): the same body, the
+    answer's headers, the connection left clean; one byte under the body's length is refused, not cut."""
+    engine = serve([answer, answer]) if kept else serve([answer], [answer])
+    for _ in range(2):
+        found = engine.exchange({"query": "SELECT ?x WHERE {}"}, "application/sparql-results+json",
+                                deadline=time.monotonic() + 10, limit=len(ROWS))
+        assert (found.status, found.body) == (200, ROWS)
+    assert len(engine.server.requests) == 2
+    with pytest.raises(AnswerTooLarge):
+        serve([answer]).exchange({"query": "SELECT ?x WHERE {}"}, "application/sparql-results+json",
+                                 deadline=time.monotonic() + 10, limit=len(ROWS) - 1)
 
 
 def test_a_kept_alive_connection_is_reused_and_a_closed_one_reopened(serve) -> None:
@@ -123,6 +141,7 @@ def test_the_request_is_one_well_formed_form_post(serve) -> None:
     assert lines[0] == b"POST /sparql HTTP/1.1"
     assert f"Host: 127.0.0.1:{engine.server.port}".encode() in lines
     assert b"Content-Type: application/x-www-form-urlencoded" in lines
+    assert b"Accept-Encoding: identity" in lines  # without it any coding is acceptable, and gzip is not read
     assert f"Content-Length: {len(body)}".encode() in lines
     assert body == b"query=SELECT+?x+WHERE+{+?x+?p+'%C3%A9'+}&default-graph-uri=urn:g"  # service.engine.form_encode
 
