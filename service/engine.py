@@ -1,4 +1,6 @@
-"""A small SPARQL 1.1 Protocol client for reading the catalogue out of an engine (``ckg serve --store``).
+"""A small SPARQL 1.1 Protocol client for reading the catalogue out of an engine (``ckg serve --store``),
+and the one way to the engine for our SPARQL endpoint too (``service.sparql.upstream`` forwards its
+clients' queries through :meth:`Engine.exchange`, with their deadline and a byte bound).
 
 Only the standard protocol is used (a form-encoded POST of ``query``, answers as N-Triples or SPARQL
 JSON results), so Oxigraph server, Virtuoso, Fuseki, GraphDB and Neptune are read the same way. Every

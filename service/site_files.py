@@ -150,8 +150,8 @@ SITE_FILE = ".ckg-site.json"
 
 def remove_stale(downloads_dir: Path, base: str, keep: Path) -> None:
     """Remove the graph folders of ``downloads_dir`` (but ``keep``) of the catalogue ``base`` not used for
-    ``STALE_AFTER`` seconds (written to, or marked in use by ``SiteFiles._in_use``). Another catalogue's folders stay: its replicas may share the folder and follow
-    a graph that has not changed for weeks."""
+    ``STALE_AFTER`` seconds (written to, or marked in use by ``SiteFiles._in_use``). Another catalogue's
+    folders stay: its replicas may share the folder and follow a graph that has not changed for weeks."""
     now = time.time()
     for folder in downloads_dir.glob("graph-*"):
         try:
