@@ -52,7 +52,9 @@ def write_case(graph: CatalogueGraph, folder: Path) -> None:
 def write_whole(engine: Engine, job: dict) -> None:
     """The part asked for, then the other from the same full read: each needs the whole graph, and reading it
     twice cost a second full read (a minute at 20,000 competencies). Each part's marker is written as soon as
-    that part is, so its waiters do not wait for the other; a part another child wrote already is skipped."""
+    that part is, so its waiters do not wait for the other; a part another child wrote already is skipped.
+    The graph stays in memory until both are written, the CASE index included: the child peaks at ~3.1 GiB
+    at 20,000 competencies instead of ~2.7 (bench/RESULTS.md, "Session 9: one full read")."""
     graph = read_whole(engine, job["base"])
     for part, folder, marker in ((job["part"], job["folder"], job["marker"]),
                                  (job["then"], job["then_folder"], job["then_marker"])):
