@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from contextlib import ExitStack, contextmanager
@@ -44,6 +45,17 @@ def http_get(url: str, timeout: float = 30) -> tuple[int, bytes]:
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
+
+
+def until_written(client, path: str):
+    """``client``'s answer for ``path`` once it is not a 503 (a site from an engine writes some files in a child
+    first, ``service.background_write``); asks for at most 30 s."""
+    for _ in range(600):
+        answer = client.get(path)
+        if answer.status_code != 503:
+            return answer
+        time.sleep(0.05)
+    raise AssertionError(f"{path} still 503 after 30 s")
 
 
 def publish_bundled(engine: Engine) -> None:

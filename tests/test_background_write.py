@@ -18,7 +18,7 @@ from service.app import create_app
 from service.background_write import BackgroundWrite, StillWriting
 from service.config import ServiceConfig
 from service.engine import EngineError
-from store_support import publish_folder
+from store_support import publish_folder, until_written
 
 CHILD = r"""
 import json, os, sys, time
@@ -127,11 +127,7 @@ def test_over_http_the_downloads_and_case_answer_503_with_retry_after_until_writ
     assert waiting.status_code == 503 and int(waiting.headers["Retry-After"]) > 0
     assert "being written" in waiting.get_data(as_text=True)
     case = "/ims/case/v1p1/CFDocuments"
-    for _ in range(600):
-        answer = client.get(case)
-        if answer.status_code != 503:
-            break
-        time.sleep(0.05)
+    answer = until_written(client, case)
     assert answer.status_code == 200 and answer.json["CFDocuments"]
     assert client.get("/downloads/catalogue.ttl").status_code == 200
     site.close()

@@ -17,7 +17,7 @@ from service import site_files
 from service.app import create_app
 from service.config import ServiceConfig
 from service.site_files import SITE_FILE, SiteFiles
-from store_support import publish_folder
+from store_support import publish_folder, until_written
 
 BASE = "https://w3id.org/competency-kg/"
 STORE = "http://127.0.0.1:1/query"
@@ -99,11 +99,7 @@ def test_a_second_replica_serves_the_files_the_first_one_wrote(oxigraph, tmp_pat
     publish_folder(oxigraph, Path(CATALOG_DIR), graph)
     config = ServiceConfig.from_env(store=oxigraph.query, store_graph=graph, downloads_dir=str(tmp_path))
     first, second = create_app(config), create_app(config)
-    for _ in range(600):
-        answer = first.test_client().get("/downloads/catalogue.ttl")
-        if answer.status_code != 503:
-            break
-        time.sleep(0.05)
+    answer = until_written(first.test_client(), "/downloads/catalogue.ttl")
     assert answer.status_code == 200
     second.extensions["ckg"].files.site().command = ["false"]  # a second write would fail: 502
     again = second.test_client().get("/downloads/catalogue.ttl")
@@ -125,15 +121,6 @@ def test_a_folder_in_use_is_not_removed_by_the_next_publish(tmp_path: Path, monk
     assert not in_use.root.exists()
 
 
-def _until_written(client, path: str):
-    for _ in range(600):
-        answer = client.get(path)
-        if answer.status_code != 503:
-            return answer
-        time.sleep(0.05)
-    raise AssertionError(f"{path} still 503")
-
-
 def test_a_folder_removed_under_a_replica_is_written_again(oxigraph, tmp_path: Path) -> None:
     """The graph's folder went (removed as unused by another replica, or by hand): the next requests are
     answered 503 while the files are written again, then from the new files; never a 404 or a 500."""
@@ -142,12 +129,12 @@ def test_a_folder_removed_under_a_replica_is_written_again(oxigraph, tmp_path: P
     app = create_app(ServiceConfig.from_env(store=oxigraph.query, store_graph=graph, downloads_dir=str(tmp_path)))
     client = app.test_client()
     paths = ("/downloads/catalogue.ttl", "/ims/case/v1p1/CFDocuments")
-    before = [_until_written(client, path) for path in paths]
+    before = [until_written(client, path) for path in paths]
     assert [answer.status_code for answer in before] == [200, 200]
     site = app.extensions["ckg"]
     root = site.files.root
     shutil.rmtree(root)
-    after = [_until_written(client, path) for path in paths]
+    after = [until_written(client, path) for path in paths]
     assert [(answer.status_code, answer.data) for answer in after] == [(200, answer.data) for answer in before]
     assert json.loads((root / SITE_FILE).read_text())["graph"] == site.reading.graph  # so it can be judged unused again
 
@@ -168,7 +155,7 @@ def test_one_full_read_writes_both_the_release_files_and_the_case_packages(oxigr
     publish_folder(oxigraph, Path(CATALOG_DIR), graph)
     app = create_app(ServiceConfig.from_env(store=oxigraph.query, store_graph=graph, downloads_dir=str(tmp_path)))
     client = app.test_client()
-    assert _until_written(client, first).status_code == 200
+    assert until_written(client, first).status_code == 200
     files = app.extensions["ckg"].files
     for _ in range(600):  # the other part comes right after, from the same child
         if all(write.marker.exists() for write in (files.site(), files.case())):
