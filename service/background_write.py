@@ -64,6 +64,14 @@ def marker_of(folder: Path) -> Path:
     return folder.with_name(folder.name + ".done")
 
 
+def marked(marker: Path, token: str) -> bool:
+    """Whether ``marker`` says its folder was written for the site with ``token``."""
+    try:
+        return marker.read_text(encoding="utf-8") == token
+    except OSError:
+        return False
+
+
 class BackgroundWrite:
     """One write of ``folder`` (module docstring): ``result()`` is the folder once the child has finished."""
 
@@ -100,10 +108,7 @@ class BackgroundWrite:
         return self.folder.with_name(self.folder.name + ".failed")
 
     def _finished(self) -> bool:
-        try:
-            self._done = self._done or self.marker.read_text(encoding="utf-8") == self.token
-        except OSError:
-            pass
+        self._done = self._done or marked(self.marker, self.token)
         return self._done
 
     def result(self) -> Path:

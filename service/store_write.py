@@ -28,7 +28,7 @@ from exports.release import BASENAME
 from ontology.graph import CatalogueGraph
 from ontology.namespaces import DCAT, DCT
 
-from .background_write import JOB_VARIABLE
+from .background_write import JOB_VARIABLE, marked
 from .case_files import INDEX, write_index
 from .engine import Engine, EngineError
 from .release_folder import write_or_reuse
@@ -58,20 +58,13 @@ def write_whole(engine: Engine, job: dict) -> None:
     graph = read_whole(engine, job["base"])
     for part, folder, marker in ((job["part"], job["folder"], job["marker"]),
                                  (job["then"], job["then_folder"], job["then_marker"])):
-        if _holds(Path(marker), job["token"]):
+        if marked(Path(marker), job["token"]):
             continue
         if part == "site":
             write_site(graph, job["base"], Path(folder))
         else:
             write_case(graph, Path(folder))
         Path(marker).write_text(job["token"], encoding="utf-8")
-
-
-def _holds(marker: Path, token: str) -> bool:
-    try:
-        return marker.read_text(encoding="utf-8") == token
-    except OSError:
-        return False
 
 
 def run(job: dict) -> None:
