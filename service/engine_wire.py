@@ -102,7 +102,6 @@ class Wire:
         reader = self._reader
         while True:
             self.challenges, self.headers = [], {}
-            self._wait()
             status, reason, keep, length, chunked = self._head(reader, self.challenges, self.headers)
             if not 100 <= status < 200:
                 break
@@ -146,8 +145,10 @@ class Wire:
             parts.append(part)
         return b"".join(parts)
 
-    @staticmethod
-    def _head(reader, challenges: list[str], headers: dict[str, str]) -> tuple[int, str, bool, int | None, bool]:
+    def _head(self, reader, challenges: list[str], headers: dict[str, str]) -> tuple[int, str, bool, int | None, bool]:
+        """The status line and headers, each line read against the deadline: an engine that sends a header line
+        now and then would otherwise hold the request for as many lines as it likes."""
+        self._wait()
         line = reader.readline(_LINE + 1)
         if not line:
             raise http.client.RemoteDisconnected("the engine closed the connection without answering")
@@ -157,6 +158,7 @@ class Wire:
             raise http.client.BadStatusLine(line.decode("latin-1")[:100])
         keep, length, chunked = version != b"HTTP/1.0", None, False
         for _ in range(_HEADERS):
+            self._wait()
             header = reader.readline(_LINE + 1)
             if header in (b"\r\n", b"\n", b""):
                 break

@@ -181,6 +181,40 @@ def test_an_engine_that_never_answers_is_a_504_within_the_timeout() -> None:
         listener.close()
 
 
+
+def test_an_engine_dribbling_header_lines_is_cut_at_the_deadline() -> None:
+    """A header line now and then, each well within the per-read timeout, must not hold the request past its
+    deadline (the SPARQL endpoint's time limit): each line waits only for the time left."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def dribble() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            _read_request(connection)
+            connection.sendall(b"HTTP/1.1 200 OK\r\n")
+            for n in range(40):  # 6 s of headers if nobody stops listening
+                if stop.wait(0.15):
+                    return
+                try:
+                    connection.sendall(b"X-Line-%d: still coming\r\n" % n)
+                except OSError:
+                    return
+
+    thread = threading.Thread(target=dribble, daemon=True)
+    thread.start()
+    try:
+        engine = Engine(f"http://127.0.0.1:{listener.getsockname()[1]}/sparql", timeout=5)
+        started = time.monotonic()
+        with pytest.raises(EngineError) as raised:
+            engine.exchange({"query": "ASK {}"}, "application/sparql-results+json", deadline=started + 0.6)
+        assert raised.value.status == 504
+        assert time.monotonic() - started < 2, "the header lines held the request past its deadline"
+    finally:
+        stop.set()
+        listener.close()
+        thread.join(5)
+
 @pytest.mark.parametrize("url, env, says", [
     ("http://127.0.0.1:1/spar ql", {}, "%-escapes"),
     ("http://127.0.0.1:1/spärql", {}, "%-escapes"),
