@@ -105,6 +105,14 @@ def label_of(triples: Iterable[Fact]) -> dict[str, str]:
     return {}
 
 
+def kind_of(types: Iterable[str], known: bool) -> str | None:
+    """The kind of a node with these types, in the order its statements are kept (``known``: it has some)."""
+    for type_ in types:
+        if type_ in _KINDS:
+            return _KINDS[type_]
+    return "resource" if known else None
+
+
 class SubjectIndex:
     """The read side of a subject index: what pages and descriptions ask of a graph.
 
@@ -128,10 +136,7 @@ class SubjectIndex:
 
     def kind(self, iri: str) -> str | None:
         """What sort of resource ``iri`` is ('competency', 'level', ...), None when not in the graph."""
-        for type_ in self.types(iri):
-            if type_ in _KINDS:
-                return _KINDS[type_]
-        return "resource" if iri in self.by_subject else None
+        return kind_of(self.types(iri), iri in self.by_subject)
 
     def label(self, iri: str) -> dict[str, str]:
         return label_of(self.by_subject.get(iri, ()))

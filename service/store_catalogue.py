@@ -2,11 +2,12 @@
 
 Each answer is fetched when asked for and then forgotten (the render cache keeps the finished bytes):
 one CONSTRUCT for a resource and what it owns (a competency with its levels and their criteria; see
-``StoreCatalogue.resource``), a SELECT and a CONSTRUCT per listing page, and one more query for the pages
+``StoreCatalogue.resource``) and one for the names of what those link to, a SELECT and a CONSTRUCT per listing page, and one more query for the pages
 that show more than the resource's own description (a level's competency levels, a criterion's
 owners...). Kept for the life of the site (a publish that switches the graph makes a new site) are only
-what embedded mode computes once too: the dataset's description and statistics, the graph's size, and
-which competency levels sit at each generic level. The triples land in a :class:`~service.store_view.View`
+what embedded mode computes once too: the dataset's description and statistics, the graph's size,
+which competency levels sit at each generic level, which nodes are mapped, and the names of the classes.
+The triples land in a :class:`~service.store_view.View`
 and the embedded code describes and writes pages from it, so both modes answer alike.
 
 Every query is written to fetch a superset of what the embedded description holds; ``View.described``
@@ -29,7 +30,7 @@ from ontology.iris import Iris
 from ontology.namespaces import CKG, DCAT, DCT, FOAF, OWL, RDF, RDFS, SCHEMA, SKOS, SSSOM, VCARD, VOID
 
 from .describe import (CLUSTER_MEMBER, LABELS, LISTED, LISTINGS, MAPPING_SUMMARY, Description, Fact, Page,
-                       _page_iri, near_among, void_triples)
+                       _page_iri, kind_of, near_among, void_triples)
 from .engine import Engine, EngineError, iri, shown
 from .store_view import View
 
@@ -85,47 +86,56 @@ def _compact(text: str) -> str:
     return text
 
 
+_TYPE_NAMES_KEPT = 1_000
+"""Most classes whose names ``StoreCatalogue._linked_names`` keeps: a graph's classes are a handful; the bound is
+for a graph that types its nodes with IRIs of their own."""
+
 _NODES = "{NODES}"
-"""Where ``_branch_templates`` put the IRIs a query starts from."""
+"""Where ``_branch_template`` puts the IRIs a query starts from."""
 
 
 @cache
-def _branch_templates(step: int, owned_read: bool) -> tuple[str, ...]:
-    """``StoreCatalogue._level_branches`` with the start IRIs left out (written once per step, not per request).
-
-    ``owned_read``: what these nodes own is read in full anyway (by this query or the next), so the names
-    of what they link to leave out what they own: a competency's levels and their criteria were each
-    read twice, 14 % of the engine's time for a competency."""
-    def down(var: str) -> str:
-        if step == 0:
-            return f"VALUES {var} {{ {_NODES} }}"
-        hops = [f"?n{i} ?e{i} {var if i == step - 1 else f'?n{i + 1}'} . FILTER(?e{i} IN ({_OWNING}))"
+def _branch_template(step: int) -> str:
+    """``StoreCatalogue._level_branch`` with the start IRIs left out (written once per step, not per request)."""
+    if step == 0:
+        down = f"VALUES ?s {{ {_NODES} }}"
+    else:
+        hops = [f"?n{i} ?e{i} {'?s' if i == step - 1 else f'?n{i + 1}'} . FILTER(?e{i} IN ({_OWNING}))"
                 for i in range(step)]
-        return f"VALUES ?n0 {{ {_NODES} }} " + " ".join(hops)
-    linked = f"isIRI(?s) && ?q NOT IN ({_OWNING})" if owned_read else "isIRI(?s)"
-    return tuple(_compact(branch) for branch in (
-        f"{{ {down('?s')} ?s ?p ?o }}",
-        f"{{ {down('?n')} ?n ?q ?s . FILTER({linked}) ?s ?p ?o . FILTER(?p IN ({_in(LINK_TEXTS)})) }}",
-    ))
+        down = f"VALUES ?n0 {{ {_NODES} }} " + " ".join(hops)
+    return _compact(f"{{ {down} ?s ?p ?o }}")
 
 
 @cache
-def _mapping_templates() -> tuple[str, ...]:
-    """The summaries of the mapping records about the nodes in ``VALUES``, and the names of their targets."""
-    texts, summary = _in(LINK_TEXTS), _in(MAPPING_SUMMARY)
-    return tuple(_compact(branch) for branch in (
-        f"{{ VALUES ?n {{ {_NODES} }} ?s <{OWL}annotatedSource> ?n ; ?p ?o . FILTER(?p IN ({summary})) }}",
-        f"{{ VALUES ?n {{ {_NODES} }} ?r <{OWL}annotatedSource> ?n ; ?q ?s . "
-        f"FILTER(isIRI(?s) && ?q IN ({summary})) ?s ?p ?o . FILTER(?p IN ({texts})) }}",
-    ))
+def _mapping_template() -> str:
+    """The summaries of the mapping records about the nodes in ``VALUES`` (their targets' names: ``_linked_names``)."""
+    return _compact(f"{{ VALUES ?n {{ {_NODES} }} ?s <{OWL}annotatedSource> ?n ; ?p ?o . "
+                    f"FILTER(?p IN ({_in(MAPPING_SUMMARY)})) }}")
 
 
 def _mapping_branches(nodes: list[str]) -> list[str]:
-    """``_mapping_templates`` for ``nodes`` (none for no nodes: a node without mappings costs no branch)."""
-    if not nodes:
-        return []
-    values = _values(nodes)
-    return [branch.replace(_NODES, values) for branch in _mapping_templates()]
+    """``_mapping_template`` for ``nodes`` (none for no nodes: a node without mappings costs no branch)."""
+    return [_mapping_template().replace(_NODES, _values(nodes))] if nodes else []
+
+
+def _read_whole(node: str, found: list[Fact]) -> set[str]:
+    """``node`` and the nodes it owns whose every triple is in ``found`` (those the ownership branches
+    read): the subjects reached from ``node`` through the owning predicates. Mapping records and a
+    cluster's members are subjects too, but only partly read, and nothing owns them."""
+    subjects: set[str] = set()
+    owns: dict[str, list[str]] = {}
+    for t in found:
+        subject = t.subject.value
+        subjects.add(subject)
+        if t.predicate.value in EMBEDDED and isinstance(t.object, NamedNode):
+            owns.setdefault(subject, []).append(t.object.value)
+    whole, pending = set(), [node]
+    while pending:
+        current = pending.pop()
+        if current in subjects and current not in whole:
+            whole.add(current)
+            pending += owns.get(current, ())
+    return whole
 
 
 def _holds(sorted_iris: list[str], node: str) -> bool:
@@ -170,6 +180,8 @@ class StoreCatalogue:
         self._triples: int | None = None
         self._at_level: dict[str, list[str]] = {}
         self._mapped: list[str] | None = None
+        self._type_names: dict[str, list[Fact]] = {}
+        """Class IRI -> its names, for ``_linked_names`` (at most ``_TYPE_NAMES_KEPT``)."""
         self._lock = threading.Lock()
         self.context = self._context()
 
@@ -198,11 +210,12 @@ class StoreCatalogue:
         What a node owns is only known once its triples are read, but the URI scheme says how deep it
         probably goes (a competency owns levels that own criteria; a competency level owns criteria), so
         the first query reads that many ownership steps at once, each step a join from the node through
-        the owning predicates (``_level_branches``); anything owned deeper than expected is read by a
+        the owning predicates (``_level_branch``); anything owned deeper than expected is read by a
         further query from the nodes found last, so the guess only saves round trips, never changes the
         answer. A competency in one query instead of three: engine time 5.7 -> 4.4 ms and two round trips
         less on the front end (synthetic-2000, Oxigraph server); one step per query was itself the cut of
-        an 18-branch property-path union that cost 7 ms even for nodes owning nothing."""
+        an 18-branch property-path union that cost 7 ms even for nodes owning nothing. The names of what
+        all of it links to come last, by IRI (``_linked_names``)."""
         try:
             iri(node)
         except ValueError:
@@ -214,8 +227,7 @@ class StoreCatalogue:
         guessed = self._mapped_below(node, mapped)
         while start and depth <= OWNED_DEPTH:
             steps = min(steps, OWNED_DEPTH - depth)
-            branches = [branch for step in range(steps + 1)
-                        for branch in self._level_branches(start, step, owned_read=depth + step < OWNED_DEPTH)]
+            branches = [self._level_branch(start, step) for step in range(steps + 1)]
             if depth == 0:
                 branches += _mapping_branches(guessed)
             if members_pending:  # known to be a cluster once its own triples are read
@@ -223,13 +235,13 @@ class StoreCatalogue:
                 members_pending = False
             found += self.engine.construct(PREFIXES + "CONSTRUCT { ?s ?p ?o } WHERE { " + " UNION ".join(branches) + " }")
             if depth == 0:
-                view = View(self.base, self.page_size, found)  # usually all there is to read: indexed once
-                if node not in view.by_subject:
+                kind = kind_of(sorted(t.object.value for t in found if t.subject.value == node and t.predicate.value == _TYPE),
+                               any(t.subject.value == node for t in found))
+                if kind is None:
                     return None
-                if view.kind(node) == "dataset":
+                if kind == "dataset":
                     return self.dataset()
-                members_pending = view.kind(node) == "cluster"
-                read = len(found)
+                members_pending = kind == "cluster"
             start = _owned_beyond(found, start, steps, seen)
             depth, steps = depth + steps + 1, 0
         if members_pending:  # a cluster owning nothing
@@ -237,10 +249,41 @@ class StoreCatalogue:
         missed = sorted(n for n in seen - set(guessed) if _holds(mapped, n))
         if missed:  # owned, mapped, and not where the URI scheme said (an offer): read now, so the guess never changes the answer
             found += self.engine.construct(PREFIXES + "CONSTRUCT { ?s ?p ?o } WHERE { " + " UNION ".join(_mapping_branches(missed)) + " }")
-        if len(found) > read:
-            view = View(self.base, self.page_size, found)
-        kind = view.kind(node) or "resource"
+        found += self._linked_names(found, _read_whole(node, found))
+        view = View(self.base, self.page_size, found)
         return Description(node, kind, view.described(node, kind), fetched=found)
+
+    def _linked_names(self, found: list[Fact], whole: set[str]) -> list[Fact]:
+        """The types, names and statements (``LINK_TEXTS``) of every node ``found`` links to but does not
+        hold whole: one query with their IRIs in ``VALUES``, after the triples that link to them are read.
+
+        Asked in the same query as those triples, as union branches joining again from the node through
+        each ownership step to every link, the names were more than half of Oxigraph's time for a
+        competency (3.0 ms of which 1.7 for 41 triples, synthetic-2000, in-process); asked by IRI they
+        cost 0.4 ms and one round trip. The names of classes (what ``rdf:type`` links to) are kept for
+        the life of the site, as ``mapped`` is: a handful of IRIs that nearly every answer links to, so a
+        criterion, which links to nothing else, needs no second query."""
+        types = {t.object.value for t in found if t.predicate.value == _TYPE and isinstance(t.object, NamedNode)}
+        linked = sorted({t.object.value for t in found if isinstance(t.object, NamedNode)} - whole)
+        with self._lock:
+            known = {node: self._type_names[node] for node in linked if node in self._type_names}
+        asked = [node for node in linked if node not in known]
+        names = [t for facts in known.values() for t in facts]
+        if asked:
+            read = self.engine.construct(f"""
+                CONSTRUCT {{ ?s ?p ?o }} WHERE {{ VALUES ?s {{ {_values(asked)} }} ?s ?p ?o . FILTER(?p IN ({_in(LINK_TEXTS)})) }}""")
+            names += read
+            classes = [node for node in asked if node in types]
+            if classes:
+                by_node: dict[str, list[Fact]] = {node: [] for node in classes}
+                for t in read:
+                    if t.subject.value in by_node:
+                        by_node[t.subject.value].append(t)
+                with self._lock:
+                    for node, facts in by_node.items():
+                        if len(self._type_names) < _TYPE_NAMES_KEPT:
+                            self._type_names[node] = facts
+        return names
 
     def mapped(self) -> list[str]:
         """The nodes some mapping record is about (``owl:annotatedSource``), sorted: read from the engine at
@@ -283,15 +326,14 @@ class StoreCatalogue:
         return 1 if below.count("/") == 2 and below.startswith("/level/") else 0
 
     @staticmethod
-    def _level_branches(nodes: list[str], step: int = 0, owned_read: bool = False) -> list[str]:
-        """The triples of what ``nodes`` own ``step`` ownership steps down (0: the nodes themselves), and the
-        types, names and statements of what those link to (mapping records: ``_mapping_branches``).
+    def _level_branch(nodes: list[str], step: int = 0) -> str:
+        """The triples of what ``nodes`` own ``step`` ownership steps down (0: the nodes themselves); the names
+        of what those link to are read after, by IRI (``_linked_names``).
 
         Each step is a join through the owning predicates from IRIs given in ``VALUES``, which an engine
         answers by index lookups, and each branch is self-contained: Oxigraph evaluates a union group
         joined with a later pattern by scanning that pattern (380 ms instead of 5 ms at 33,000 triples)."""
-        values = _values(nodes)
-        return [branch.replace(_NODES, values) for branch in _branch_templates(step, owned_read)]
+        return _branch_template(step).replace(_NODES, _values(nodes))
 
     @staticmethod
     def _cluster_branches(node: str) -> list[str]:
