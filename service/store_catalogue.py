@@ -86,9 +86,10 @@ def _compact(text: str) -> str:
     return text
 
 
-_TYPE_NAMES_KEPT = 1_000
-"""Most classes whose names ``StoreCatalogue._linked_names`` keeps: a graph's classes are a handful; the bound is
-for a graph that types its nodes with IRIs of their own."""
+BATCH = 400
+"""IRIs per VALUES block when asking for many nodes' statements or names (keeps each query small)."""
+NAMES_KEPT = 20_000
+"""Nodes whose names (``LINK_TEXTS``) a catalogue keeps: past that, it forgets them all and starts again."""
 
 _NODES = "{NODES}"
 """Where ``_branch_template`` puts the IRIs a query starts from."""
@@ -180,8 +181,8 @@ class StoreCatalogue:
         self._triples: int | None = None
         self._at_level: dict[str, list[str]] = {}
         self._mapped: list[str] | None = None
-        self._type_names: dict[str, list[Fact]] = {}
-        """Class IRI -> its names, for ``_linked_names`` (at most ``_TYPE_NAMES_KEPT``)."""
+        self._names: dict[str, list[Fact]] = {}
+        """Node IRI -> its names (``names_of``), at most ``NAMES_KEPT``."""
         self._lock = threading.Lock()
         self.context = self._context()
 
@@ -255,35 +256,37 @@ class StoreCatalogue:
 
     def _linked_names(self, found: list[Fact], whole: set[str]) -> list[Fact]:
         """The types, names and statements (``LINK_TEXTS``) of every node ``found`` links to but does not
-        hold whole: one query with their IRIs in ``VALUES``, after the triples that link to them are read.
+        hold whole, asked by IRI after the triples that link to them are read (``names_of``).
 
         Asked in the same query as those triples, as union branches joining again from the node through
         each ownership step to every link, the names were more than half of Oxigraph's time for a
-        competency (3.0 ms of which 1.7 for 41 triples, synthetic-2000, in-process); asked by IRI they
-        cost 0.4 ms and one round trip. The names of classes (what ``rdf:type`` links to) are kept for
-        the life of the site, as ``mapped`` is: a handful of IRIs that nearly every answer links to, so a
-        criterion, which links to nothing else, needs no second query."""
-        types = {t.object.value for t in found if t.predicate.value == _TYPE and isinstance(t.object, NamedNode)}
+        competency (1.7 of 3.0 ms for 41 triples, synthetic-2000, in-process); asked by IRI they cost
+        0.4 ms, and nothing once kept: most links go to the same few nodes (the scheme, the generic
+        levels, the clusters, the classes)."""
         linked = sorted({t.object.value for t in found if isinstance(t.object, NamedNode)} - whole)
+        return [t for names in self.names_of(linked).values() for t in names]
+
+    def names_of(self, nodes: list[str]) -> dict[str, list[Fact]]:
+        """Each node's names (``LINK_TEXTS``; none for a node without), kept for the life of the site as
+        ``mapped`` is (the graph a site reads never changes; a publish that switches it makes a new site):
+        the nodes not yet kept are asked in one query per ``BATCH``."""
         with self._lock:
-            known = {node: self._type_names[node] for node in linked if node in self._type_names}
-        asked = [node for node in linked if node not in known]
-        names = [t for facts in known.values() for t in facts]
-        if asked:
-            read = self.engine.construct(f"""
-                CONSTRUCT {{ ?s ?p ?o }} WHERE {{ VALUES ?s {{ {_values(asked)} }} ?s ?p ?o . FILTER(?p IN ({_in(LINK_TEXTS)})) }}""")
-            names += read
-            classes = [node for node in asked if node in types]
-            if classes:
-                by_node: dict[str, list[Fact]] = {node: [] for node in classes}
-                for t in read:
-                    if t.subject.value in by_node:
-                        by_node[t.subject.value].append(t)
-                with self._lock:
-                    for node, facts in by_node.items():
-                        if len(self._type_names) < _TYPE_NAMES_KEPT:
-                            self._type_names[node] = facts
-        return names
+            known = {node: self._names[node] for node in nodes if node in self._names}
+        asked = sorted({node for node in nodes if node not in known})
+        for start in range(0, len(asked), BATCH):
+            chunk = asked[start:start + BATCH]
+            read: dict[str, list[Fact]] = {node: [] for node in chunk}
+            for t in self.engine.construct(f"""
+                    CONSTRUCT {{ ?s ?p ?o }} WHERE {{ VALUES ?s {{ {_values(chunk)} }} ?s ?p ?o .
+                      FILTER(?p IN ({_in(LINK_TEXTS)})) }}"""):
+                read.setdefault(t.subject.value, []).append(t)
+            known.update(read)
+            with self._lock:
+                if len(self._names) + len(read) > NAMES_KEPT:
+                    self._names.clear()
+                if len(read) <= NAMES_KEPT:
+                    self._names.update(read)
+        return known
 
     def mapped(self) -> list[str]:
         """The nodes some mapping record is about (``owl:annotatedSource``), sorted: read from the engine at

@@ -43,14 +43,10 @@ from .describe import Description
 from .engine import Engine, iri
 from .render import Options
 from .site_files import SiteFiles
-from .store_catalogue import LINK_TEXTS, NAMES, StoreCatalogue, _in, _values
+from .store_catalogue import BATCH, NAMES, StoreCatalogue, _in, _values
 from .store_downloads import read_whole
 from .store_view import View
 
-BATCH = 400
-"""Subjects per VALUES block when fetching a changed resource's statements (keeps each query small)."""
-NAMES_KEPT = 20_000
-"""Names (labels, statements) of linked resources kept per release graph, for the "What changed" pages."""
 HISTORIES_KEPT = 20_000
 """Resources whose release history a worker keeps (a few entries each; a page shows one)."""
 
@@ -58,14 +54,10 @@ HISTORIES_KEPT = 20_000
 class ReleaseCatalogue(StoreCatalogue):
     """A catalogue graph of the engine (the current one or a release's), with what release pages ask of an index.
 
-    ``label``/``objects`` answer from a names cache that ``prefetch`` fills with one query for many IRIs (a
-    "What changed" page names every changed resource), and else one small query per IRI.
+    ``label``/``objects`` answer from the catalogue's names (``StoreCatalogue.names_of``), which
+    ``StoreArchive.prefetch_names`` fills with one query for many IRIs (a "What changed" page names every
+    changed resource).
     """
-
-    def __init__(self, engine: Engine, base: str, page_size: int = 100):
-        super().__init__(engine, base, page_size)
-        self._names: dict[str, list] = {}
-        self._names_lock = threading.Lock()
 
     def has(self, node: str) -> bool:
         """Whether the graph describes ``node`` (embedded mode: ``node in by_subject``)."""
@@ -76,21 +68,6 @@ class ReleaseCatalogue(StoreCatalogue):
         # a SELECT, not an ASK: Virtuoso answered this ASK (with a default-graph-uri) without a "boolean" (tests)
         return bool(self.engine.select(f"SELECT ?p WHERE {{ {subject} ?p ?o }} LIMIT 1"))
 
-    def prefetch(self, iris: list[str]) -> None:
-        wanted = sorted({i for i in iris if i not in self._names})
-        for start in range(0, len(wanted), BATCH):
-            chunk = wanted[start:start + BATCH]
-            found = self.engine.construct(f"""
-                CONSTRUCT {{ ?s ?p ?o }} WHERE {{ VALUES ?s {{ {_values(chunk)} }} ?s ?p ?o .
-                  FILTER(?p IN ({_in(LINK_TEXTS)})) }}""")
-            by: dict[str, list] = {i: [] for i in chunk}
-            for t in found:
-                by.setdefault(t.subject.value, []).append(t)
-            with self._names_lock:
-                if len(self._names) + len(by) > NAMES_KEPT:
-                    self._names.clear()
-                self._names.update(by)
-
     def statements_of(self, iris: list[str]) -> dict[str, list]:
         """Each IRI's statements, in the order embedded mode's index of a release holds them (sorted per subject)."""
         found = []
@@ -100,9 +77,7 @@ class ReleaseCatalogue(StoreCatalogue):
         return View(self.base, self.page_size, found).by_subject
 
     def _index(self, node: str) -> View:
-        if node not in self._names:
-            self.prefetch([node])
-        return View(self.base, self.page_size, self._names.get(node, []))
+        return View(self.base, self.page_size, self.names_of([node])[node])
 
     def label(self, node: str) -> dict[str, str]:
         return self._index(node).label(node)
@@ -399,7 +374,7 @@ class StoreArchive:
 
     def prefetch_names(self, version: str, iris: list[str]) -> None:
         if version in self.records:
-            self.catalogue(version).prefetch(iris)
+            self.catalogue(version).names_of(iris)
 
     def release_description(self, version: str) -> Description:
         """``{base}release/<v>/`` and its distributions, from the current graph, with the names of what they link to."""

@@ -1,9 +1,10 @@
 """The names of what a resource links to, as ``ckg serve --store`` reads them (``StoreCatalogue._linked_names``):
-asked by IRI after the resource's own triples, with the names of classes kept for the life of the site.
+asked by IRI after the resource's own triples, and kept for the life of the site (``names_of``).
 
 The answers themselves are compared with embedded mode, byte for byte, against real engines in
-tests/test_store_serve.py; but the bundled catalogue never names a class, so the cache of class names
-is tried here, on a graph that does, with the catalogue's queries run by pyoxigraph in memory."""
+tests/test_store_serve.py. Here is what those cannot see: which queries are asked, and that a kept name
+is given to later answers, tried on a graph that also names a class (the bundled one never does), with
+the catalogue's queries run by pyoxigraph in memory."""
 from __future__ import annotations
 
 import pytest
@@ -32,6 +33,12 @@ class MemoryEngine:
     def construct(self, query: str, *, lenient: bool = True) -> list:
         self.queries.append(query)
         return list(self.store.query(query))
+
+    def select(self, query: str, dataset: bool = True) -> list[dict]:
+        self.queries.append(query)
+        solutions = self.store.query(query)
+        names = [variable.value for variable in solutions.variables]
+        return [{name: row[name] for name in names if row[name] is not None} for row in solutions]
 
     def iris(self, query: str, name: str) -> list[str]:
         self.queries.append(query)
@@ -67,28 +74,43 @@ def test_a_class_is_named_once_then_from_memory(graph) -> None:
     assert len(engine.queries) - asked == 1, "a criterion links only to its classes: no second query once they are known"
 
 
-def test_what_is_not_a_class_is_asked_every_time(graph) -> None:
+def test_only_names_not_yet_kept_are_asked(graph) -> None:
     built, triples = graph
     engine = MemoryEngine(triples)
     catalogue = StoreCatalogue(engine, built.iris.base)
-    competency = next(s.subject.value for s in built.statements()
-                      if s.predicate.value == RDF + "type" and s.object.value == CKG + "Competency")
+    competencies = sorted(s.subject.value for s in built.statements()
+                          if s.predicate.value == RDF + "type" and s.object.value == CKG + "Competency")
     catalogue.mapped()
-    for _ in range(2):
+    asked = len(engine.queries)
+    once = catalogue.resource(competencies[0])
+    assert len(engine.queries) - asked == 2
+    cluster = next(t.object.value for t in once.triples
+                   if t.subject.value == competencies[0] and t.predicate.value.endswith("#broader"))
+    assert f"<{cluster}>" in engine.queries[-1]
+
+    asked = len(engine.queries)
+    twice = catalogue.resource(competencies[0])
+    assert len(engine.queries) - asked == 1, "names read once were asked again"
+    assert sorted(map(str, twice.fetched)) == sorted(map(str, once.fetched))
+
+    for other in competencies[1:]:  # the cluster, the scheme, the levels and the classes are kept: never asked again
         asked = len(engine.queries)
-        described = catalogue.resource(competency)
-        names = engine.queries[-1]
-        assert len(engine.queries) - asked == 2
-        cluster = next(t.object.value for t in described.triples
-                       if t.subject.value == competency and t.predicate.value.endswith("#broader"))
-        assert f"<{cluster}>" in names  # a cluster is not a class: its name is read with every answer
+        catalogue.resource(other)
+        assert all(f"<{cluster}>" not in query for query in engine.queries[asked:])
 
 
-def test_the_kept_class_names_are_bounded(graph, monkeypatch) -> None:
+@pytest.mark.parametrize("bound", [5, 20])
+def test_the_kept_names_are_bounded(graph, monkeypatch, bound: int) -> None:
+    """Past the bound the kept names are forgotten and kept again; one answer's names beyond it are not kept.
+    (The catalogue's resources link to 36 nodes in all, 14 at most in one answer.)"""
     built, triples = graph
-    monkeypatch.setattr(store_catalogue, "_TYPE_NAMES_KEPT", 1)
+    monkeypatch.setattr(store_catalogue, "NAMES_KEPT", bound)
     catalogue = StoreCatalogue(MemoryEngine(triples), built.iris.base)
-    competency = next(s.subject.value for s in built.statements()
-                      if s.predicate.value == RDF + "type" and s.object.value == CKG + "Competency")
-    catalogue.resource(competency)  # links to four classes or more: competency, level, criterion, offer...
-    assert len(catalogue._type_names) == 1
+    nodes = sorted({s.subject.value for s in built.statements()
+                    if isinstance(s.subject, NamedNode) and s.subject.value.startswith(built.iris.base)})
+    kept = []
+    for node in nodes:
+        described = catalogue.resource(node)
+        kept.append(len(catalogue._names))
+        assert described is not None and any(t.subject.value == node for t in described.triples)
+    assert max(kept) <= bound and min(kept) < max(kept), kept
