@@ -6,7 +6,8 @@ one CONSTRUCT for a resource and what it owns (a competency with its levels and 
 that show more than the resource's own description (a level's competency levels, a criterion's
 owners...). Kept for the life of the site (a publish that switches the graph makes a new site) are only
 what embedded mode computes once too: the dataset's description and statistics, the graph's size,
-which competency levels sit at each generic level, which nodes are mapped, and the names of the classes.
+which competency levels sit at each generic level, which nodes are mapped and which mapping targets are
+named, and the names of the nodes that answers link to (bounded).
 The triples land in a :class:`~service.store_view.View`
 and the embedded code describes and writes pages from it, so both modes answer alike.
 
@@ -35,6 +36,7 @@ from .engine import Engine, EngineError, iri, shown
 from .store_view import View
 
 _TYPE = RDF + "type"
+_TARGET = OWL + "annotatedTarget"
 NAMES = (_TYPE, *LABELS)
 """What the description of a linked node carries: its types and names."""
 LINK_TEXTS = (*NAMES, CKG + "statement")
@@ -181,6 +183,7 @@ class StoreCatalogue:
         self._triples: int | None = None
         self._at_level: dict[str, list[str]] = {}
         self._mapped: list[str] | None = None
+        self._named_targets: list[str] | None = None
         self._names: dict[str, list[Fact]] = {}
         """Node IRI -> its names (``names_of``), at most ``NAMES_KEPT``."""
         self._lock = threading.Lock()
@@ -262,8 +265,13 @@ class StoreCatalogue:
         each ownership step to every link, the names were more than half of Oxigraph's time for a
         competency (1.7 of 3.0 ms for 41 triples, synthetic-2000, in-process); asked by IRI they cost
         0.4 ms, and nothing once kept: most links go to the same few nodes (the scheme, the generic
-        levels, the clusters, the classes)."""
-        linked = sorted({t.object.value for t in found if isinstance(t.object, NamedNode)} - whole)
+        levels, the clusters, the classes). The rest are the external concepts a resource is mapped to,
+        a few per resource and most of them unnamed in the graph: ``named_targets`` says which are
+        named, so the others are never asked (they cost every competency a round trip)."""
+        targets = {t.object.value for t in found if t.predicate.value == _TARGET and isinstance(t.object, NamedNode)}
+        named = self.named_targets() if targets else []
+        unnamed = {target for target in targets if not _holds(named, target)}
+        linked = sorted({t.object.value for t in found if isinstance(t.object, NamedNode)} - whole - unnamed)
         return [t for names in self.names_of(linked).values() for t in names]
 
     def names_of(self, nodes: list[str]) -> dict[str, list[Fact]]:
@@ -307,6 +315,20 @@ class StoreCatalogue:
                 SELECT DISTINCT ?n WHERE {{ ?r <{OWL}annotatedSource> ?n . FILTER(isIRI(?n)) }}""", "n")))
             with self._lock:
                 self._mapped = found
+        return found
+
+    def named_targets(self) -> list[str]:
+        """The targets of mapping records (``owl:annotatedTarget``) that the graph names (``LINK_TEXTS``),
+        sorted: read once and kept for the life of the site, as ``mapped`` is. A catalogue may carry the
+        labels of the concepts it maps to, or not (the synthetic ones do not: none of their 4,000 targets)."""
+        with self._lock:
+            found = self._named_targets
+        if found is None:
+            found = sorted(set(self.engine.iris(f"""
+                SELECT DISTINCT ?t WHERE {{ ?r <{_TARGET}> ?t . FILTER(isIRI(?t))
+                  ?t ?p ?o . FILTER(?p IN ({_in(LINK_TEXTS)})) }}""", "t")))
+            with self._lock:
+                self._named_targets = found
         return found
 
     def _mapped_below(self, node: str, mapped: list[str]) -> list[str]:

@@ -7,14 +7,18 @@ is given to later answers, tried on a graph that also names a class (the bundled
 the catalogue's queries run by pyoxigraph in memory."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from pyoxigraph import Literal, NamedNode, Quad, Store
 
 from catalog import CATALOG_DIR
 from ontology.build import build_graph
 from ontology.loader import load_catalogue
-from ontology.namespaces import CKG, RDF, RDFS
+from ontology.graph import Statement
+from ontology.namespaces import CKG, OWL, RDF, RDFS, SKOS
 from service import store_catalogue
+from service.describe import Descriptions
 from service.store_catalogue import StoreCatalogue
 
 CLASS_LABEL = (NamedNode(CKG + "BehaviouralCriterion"), NamedNode(RDFS + "label"), Literal("Gedragscriterium", language="nl"))
@@ -114,3 +118,32 @@ def test_the_kept_names_are_bounded(graph, monkeypatch, bound: int) -> None:
         kept.append(len(catalogue._names))
         assert described is not None and any(t.subject.value == node for t in described.triples)
     assert max(kept) <= bound and min(kept) < max(kept), kept
+
+
+def test_a_mapping_target_is_asked_for_names_only_when_the_graph_names_it(graph) -> None:
+    """Two mapping records of one competency: the graph names one target (as a catalogue carrying the
+    labels of the concepts it maps to does) and not the other. The named one's label is read and the
+    description is embedded mode's; the other is never asked for, at any answer."""
+    built, _ = graph
+    competency = next(s.subject.value for s in built.statements()
+                      if s.predicate.value == RDF + "type" and s.object.value == CKG + "Competency")
+    named, unnamed = "http://example.org/esco/named", "http://example.org/esco/unnamed"
+    extra = [Statement(NamedNode(named), NamedNode(SKOS + "prefLabel"), Literal("customer service", language="en"))]
+    for n, target in enumerate((named, unnamed)):
+        record = NamedNode(f"{built.iris.base}mappings/test/{n}")
+        extra += [Statement(NamedNode(competency), NamedNode(SKOS + "closeMatch"), NamedNode(target)),
+                  Statement(record, NamedNode(RDF + "type"), NamedNode(OWL + "Axiom")),
+                  Statement(record, NamedNode(OWL + "annotatedSource"), NamedNode(competency)),
+                  Statement(record, NamedNode(OWL + "annotatedProperty"), NamedNode(SKOS + "closeMatch")),
+                  Statement(record, NamedNode(OWL + "annotatedTarget"), NamedNode(target))]
+    mapped = replace(built, mappings=[*built.mappings, *extra])
+    engine = MemoryEngine([tuple(t) for t in mapped.statements()])
+    catalogue = StoreCatalogue(engine, built.iris.base)
+    for _ in range(2):
+        described = catalogue.resource(competency)
+        assert f"<{unnamed}>" not in engine.queries[-1]
+    assert any(f"<{named}>" in query for query in engine.queries)
+    embedded = Descriptions(mapped).resource(competency)
+    as_text = lambda triples: sorted(" ".join(str(term) for term in t) for t in triples)  # noqa: E731
+    assert as_text(described.triples) == as_text(embedded.triples)
+    assert any(t.subject.value == named for t in described.triples)
