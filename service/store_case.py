@@ -26,7 +26,7 @@ from .case_api import Answer, CaseApi
 from .case_files import INDEX, FileCaseApi
 from .engine import iri
 from .site_files import SiteFiles
-from .store_catalogue import StoreCatalogue, owned
+from .store_catalogue import StoreCatalogue
 
 
 COMPETENCIES_KEPT = 128
@@ -111,10 +111,10 @@ class StoreCase:
         if not competency.startswith(self.base + "competency/") or not slug or "/" in slug:
             return None
         try:
-            subject = iri(competency)
+            iri(competency)
         except ValueError:
             return None
-        part = self._parts.get(competency, lambda: self._read_part(competency, subject))
+        part = self._parts.get(competency, lambda: self._read_part(competency))
         if not part:
             return None
         api = self.shared_api()
@@ -122,10 +122,10 @@ class StoreCase:
             return None
         return api.alignment_in(self._objects(competency, part, language), node, language)
 
-    def _read_part(self, competency: str, subject: str) -> list[Statement]:
-        """The statements of ``competency`` and what it owns, one query; empty (kept too) when it is none."""
-        part = _statements(self.catalogue.engine.construct(
-            f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ {owned(subject, '?s', '?s ?p ?o')} }}"))
+    def _read_part(self, competency: str) -> list[Statement]:
+        """The statements of ``competency`` and what it owns (``StoreCatalogue.read_owned``: one query when the
+        URI scheme guessed right); empty (kept too) when it is none."""
+        part = _statements(self.catalogue.read_owned(competency))
         return part if _is_competency(competency, part) else []
 
     def _objects(self, competency: str, part: list[Statement], language: str) -> dict[str, Any]:

@@ -211,44 +211,23 @@ class StoreCatalogue:
         """The node and what it owns, its mappings' summaries, a cluster's members, and the types and names
         of every node those link to; ``View.described`` then keeps the embedded selection.
 
-        What a node owns is only known once its triples are read, but the URI scheme says how deep it
-        probably goes (a competency owns levels that own criteria; a competency level owns criteria), so
-        the first query reads that many ownership steps at once, each step a join from the node through
-        the owning predicates (``_level_branch``); anything owned deeper than expected is read by a
-        further query from the nodes found last, so the guess only saves round trips, never changes the
-        answer. A competency in one query instead of three: engine time 5.7 -> 4.4 ms and two round trips
-        less on the front end (synthetic-2000, Oxigraph server); one step per query was itself the cut of
-        an 18-branch property-path union that cost 7 ms even for nodes owning nothing. The names of what
-        all of it links to come last, by IRI (``_linked_names``)."""
+        What it owns is read step by step (``_read_owned``), the summaries of its mapping records in the
+        first query; a cluster's members and the names of what all of it links to (``_linked_names``)
+        come after, by IRI."""
         try:
             iri(node)
         except ValueError:
             return None
-        found: list[Fact] = []
-        start, steps, seen = [node], self._expected_depth(node), {node}
-        depth, members_pending = 0, False
         mapped = self.mapped()
         guessed = self._mapped_below(node, mapped)
-        while start and depth <= OWNED_DEPTH:
-            steps = min(steps, OWNED_DEPTH - depth)
-            branches = [self._level_branch(start, step) for step in range(steps + 1)]
-            if depth == 0:
-                branches += _mapping_branches(guessed)
-            if members_pending:  # known to be a cluster once its own triples are read
-                branches += self._cluster_branches(node)
-                members_pending = False
-            found += self.engine.construct(PREFIXES + "CONSTRUCT { ?s ?p ?o } WHERE { " + " UNION ".join(branches) + " }")
-            if depth == 0:
-                kind = kind_of(sorted(t.object.value for t in found if t.subject.value == node and t.predicate.value == _TYPE),
-                               any(t.subject.value == node for t in found))
-                if kind is None:
-                    return None
-                if kind == "dataset":
-                    return self.dataset()
-                members_pending = kind == "cluster"
-            start = _owned_beyond(found, start, steps, seen)
-            depth, steps = depth + steps + 1, 0
-        if members_pending:  # a cluster owning nothing
+        found, seen = self._read_owned(node, _mapping_branches(guessed))
+        kind = kind_of(sorted(t.object.value for t in found if t.subject.value == node and t.predicate.value == _TYPE),
+                       any(t.subject.value == node for t in found))
+        if kind is None:
+            return None
+        if kind == "dataset":
+            return self.dataset()
+        if kind == "cluster":  # who belongs is said by the members
             found += self.engine.construct("CONSTRUCT { ?s ?p ?o } WHERE { " + " UNION ".join(self._cluster_branches(node)) + " }")
         missed = sorted(n for n in seen - set(guessed) if _holds(mapped, n))
         if missed:  # owned, mapped, and not where the URI scheme said (an offer): read now, so the guess never changes the answer
@@ -256,6 +235,32 @@ class StoreCatalogue:
         found += self._linked_names(found, _read_whole(node, found))
         view = View(self.base, self.page_size, found)
         return Description(node, kind, view.described(node, kind), fetched=found)
+
+    def read_owned(self, node: str) -> list[Fact]:
+        """The triples of ``node`` and of everything it owns, as ``SubjectIndex.owned`` finds them in embedded
+        mode (a competency's CASE objects are made from them, ``service.store_case``)."""
+        return self._read_owned(node)[0]
+
+    def _read_owned(self, node: str, first: list[str] | None = None) -> tuple[list[Fact], set[str]]:
+        """``read_owned``, with ``first`` branches added to the first query, and the owned nodes met on the way.
+
+        What a node owns is only known once its triples are read, but the URI scheme says how deep it
+        probably goes (a competency owns levels that own criteria; a competency level owns criteria), so
+        the first query reads that many ownership steps at once, each step a join from the node through
+        the owning predicates (``_level_branch``); anything owned deeper than expected is read by a
+        further query from the nodes found last, so the guess only saves round trips, never changes the
+        answer. A competency in one query instead of three: engine time 5.7 -> 4.4 ms and two round trips
+        less on the front end (synthetic-2000, Oxigraph server); one step per query was itself the cut of
+        an 18-branch property-path union (``owned``) that cost 7 ms even for nodes owning nothing."""
+        found: list[Fact] = []
+        start, steps, seen, depth = [node], self._expected_depth(node), {node}, 0
+        while start and depth <= OWNED_DEPTH:
+            steps = min(steps, OWNED_DEPTH - depth)
+            branches = [self._level_branch(start, step) for step in range(steps + 1)] + (first if depth == 0 and first else [])
+            found += self.engine.construct(PREFIXES + "CONSTRUCT { ?s ?p ?o } WHERE { " + " UNION ".join(branches) + " }")
+            start = _owned_beyond(found, start, steps, seen)
+            depth, steps = depth + steps + 1, 0
+        return found, seen
 
     def _linked_names(self, found: list[Fact], whole: set[str]) -> list[Fact]:
         """The types, names and statements (``LINK_TEXTS``) of every node ``found`` links to but does not
