@@ -72,6 +72,11 @@ class Description:
     """Read from an engine (``--store``): every triple fetched to describe it, more than ``triples`` keeps,
     which its HTML page reads too (names of linked criteria...). None in embedded mode."""
 
+    def read(self) -> list[Fact]:
+        """What the engine gave for this description (``triples`` is a selection of it), else ``triples``:
+        what a page of it is written from. Not both: the View indexing them would sort every triple twice."""
+        return self.fetched if self.fetched is not None else self.triples
+
 
 @dataclass(frozen=True)
 class Page:

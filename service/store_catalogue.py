@@ -461,7 +461,7 @@ class StoreCatalogue:
     def page_view(self, description: Description, number: int) -> View:
         """The description's triples plus what its page reads besides (per kind), as one View."""
         node, kind = description.iri, description.kind
-        triples = [*description.triples, *(description.fetched or ())]
+        triples = list(description.read())  # added to below, never the description's own list
         if kind == "competency-level":
             triples += self.engine.construct(f"""
                 CONSTRUCT {{ ?g <{SKOS}definition> ?d }} WHERE {{ {iri(node)} <{CKG}level> ?g . ?g <{SKOS}definition> ?d }}""")

@@ -97,7 +97,7 @@ class StoreArchivePages:
     def render(self, description: Description, options: Options) -> str:
         number = int(dict(options.extra).get("page", 1))
         view = self.catalogue.page_view(description, number) if description.kind != "listing" \
-            else self.catalogue.view([*description.triples, *(description.fetched or ())])
+            else self.catalogue.view(description.read())
         return ArchivePages(view, self.scheme, self.version).render(description, options)
 
 
