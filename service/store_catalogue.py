@@ -121,24 +121,56 @@ def _mapping_branches(nodes: list[str]) -> list[str]:
     return [_mapping_template().replace(_NODES, _values(nodes))] if nodes else []
 
 
-def _read_whole(node: str, found: list[Fact]) -> set[str]:
-    """``node`` and the nodes it owns whose every triple is in ``found`` (those the ownership branches
-    read): the subjects reached from ``node`` through the owning predicates. Mapping records and a
-    cluster's members are subjects too, but only partly read, and nothing owns them."""
-    subjects: set[str] = set()
-    owns: dict[str, list[str]] = {}
-    for t in found:
-        subject = t.subject.value
-        subjects.add(subject)
-        if t.predicate.value in EMBEDDED and isinstance(t.object, NamedNode):
-            owns.setdefault(subject, []).append(t.object.value)
-    whole, pending = set(), [node]
-    while pending:
-        current = pending.pop()
-        if current in subjects and current not in whole:
-            whole.add(current)
-            pending += owns.get(current, ())
-    return whole
+class Links:
+    """What a resource's answers say about links, gathered in one pass over each answer as it arrives:
+    which subjects were read, what each owns, which IRIs are linked to, which mapping targets, each
+    subject's types. Every later question (how deep to read, what kind the node is, which nodes are held
+    whole, whose names to read) is answered from here, not by walking the triples again."""
+
+    def __init__(self) -> None:
+        self.subjects: set[str] = set()
+        self.owns: dict[str, list[str]] = {}
+        self.linked: set[str] = set()
+        self.targets: set[str] = set()
+        self.types: dict[str, list[str]] = {}
+
+    def add(self, triples: list[Fact]) -> None:
+        for t in triples:
+            subject, target = t.subject.value, t.object
+            self.subjects.add(subject)
+            if isinstance(target, NamedNode):
+                predicate, value = t.predicate.value, target.value
+                self.linked.add(value)
+                if predicate in EMBEDDED:
+                    self.owns.setdefault(subject, []).append(value)
+                elif predicate == _TYPE:
+                    self.types.setdefault(subject, []).append(value)
+                elif predicate == _TARGET:
+                    self.targets.add(value)
+
+    def kind(self, node: str) -> str | None:
+        return kind_of(sorted(self.types.get(node, ())), node in self.subjects)
+
+    def whole(self, node: str) -> set[str]:
+        """``node`` and the nodes it owns whose every triple was read (those the ownership branches read):
+        the subjects reached from ``node`` through the owning predicates. Mapping records and a cluster's
+        members are subjects too, but only partly read, and nothing owns them."""
+        whole, pending = set(), [node]
+        while pending:
+            current = pending.pop()
+            if current in self.subjects and current not in whole:
+                whole.add(current)
+                pending += self.owns.get(current, ())
+        return whole
+
+    def owned_beyond(self, start: list[str], steps: int, seen: set[str]) -> list[str]:
+        """The nodes owned ``steps + 1`` ownership steps below ``start``, not yet read: where the next query
+        starts (none, unless the model grows deeper than the URI scheme suggested)."""
+        level = list(start)
+        for _ in range(steps + 1):
+            level = sorted({child for parent in level for child in self.owns.get(parent, ())} - seen)
+            seen.update(level)
+        return level
 
 
 def _holds(sorted_iris: list[str], node: str) -> bool:
@@ -151,20 +183,6 @@ def _below(sorted_iris: list[str], node: str) -> list[str]:
     # every IRI starting with "node/" sorts from "node/" up to "node0" ("0" is the character after "/")
     return ([node] if _holds(sorted_iris, node) else []) + \
         sorted_iris[bisect_left(sorted_iris, node + "/"):bisect_left(sorted_iris, node + "0")]
-
-
-def _owned_beyond(found: list[Fact], start: list[str], steps: int, seen: set[str]) -> list[str]:
-    """The nodes owned ``steps + 1`` ownership steps below ``start``, not yet read, as far as ``found`` says:
-    where the next query starts (none, unless the model grows deeper than the URI scheme suggested)."""
-    owns: dict[str, list[str]] = {}
-    for t in found:
-        if t.predicate.value in EMBEDDED and isinstance(t.object, NamedNode):
-            owns.setdefault(t.subject.value, []).append(t.object.value)
-    level = list(start)
-    for _ in range(steps + 1):
-        level = sorted({child for parent in level for child in owns.get(parent, ())} - seen)
-        seen.update(level)
-    return level
 
 
 def _whole(term) -> int:
@@ -220,29 +238,33 @@ class StoreCatalogue:
             return None
         mapped = self.mapped()
         guessed = self._mapped_below(node, mapped)
-        found, seen = self._read_owned(node, _mapping_branches(guessed))
-        kind = kind_of(sorted(t.object.value for t in found if t.subject.value == node and t.predicate.value == _TYPE),
-                       any(t.subject.value == node for t in found))
+        links = Links()
+        found, seen = self._read_owned(node, _mapping_branches(guessed), links)
+        kind = links.kind(node)
         if kind is None:
             return None
         if kind == "dataset":
             return self.dataset()
+        more = []
         if kind == "cluster":  # who belongs is said by the members
-            found += self.engine.construct("CONSTRUCT { ?s ?p ?o } WHERE { " + " UNION ".join(self._cluster_branches(node)) + " }")
+            more += self.engine.construct("CONSTRUCT { ?s ?p ?o } WHERE { " + " UNION ".join(self._cluster_branches(node)) + " }")
         missed = sorted(n for n in seen - set(guessed) if _holds(mapped, n))
         if missed:  # owned, mapped, and not where the URI scheme said (an offer): read now, so the guess never changes the answer
-            found += self.engine.construct(PREFIXES + "CONSTRUCT { ?s ?p ?o } WHERE { " + " UNION ".join(_mapping_branches(missed)) + " }")
-        found += self._linked_names(found, _read_whole(node, found))
+            more += self.engine.construct(PREFIXES + "CONSTRUCT { ?s ?p ?o } WHERE { " + " UNION ".join(_mapping_branches(missed)) + " }")
+        links.add(more)
+        found += more
+        found += self._linked_names(links, links.whole(node))
         view = View(self.base, self.page_size, found)
         return Description(node, kind, view.described(node, kind), fetched=found)
 
     def read_owned(self, node: str) -> list[Fact]:
         """The triples of ``node`` and of everything it owns, as ``SubjectIndex.owned`` finds them in embedded
         mode (a competency's CASE objects are made from them, ``service.store_case``)."""
-        return self._read_owned(node)[0]
+        return self._read_owned(node, [], Links())[0]
 
-    def _read_owned(self, node: str, first: list[str] | None = None) -> tuple[list[Fact], set[str]]:
-        """``read_owned``, with ``first`` branches added to the first query, and the owned nodes met on the way.
+    def _read_owned(self, node: str, first: list[str], links: Links) -> tuple[list[Fact], set[str]]:
+        """``read_owned``, with ``first`` branches added to the first query, and the owned nodes met on the way;
+        every answer is also added to ``links``.
 
         What a node owns is only known once its triples are read, but the URI scheme says how deep it
         probably goes (a competency owns levels that own criteria; a competency level owns criteria), so
@@ -256,14 +278,16 @@ class StoreCatalogue:
         start, steps, seen, depth = [node], self._expected_depth(node), {node}, 0
         while start and depth <= OWNED_DEPTH:
             steps = min(steps, OWNED_DEPTH - depth)
-            branches = [self._level_branch(start, step) for step in range(steps + 1)] + (first if depth == 0 and first else [])
-            found += self.engine.construct(PREFIXES + "CONSTRUCT { ?s ?p ?o } WHERE { " + " UNION ".join(branches) + " }")
-            start = _owned_beyond(found, start, steps, seen)
+            branches = [self._level_branch(start, step) for step in range(steps + 1)] + (first if depth == 0 else [])
+            answer = self.engine.construct(PREFIXES + "CONSTRUCT { ?s ?p ?o } WHERE { " + " UNION ".join(branches) + " }")
+            links.add(answer)
+            found += answer
+            start = links.owned_beyond(start, steps, seen)
             depth, steps = depth + steps + 1, 0
         return found, seen
 
-    def _linked_names(self, found: list[Fact], whole: set[str]) -> list[Fact]:
-        """The types, names and statements (``LINK_TEXTS``) of every node ``found`` links to but does not
+    def _linked_names(self, links: Links, whole: set[str]) -> list[Fact]:
+        """The types, names and statements (``LINK_TEXTS``) of every node the answers link to but do not
         hold whole, asked by IRI after the triples that link to them are read (``names_of``).
 
         Asked in the same query as those triples, as union branches joining again from the node through
@@ -273,10 +297,9 @@ class StoreCatalogue:
         levels, the clusters, the classes). The rest are the external concepts a resource is mapped to,
         a few per resource and most of them unnamed in the graph: ``named_targets`` says which are
         named, so the others are never asked (they cost every competency a round trip)."""
-        targets = {t.object.value for t in found if t.predicate.value == _TARGET and isinstance(t.object, NamedNode)}
-        named = self.named_targets() if targets else []
-        unnamed = {target for target in targets if not _holds(named, target)}
-        linked = sorted({t.object.value for t in found if isinstance(t.object, NamedNode)} - whole - unnamed)
+        named = self.named_targets() if links.targets else []
+        unnamed = {target for target in links.targets if not _holds(named, target)}
+        linked = sorted(links.linked - whole - unnamed)
         return [t for names in self.names_of(linked).values() for t in names]
 
     def names_of(self, nodes: list[str]) -> dict[str, list[Fact]]:
