@@ -8,8 +8,9 @@ embedded and ``--store``, each with the render cache on (default) and off (``--r
 Workloads (wrk, one Lua script cycling over a fixed list of paths, each thread from its own offset):
 - uncached: competencies, competency levels, criteria, clusters and levels, in turn as JSON-LD,
   Turtle, N-Triples, RDF/XML and HTML (suffix twins), on the servers without a render cache: every
-  answer is described (embedded: from memory; store: queried from the engine) and written. Target:
-  store >= 0.5x embedded.
+  answer is described (embedded: from memory; store: queried from the engine, all but the names of the
+  nodes it links to, which each worker keeps once read, as it keeps which nodes are mapped) and written.
+  Target: store >= 0.5x embedded.
 - cached: 100 of those paths, after a warm-up run, on the servers with the render cache: every answer
   comes from the worker's cache. Target: store = embedded.
 Before timing, a sample of answers is fetched from both modes and must be byte-identical (status 200),
