@@ -2,14 +2,14 @@
 
 Each answer is fetched when asked for and then forgotten (the render cache keeps the finished bytes):
 one CONSTRUCT for a resource and what it owns (a competency with its levels and their criteria; see
-``StoreCatalogue.resource``) and one for the names of what those link to, a SELECT and a CONSTRUCT per listing page, and one more query for the pages
-that show more than the resource's own description (a level's competency levels, a criterion's
-owners...). Kept for the life of the site (a publish that switches the graph makes a new site) are only
-what embedded mode computes once too: the dataset's description and statistics, the graph's size,
-which competency levels sit at each generic level, which nodes are mapped and which mapping targets are
-named, and the names of the nodes that answers link to (bounded).
-The triples land in a :class:`~service.store_view.View`
-and the embedded code describes and writes pages from it, so both modes answer alike.
+``StoreCatalogue.resource``) and one for the names of what those link to that are not kept yet, a SELECT
+and a CONSTRUCT per listing page, and one more query for the pages that show more than the resource's
+own description (a level's competency levels, a criterion's owners...). Kept for the life of the site (a
+publish that switches the graph makes a new site) are only what embedded mode computes once too, and
+small: the dataset's description and statistics, the graph's size, which competency levels sit at each
+generic level, which nodes are mapped and which mapping targets are named, and the names of the nodes
+answers link to (bounded). The triples land in a :class:`~service.store_view.View` and the embedded code
+describes and writes pages from it, so both modes answer alike.
 
 Every query is written to fetch a superset of what the embedded description holds; ``View.described``
 then keeps exactly the embedded selection. Orders that pages and listings show are computed here in
@@ -245,7 +245,7 @@ class StoreCatalogue:
             return None
         if kind == "dataset":
             return self.dataset()
-        more = []
+        more: list[Fact] = []
         if kind == "cluster":  # who belongs is said by the members
             more += self.engine.construct("CONSTRUCT { ?s ?p ?o } WHERE { " + " UNION ".join(self._cluster_branches(node)) + " }")
         missed = sorted(n for n in seen - set(guessed) if _holds(mapped, n))
