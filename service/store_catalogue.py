@@ -22,6 +22,7 @@ import threading
 from bisect import bisect_left
 from functools import cache
 from math import ceil
+from typing import Callable
 
 from pyoxigraph import NamedNode
 
@@ -199,9 +200,8 @@ class StoreCatalogue:
         self.iris = Iris(base)
         self._dataset: Description | None = None
         self._triples: int | None = None
-        self._at_level: dict[str, list[str]] = {}
-        self._mapped: list[str] | None = None
-        self._named_targets: list[str] | None = None
+        self._kept_iris: dict[tuple[str, str], list[str]] = {}
+        """(what, of what) -> the sorted IRIs read for it (``_iris_kept``)."""
         self._names: dict[str, list[Fact]] = {}
         """Node IRI -> its names (``names_of``), at most ``NAMES_KEPT``."""
         self._lock = threading.Lock()
@@ -336,27 +336,28 @@ class StoreCatalogue:
         ``VALUES``, and none when there are none. The list holds one IRI per mapped node: 4,000 at 2,000
         competencies with mappings, read in 43 ms; 40,000 at 20,000, read in 0.5-1.5 s once per worker,
         4.7 MiB kept (70 MiB at the peak of reading them)."""
-        with self._lock:
-            found = self._mapped
-        if found is None:
-            found = sorted(set(self.engine.iris(f"""
-                SELECT DISTINCT ?n WHERE {{ ?r <{OWL}annotatedSource> ?n . FILTER(isIRI(?n)) }}""", "n")))
-            with self._lock:
-                self._mapped = found
-        return found
+        return self._iris_kept(("mapped", ""), lambda: f"""
+            SELECT DISTINCT ?n WHERE {{ ?r <{OWL}annotatedSource> ?n . FILTER(isIRI(?n)) }}""", "n")
 
     def named_targets(self) -> list[str]:
         """The targets of mapping records (``owl:annotatedTarget``) that the graph names (``LINK_TEXTS``),
         sorted: read once and kept for the life of the site, as ``mapped`` is. A catalogue may carry the
         labels of the concepts it maps to, or not (the synthetic ones do not: none of their 4,000 targets)."""
+        return self._iris_kept(("named targets", ""), lambda: f"""
+            SELECT DISTINCT ?t WHERE {{ ?r <{_TARGET}> ?t . FILTER(isIRI(?t))
+              ?t ?p ?o . FILTER(?p IN ({_in(LINK_TEXTS)})) }}""", "t")
+
+    def _iris_kept(self, key: tuple[str, str], query: Callable[[], str], name: str) -> list[str]:
+        """The IRIs ``query()`` binds to ``name``, sorted, read at the first call for ``key`` and kept for the
+        life of the site (``mapped``, ``named_targets``, ``at_level``); the query is written only then
+        (``mapped`` is asked by every description). Two threads may both read a list the first time;
+        either answer is the same."""
         with self._lock:
-            found = self._named_targets
+            found = self._kept_iris.get(key)
         if found is None:
-            found = sorted(set(self.engine.iris(f"""
-                SELECT DISTINCT ?t WHERE {{ ?r <{_TARGET}> ?t . FILTER(isIRI(?t))
-                  ?t ?p ?o . FILTER(?p IN ({_in(LINK_TEXTS)})) }}""", "t")))
+            found = sorted(set(self.engine.iris(query(), name)))
             with self._lock:
-                self._named_targets = found
+                self._kept_iris[key] = found
         return found
 
     def _mapped_below(self, node: str, mapped: list[str]) -> list[str]:
@@ -516,16 +517,10 @@ class StoreCatalogue:
         and 3 ms of ours at 2,000 competencies, a quarter of all engine time over the bench's mix. Keys
         are levels found in the graph (``page_view`` asks only for those), so the index stays as small
         as the catalogue's list of competency levels."""
-        with self._lock:
-            found = self._at_level.get(level)
-        if found is None:
-            # ckg:level's rdfs:domain is ckg:CompetencyLevel, so no type pattern: joining every competency
-            # level's rdf:type doubled Oxigraph's time for this list (2,000 rows: 36 -> 15 ms)
-            found = sorted(set(self.engine.iris(f"""
-                SELECT ?cl WHERE {{ ?cl <{CKG}level> {iri(level)} . FILTER(isIRI(?cl)) }}""", "cl")))
-            with self._lock:
-                self._at_level[level] = found
-        return found
+        # ckg:level's rdfs:domain is ckg:CompetencyLevel, so no type pattern: joining every competency
+        # level's rdf:type doubled Oxigraph's time for this list (2,000 rows: 36 -> 15 ms)
+        return self._iris_kept(("at level", level), lambda: f"""
+            SELECT ?cl WHERE {{ ?cl <{CKG}level> {iri(level)} . FILTER(isIRI(?cl)) }}""", "cl")
 
     def _level_view(self, node: str, triples: list[Fact], number: int) -> View:
         at_level = self.at_level(node)

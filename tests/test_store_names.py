@@ -55,16 +55,16 @@ def graph():
     return built, [tuple(t) for t in built.statements()] + [CLASS_LABEL]
 
 
-def _criteria(built) -> list[str]:
+def _instances(built, cls: str) -> list[str]:
     return sorted(s.subject.value for s in built.statements()
-                  if s.predicate.value == RDF + "type" and s.object.value == CKG + "BehaviouralCriterion")
+                  if s.predicate.value == RDF + "type" and s.object.value == cls)
 
 
 def test_a_class_is_named_once_then_from_memory(graph) -> None:
     built, triples = graph
     engine = MemoryEngine(triples)
     catalogue = StoreCatalogue(engine, built.iris.base)
-    first, second = _criteria(built)[:2]
+    first, second = _instances(built, CKG + "BehaviouralCriterion")[:2]
     catalogue.mapped()  # read once, at the first description
     asked = len(engine.queries)
     described = catalogue.resource(first)
@@ -82,8 +82,7 @@ def test_only_names_not_yet_kept_are_asked(graph) -> None:
     built, triples = graph
     engine = MemoryEngine(triples)
     catalogue = StoreCatalogue(engine, built.iris.base)
-    competencies = sorted(s.subject.value for s in built.statements()
-                          if s.predicate.value == RDF + "type" and s.object.value == CKG + "Competency")
+    competencies = _instances(built, CKG + "Competency")
     catalogue.mapped()
     asked = len(engine.queries)
     once = catalogue.resource(competencies[0])
@@ -125,8 +124,7 @@ def test_a_mapping_target_is_asked_for_names_only_when_the_graph_names_it(graph)
     labels of the concepts it maps to does) and not the other. The named one's label is read and the
     description is embedded mode's; the other is never asked for, at any answer."""
     built, _ = graph
-    competency = next(s.subject.value for s in built.statements()
-                      if s.predicate.value == RDF + "type" and s.object.value == CKG + "Competency")
+    competency = _instances(built, CKG + "Competency")[0]
     named, unnamed = "http://example.org/esco/named", "http://example.org/esco/unnamed"
     extra = [Statement(NamedNode(named), NamedNode(SKOS + "prefLabel"), Literal("customer service", language="en"))]
     for n, target in enumerate((named, unnamed)):
