@@ -33,7 +33,7 @@ from ontology.namespaces import CKG, DCAT, DCT, FOAF, OWL, RDF, RDFS, SCHEMA, SK
 
 from .describe import (CLUSTER_MEMBER, LABELS, LISTED, LISTINGS, MAPPING_SUMMARY, Description, Fact, Page,
                        _page_iri, kind_of, near_among, void_triples)
-from .engine import Engine, EngineError, iri, shown
+from .engine import Engine, EngineError, iri, shown, writable
 from .store_view import View
 
 _TYPE = RDF + "type"
@@ -308,7 +308,8 @@ class StoreCatalogue:
         the nodes not yet kept are asked in one query per ``BATCH``."""
         with self._lock:
             known = {node: self._names[node] for node in nodes if node in self._names}
-        asked = sorted({node for node in nodes if node not in known})
+        asked = sorted({node for node in nodes if node not in known and writable(node)})
+        known.update((node, []) for node in nodes if not writable(node))  # cannot be asked by IRI: named by nothing here
         for start in range(0, len(asked), BATCH):
             chunk = asked[start:start + BATCH]
             read: dict[str, list[Fact]] = {node: [] for node in chunk}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from pyoxigraph import Literal, NamedNode, Quad, Store
+from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, Store, parse
 
 from catalog import CATALOG_DIR
 from ontology.build import build_graph
@@ -145,3 +145,18 @@ def test_a_mapping_target_is_asked_for_names_only_when_the_graph_names_it(graph)
     as_text = lambda triples: sorted(" ".join(str(term) for term in t) for t in triples)  # noqa: E731
     assert as_text(described.triples) == as_text(embedded.triples)
     assert any(t.subject.value == named for t in described.triples)
+
+
+def test_a_link_no_query_can_name_is_described_not_refused(graph) -> None:
+    """An engine's graph loaded by other tools may link to an IRI with a space (``<a\\u0020b>`` in N-Triples;
+    we read answers leniently). It cannot be written into a query: the answer is given without its names,
+    never a ValueError (a 500)."""
+    built, triples = graph
+    competency = _instances(built, CKG + "Competency")[0]
+    odd = next(quad.triple for quad in parse(
+        f"<{competency}> <{SKOS}related> <http://example.org/a\\u0020b> .\n".encode(), RdfFormat.N_TRIPLES, lenient=True))
+    assert odd.object.value == "http://example.org/a b"
+    engine = MemoryEngine([*triples, tuple(odd)])
+    described = StoreCatalogue(engine, built.iris.base).resource(competency)
+    assert described is not None and any(t.object == odd.object for t in described.triples)
+    assert all("a b" not in query for query in engine.queries)
